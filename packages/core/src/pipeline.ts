@@ -1,0 +1,545 @@
+import { z } from 'zod';
+import type { Duration } from './duration.js';
+import { parseDuration } from './duration.js';
+import { TickflowError, toTickflowError } from './errors.js';
+import type { DeadLetter } from './events/deadLetter.js';
+import type { Output, OutputLike } from './output.js';
+import { toOutput } from './output.js';
+import type { Source, SourceBatch, SourceContext } from './source.js';
+import type { BuildContext, KeySelector, LateEvent, Operator } from './stage.js';
+import { Stage } from './stage.js';
+import type { Trade } from './events/trade.js';
+import type { TradeColumns } from './tradeColumns.js';
+import { WatermarkTracker } from './watermarkTracker.js';
+
+const DurationSchema = z.union([z.number(), z.string()]);
+
+const PipelineOptionsSchema = z.object({
+  name: z.string().min(1).optional(),
+  outOfOrderness: DurationSchema.optional(),
+  idleTimeout: DurationSchema.optional(),
+  wallClockLag: DurationSchema.optional(),
+  tickInterval: DurationSchema.optional(),
+  timestamp: z.custom<(e: unknown) => number>((v) => typeof v === 'function', 'timestamp must be a function').optional(),
+  onWarning: z.custom<(m: string) => void>((v) => typeof v === 'function', 'onWarning must be a function').optional(),
+});
+
+/** Event-time and run settings of a pipeline. */
+export interface PipelineOptions<T> {
+  /** Name used in logs and dead letters. Default `'pipeline'`. */
+  readonly name?: string;
+  /** Allowed out-of-orderness: watermark = max event time − this. Default 0. */
+  readonly outOfOrderness?: Duration;
+  /** An input with no events for this long (wall clock) stops holding the watermark. Default: never. */
+  readonly idleTimeout?: Duration;
+  /**
+   * Live mode: the watermark also follows the wall clock (`now − wallClockLag`),
+   * so windows close even when nothing trades. Leave unset for replays.
+   */
+  readonly wallClockLag?: Duration;
+  /** How often wall-clock ticks run while a live job runs. Default 100 ms. */
+  readonly tickInterval?: Duration;
+  /** Reads an event's time (UTC epoch ms). Default: the event's `ts` field. */
+  readonly timestamp?: (event: T) => number;
+  /** Called with a message when something needs attention (late events with no late output, …). Default: console.warn. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** Counters of a job, readable at any time. */
+export interface JobStats {
+  /** Events pushed into the pipeline. */
+  readonly events: number;
+  /** Values delivered to the main output. */
+  readonly emitted: number;
+  /** Events sent to the late output. */
+  readonly late: number;
+  /** Inputs sent to the dead-letter output. */
+  readonly deadLetters: number;
+  /** Current watermark (UTC epoch ms, −Infinity before any event). */
+  readonly watermark: number;
+}
+
+/** Options of `Job.run`. */
+export interface RunOptions {
+  /** Aborting stops reading, delivers what was emitted, and closes the outputs (open windows are not flushed). */
+  readonly signal?: AbortSignal;
+}
+
+function tsField(event: unknown): number {
+  return (event as { ts: number }).ts;
+}
+
+/** A buffer at the end of the chain (main output). */
+class BufferStage<T> extends Stage<T, never> {
+  buf: T[] = [];
+  constructor(private readonly job: { pending: number }) {
+    super();
+  }
+  push(value: T): void {
+    this.buf.push(value);
+    this.job.pending++;
+  }
+  override advance(): void {}
+  override tick(): void {}
+  override finish(): void {}
+}
+
+class OutputSlot<T> {
+  buf: T[] = [];
+  tail: Promise<void> | undefined;
+  inflight = 0;
+  constructor(readonly output: Output<T> | undefined, readonly label: string) {}
+}
+
+/**
+ * A built pipeline: run it over its source with `run()`, or drive it yourself
+ * with `push` / `pushBatch` / `pushColumns` and `end()`. Values reach the
+ * outputs in batches, in order; one job is one run.
+ */
+export class Job<In, Out> {
+  /** Counter for buffered output values (the hot path checks it once per push). */
+  pending = 0;
+
+  readonly name: string;
+  private readonly tracker: WatermarkTracker;
+  private readonly head: Stage<In>;
+  private readonly tail: BufferStage<Out>;
+  private readonly main: OutputSlot<Out>;
+  private readonly lateSlot: OutputSlot<LateEvent>;
+  private readonly deadSlot: OutputSlot<DeadLetter>;
+  private readonly tsOf: (event: In) => number;
+  private readonly tsIsField: boolean;
+  private readonly tickMs: number;
+  private readonly needsTicks: boolean;
+  private readonly warn: (message: string) => void;
+  private lastWm = Number.NEGATIVE_INFINITY;
+  private counts = { events: 0, emitted: 0, late: 0, deadLetters: 0 };
+  private warned = { late: false, dead: false };
+  private state: 'ready' | 'running' | 'ended' = 'ready';
+  private failure: TickflowError | undefined;
+
+  /** @internal Use `pipeline(...).pipe(...).to(...)`. */
+  constructor(
+    private readonly source: Source<In> | undefined,
+    options: PipelineOptions<In>,
+    operators: readonly Operator<unknown, unknown>[],
+    output: OutputLike<Out>,
+    late: OutputLike<LateEvent> | undefined,
+    deadLetters: OutputLike<DeadLetter> | undefined,
+  ) {
+    this.name = options.name ?? 'pipeline';
+    this.tracker = new WatermarkTracker({
+      outOfOrderness: parseDuration(options.outOfOrderness ?? 0, 'outOfOrderness'),
+      idleTimeout: options.idleTimeout === undefined ? undefined : parseDuration(options.idleTimeout, 'idleTimeout'),
+      wallClockLag: options.wallClockLag === undefined ? undefined : parseDuration(options.wallClockLag, 'wallClockLag'),
+    });
+    this.tsOf = options.timestamp ?? (tsField as (e: In) => number);
+    this.tsIsField = options.timestamp === undefined;
+    this.warn = options.onWarning ?? ((m) => console.warn(`[tickflow] ${m}`));
+    this.main = new OutputSlot(toOutput(output), 'main');
+    this.lateSlot = new OutputSlot(late === undefined ? undefined : toOutput(late), 'late');
+    this.deadSlot = new OutputSlot(deadLetters === undefined ? undefined : toOutput(deadLetters), 'deadLetter');
+
+    let tickMs = options.tickInterval === undefined ? 100 : parseDuration(options.tickInterval, 'tickInterval');
+    let requested = false;
+    let key: KeySelector<unknown> | undefined;
+    const ctx: BuildContext = {
+      late: (e) => this.pushLate(e),
+      deadLetter: (d) => this.pushDeadLetter(d),
+      watermarks: this.tracker,
+      timestamp: options.timestamp as ((e: unknown) => number) | undefined,
+      get key() {
+        return key;
+      },
+      setKey(selector) {
+        key = selector;
+      },
+      requestTick(ms) {
+        requested = true;
+        if (ms > 0 && ms < tickMs) tickMs = ms;
+      },
+    };
+    const stages: Stage<unknown>[] = [];
+    for (const op of operators) {
+      const stage = op.build(ctx);
+      if (stage !== null) stages.push(stage);
+    }
+    this.tail = new BufferStage<Out>(this);
+    stages.push(this.tail as Stage<unknown>);
+    for (let i = 0; i < stages.length - 1; i++) stages[i]!.next = stages[i + 1]!;
+    this.head = stages[0] as Stage<In>;
+    this.tickMs = tickMs;
+    this.needsTicks = requested || options.idleTimeout !== undefined || options.wallClockLag !== undefined;
+  }
+
+  /** Current counters. */
+  get stats(): JobStats {
+    return { ...this.counts, emitted: this.counts.emitted + this.tail.buf.length, watermark: this.tracker.watermark };
+  }
+
+  /** The current watermark (UTC epoch ms). */
+  get watermark(): number {
+    return this.tracker.watermark;
+  }
+
+  /** Registers another watermark input (partition) for manual driving; returns its index. */
+  addInput(): number {
+    return this.tracker.addInput();
+  }
+
+  /** Stops an input from holding the watermark. */
+  removeInput(input: number): void {
+    this.tracker.removeInput(input);
+    this.advanceTo(this.tracker.watermark);
+    this.deliver();
+  }
+
+  /** Pushes one event (on watermark input `input`, default 0). */
+  push(event: In, input = 0): void {
+    this.checkOpen();
+    this.counts.events++;
+    const wm = this.tracker.observe(input, this.tsIsField ? (event as unknown as { ts: number }).ts : this.tsOf(event));
+    this.head.push(event);
+    if (wm > this.lastWm) this.advanceTo(wm);
+    if (this.pending !== 0) this.deliver();
+  }
+
+  /** Pushes a batch of events in order (same result as pushing them one by one). */
+  pushBatch(events: readonly In[], input = 0): void {
+    this.checkOpen();
+    const head = this.head;
+    const tracker = this.tracker;
+    const n = events.length;
+    this.counts.events += n;
+    if (this.tsIsField) {
+      for (let i = 0; i < n; i++) {
+        const e = events[i]!;
+        const wm = tracker.observe(input, (e as unknown as { ts: number }).ts);
+        head.push(e);
+        if (wm > this.lastWm) this.advanceTo(wm);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const e = events[i]!;
+        const wm = tracker.observe(input, this.tsOf(e));
+        head.push(e);
+        if (wm > this.lastWm) this.advanceTo(wm);
+      }
+    }
+    if (this.pending !== 0) this.deliver();
+  }
+
+  /**
+   * Pushes a columnar batch of trades: the fastest entry point. Gives the same
+   * result as pushing the rows as Trade objects.
+   */
+  pushColumns(this: Job<Trade, Out> | Job<In, Out>, columns: TradeColumns, input = 0): void {
+    const self = this as Job<In, Out>;
+    self.checkOpen();
+    if (!self.tsIsField) {
+      throw new TickflowError('PIPELINE_STATE', 'pushColumns needs the default timestamp (the trade ts column); this pipeline has a custom timestamp function');
+    }
+    self.counts.events += columns.length;
+    self.head.pushColumns(columns, input, self.tracker);
+    const wm = self.tracker.watermark;
+    if (wm > self.lastWm) self.advanceTo(wm);
+    if (self.pending !== 0) self.deliver();
+  }
+
+  /** Runs wall-clock work: idle inputs, live watermark, throttled updates. Called by `run` on a timer. */
+  tick(now: number = Date.now()): void {
+    if (this.state === 'ended') return;
+    const wm = this.tracker.tick(now);
+    if (wm > this.lastWm) this.advanceTo(wm);
+    this.head.tick(now);
+    if (this.pending !== 0) this.deliver();
+  }
+
+  /** Waits until every write handed to the outputs so far has completed. */
+  async flush(): Promise<void> {
+    this.deliver();
+    await this.drain();
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Ends the input: flushes every open window (as at end of a replay), delivers
+   * everything, closes the outputs, and resolves with the final counters.
+   */
+  async end(): Promise<JobStats> {
+    if (this.state === 'ended') return this.stats;
+    this.state = 'ended';
+    try {
+      this.head.finish();
+    } catch (e) {
+      this.fail(e, 'OPERATOR_FAILED', 'finishing the pipeline');
+    }
+    return this.close();
+  }
+
+  /**
+   * Reads the source to its end (or until `signal` aborts) through the
+   * operators into the outputs, then flushes and closes. Resolves with the
+   * final counters; rejects with a TickflowError if the source or an output fails.
+   *
+   * @example
+   * ```ts
+   * const ac = new AbortController();
+   * process.once('SIGINT', () => ac.abort());
+   * const stats = await job.run({ signal: ac.signal });
+   * ```
+   */
+  async run(options: RunOptions = {}): Promise<JobStats> {
+    const source = this.source;
+    if (source === undefined) {
+      throw new TickflowError('PIPELINE_STATE', `job "${this.name}" has no source: pass one to pipeline(source), or drive it with push()/end()`);
+    }
+    if (this.state !== 'ready') throw new TickflowError('PIPELINE_STATE', `job "${this.name}" has already ${this.state === 'running' ? 'started' : 'ended'}; build a new job with .to() for another run`);
+    this.state = 'running';
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(options.signal?.reason);
+    if (options.signal?.aborted) ac.abort(options.signal.reason);
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = this.needsTicks ? setInterval(() => this.safeTick(), this.tickMs) : undefined;
+    const ctx: SourceContext = {
+      signal: ac.signal,
+      deadLetter: (d) => this.pushDeadLetter(d),
+      addInput: () => this.tracker.addInput(),
+      removeInput: (i) => this.removeInput(i),
+    };
+    try {
+      for await (const batch of source.read(ctx)) {
+        if (ac.signal.aborted) break;
+        this.pushSourceBatch(batch);
+        if (this.failure) throw this.failure;
+        if (this.inflight() !== 0) await this.drain();
+        if (this.failure) throw this.failure;
+      }
+    } catch (e) {
+      clearInterval(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      this.state = 'ended';
+      const err = this.failure ?? toTickflowError(e, 'SOURCE_FAILED', `source "${source.name}" failed`);
+      await this.close().catch(() => undefined);
+      throw err;
+    }
+    clearInterval(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (ac.signal.aborted) {
+      this.state = 'ended';
+      return this.close();
+    }
+    this.state = 'running';
+    return this.end();
+  }
+
+  private pushSourceBatch(batch: SourceBatch<In>): void {
+    if (Array.isArray(batch)) {
+      this.pushBatch(batch as readonly In[], 0);
+    } else if ('columns' in batch) {
+      this.pushColumns(batch.columns, batch.input ?? 0);
+    } else {
+      const b = batch as { events: readonly In[]; input?: number };
+      this.pushBatch(b.events, b.input ?? 0);
+    }
+  }
+
+  private safeTick(): void {
+    try {
+      this.tick(Date.now());
+    } catch (e) {
+      this.fail(e, 'OPERATOR_FAILED', 'tick');
+    }
+  }
+
+  private advanceTo(wm: number): void {
+    this.lastWm = wm;
+    this.head.advance(wm);
+  }
+
+  private pushLate(event: LateEvent): void {
+    this.counts.late++;
+    this.lateSlot.buf.push(event);
+    this.pending++;
+    if (this.lateSlot.output === undefined && !this.warned.late) {
+      this.warned.late = true;
+      this.warn(`${this.name}: an event arrived after its window closed (key ${event.key}, window ${new Date(event.windowStart).toISOString()}); it is counted in stats.late. Add .late(output) to receive late events.`);
+    }
+  }
+
+  private pushDeadLetter(letter: DeadLetter): void {
+    this.counts.deadLetters++;
+    this.deadSlot.buf.push(letter);
+    this.pending++;
+    if (this.deadSlot.output === undefined && !this.warned.dead) {
+      this.warned.dead = true;
+      this.warn(`${this.name}: bad input from ${letter.origin}${letter.line === undefined ? '' : ` line ${letter.line}`}: ${letter.reason}; it is counted in stats.deadLetters. Add .deadLetters(output) to receive them.`);
+    }
+  }
+
+  /** Hands buffered values to the outputs (synchronously for sync outputs). */
+  private deliver(): void {
+    this.pending = 0;
+    if (this.tail.buf.length !== 0) {
+      const batch = this.tail.buf;
+      this.tail.buf = [];
+      this.counts.emitted += batch.length;
+      this.write(this.main, batch);
+    }
+    if (this.lateSlot.buf.length !== 0) {
+      const batch = this.lateSlot.buf;
+      this.lateSlot.buf = [];
+      this.write(this.lateSlot, batch);
+    }
+    if (this.deadSlot.buf.length !== 0) {
+      const batch = this.deadSlot.buf;
+      this.deadSlot.buf = [];
+      this.write(this.deadSlot, batch);
+    }
+  }
+
+  private write<T>(slot: OutputSlot<T>, batch: T[]): void {
+    const output = slot.output;
+    if (output === undefined) return;
+    if (slot.tail !== undefined) {
+      // A write is in flight: queue behind it so writes never overlap.
+      slot.inflight++;
+      slot.tail = slot.tail.then(() => this.callWrite(slot, output, batch)).finally(() => {
+        slot.inflight--;
+      });
+      return;
+    }
+    let r: void | Promise<void>;
+    try {
+      r = output.write(batch);
+    } catch (e) {
+      this.fail(e, 'OUTPUT_FAILED', `${slot.label} output write failed`);
+      if (this.failure) throw this.failure;
+      return;
+    }
+    if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+      slot.inflight++;
+      const p: Promise<void> = (r as Promise<void>)
+        .catch((e: unknown) => this.fail(e, 'OUTPUT_FAILED', `${slot.label} output write failed`))
+        .finally(() => {
+          slot.inflight--;
+          if (slot.tail === p) slot.tail = undefined;
+        });
+      slot.tail = p;
+    }
+  }
+
+  private async callWrite<T>(slot: OutputSlot<T>, output: Output<T>, batch: T[]): Promise<void> {
+    if (this.failure) return;
+    try {
+      await output.write(batch);
+    } catch (e) {
+      this.fail(e, 'OUTPUT_FAILED', `${slot.label} output write failed`);
+    }
+  }
+
+  private inflight(): number {
+    return this.main.inflight + this.lateSlot.inflight + this.deadSlot.inflight;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.inflight() !== 0) {
+      await Promise.all([this.main.tail, this.lateSlot.tail, this.deadSlot.tail]);
+    }
+  }
+
+  private async close(): Promise<JobStats> {
+    this.deliver();
+    await this.drain();
+    for (const slot of [this.main, this.lateSlot, this.deadSlot] as OutputSlot<unknown>[]) {
+      try {
+        await slot.output?.close?.();
+      } catch (e) {
+        this.fail(e, 'OUTPUT_FAILED', `${slot.label} output close failed`);
+      }
+    }
+    if (this.failure) throw this.failure;
+    return this.stats;
+  }
+
+  private fail(e: unknown, code: 'OUTPUT_FAILED' | 'OPERATOR_FAILED', context: string): void {
+    if (this.failure === undefined) this.failure = toTickflowError(e, code, `${this.name}: ${context}`);
+  }
+
+  private checkOpen(): void {
+    if (this.failure) throw this.failure;
+    if (this.state === 'ended') throw new TickflowError('PIPELINE_STATE', `job "${this.name}" has ended; build a new job with .to() to process more input`);
+  }
+}
+
+/**
+ * An immutable pipeline description: a source (optional), event-time options,
+ * operators added with `pipe`, side outputs; `.to(output)` builds a Job.
+ */
+export class PipelineBuilder<T, In = T> {
+  /** @internal */
+  constructor(
+    private readonly source: Source<In> | undefined,
+    private readonly options: PipelineOptions<In>,
+    private readonly operators: readonly Operator<unknown, unknown>[],
+    private readonly lateOutput: OutputLike<LateEvent> | undefined,
+    private readonly deadOutput: OutputLike<DeadLetter> | undefined,
+  ) {}
+
+  /** Appends operators; returns a new builder typed by the last operator's output. */
+  pipe(): PipelineBuilder<T, In>;
+  pipe<A>(op1: Operator<T, A>): PipelineBuilder<A, In>;
+  pipe<A, B>(op1: Operator<T, A>, op2: Operator<A, B>): PipelineBuilder<B, In>;
+  pipe<A, B, C>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>): PipelineBuilder<C, In>;
+  pipe<A, B, C, D>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>, op4: Operator<C, D>): PipelineBuilder<D, In>;
+  pipe<A, B, C, D, E>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>, op4: Operator<C, D>, op5: Operator<D, E>): PipelineBuilder<E, In>;
+  pipe<A, B, C, D, E, F>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>, op4: Operator<C, D>, op5: Operator<D, E>, op6: Operator<E, F>): PipelineBuilder<F, In>;
+  pipe(...ops: Operator<unknown, unknown>[]): PipelineBuilder<unknown, In> {
+    return new PipelineBuilder(this.source, this.options, [...this.operators, ...ops], this.lateOutput, this.deadOutput);
+  }
+
+  /** Sends events that arrive after their window closed to `output` (they are counted either way). */
+  late(output: OutputLike<LateEvent>): PipelineBuilder<T, In> {
+    return new PipelineBuilder(this.source, this.options, this.operators, output, this.deadOutput);
+  }
+
+  /** Sends inputs that could not be processed, with the reason, to `output`. */
+  deadLetters(output: OutputLike<DeadLetter>): PipelineBuilder<T, In> {
+    return new PipelineBuilder(this.source, this.options, this.operators, this.lateOutput, output);
+  }
+
+  /** Builds a job whose main output is `output` (an Output, or a function called per value). */
+  to(output: OutputLike<T>): Job<In, T> {
+    return new Job<In, T>(this.source, this.options, this.operators, output, this.lateOutput, this.deadOutput);
+  }
+}
+
+/**
+ * Starts a pipeline: from a source (then `job.run()`), or with no source for
+ * manual driving (`job.push()`, `job.pushBatch()`, `job.pushColumns()`, `job.end()`).
+ *
+ * @example
+ * ```ts
+ * const job = pipeline(fromArray(trades), { outOfOrderness: '2s' })
+ *   .pipe(keyBy('symbol'), tumbling({ size: '1m' }, ohlcv()))
+ *   .to((candle) => console.log(candle));
+ * await job.run();
+ * ```
+ */
+export function pipeline<T>(source: Source<T>, options?: PipelineOptions<T>): PipelineBuilder<T, T>;
+export function pipeline<T>(options?: PipelineOptions<T>): PipelineBuilder<T, T>;
+export function pipeline<T>(sourceOrOptions?: Source<T> | PipelineOptions<T>, maybeOptions?: PipelineOptions<T>): PipelineBuilder<T, T> {
+  const isSource = sourceOrOptions !== undefined && typeof (sourceOrOptions as Source<T>).read === 'function';
+  const source = isSource ? (sourceOrOptions as Source<T>) : undefined;
+  const options = (isSource ? maybeOptions : (sourceOrOptions as PipelineOptions<T> | undefined)) ?? {};
+  const parsed = PipelineOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new TickflowError('INVALID_ARGUMENT', `invalid pipeline options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  // Parse durations now so bad values fail at build time, not mid-run.
+  for (const k of ['outOfOrderness', 'idleTimeout', 'wallClockLag', 'tickInterval'] as const) {
+    const v = options[k];
+    if (v !== undefined) parseDuration(v, k);
+  }
+  return new PipelineBuilder<T, T>(source, options, [], undefined, undefined);
+}

@@ -1,0 +1,119 @@
+import type { DeadLetter } from './events/deadLetter.js';
+import type { TradeColumns } from './tradeColumns.js';
+import { tradeAt } from './tradeColumns.js';
+import type { WatermarkTracker } from './watermarkTracker.js';
+
+declare const keyBrand: unique symbol;
+declare const operatorTypes: unique symbol;
+
+/**
+ * A stream of `T` keyed by `K`: produced by `keyBy`, required by windowing
+ * operators. The brand exists only in types; at run time the values are the
+ * events themselves (no wrapper is allocated).
+ */
+export type Keyed<K extends string, T> = T & { readonly [keyBrand]: K };
+
+/** How a keyed stream's key is read from an event. */
+export interface KeySelector<T> {
+  /** Reads the key of one event. */
+  readonly of: (event: T) => string;
+  /** The field the key is read from, when it is a plain field (enables the columnar path for `'symbol'`). */
+  readonly field?: string | undefined;
+}
+
+/** An event that arrived after its window closed (watermark ≥ end + grace); sent to the `late` output. */
+export interface LateEvent {
+  /** The event as it arrived. */
+  readonly event: unknown;
+  /** Key of the event's window. */
+  readonly key: string;
+  /** The window the event belonged to (the last one, for hopping windows). */
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  /** The watermark when it arrived. */
+  readonly watermark: number;
+  /** The operator that found it late. */
+  readonly operator: string;
+}
+
+/** What a stage can reach in its pipeline while running. */
+export interface StageContext {
+  /** Sends an event to the `late` output. */
+  late(event: LateEvent): void;
+  /** Sends an input to the dead-letter output. */
+  deadLetter(letter: DeadLetter): void;
+  /** The pipeline's watermark tracker (stages on the columnar path observe event times themselves). */
+  readonly watermarks: WatermarkTracker;
+}
+
+/** What an operator sees when its stage is built. */
+export interface BuildContext extends StageContext {
+  /** The key selector set by the nearest upstream `keyBy`, if any. */
+  readonly key: KeySelector<unknown> | undefined;
+  /** The pipeline's event-time accessor; undefined means the event's `ts` field. */
+  readonly timestamp: ((event: unknown) => number) | undefined;
+  /** Replaces the key selector seen by downstream operators (`keyBy` uses this). */
+  setKey(selector: KeySelector<unknown> | undefined): void;
+  /** Asks the pipeline to call `tick` at least every `ms` while it runs live (throttles, timers). */
+  requestTick(ms: number): void;
+}
+
+/**
+ * One running step of a pipeline. Values are pushed synchronously; the
+ * watermark, wall-clock ticks and the end of input travel down the same chain.
+ * Subclasses override what they need; the defaults pass things on.
+ */
+export abstract class Stage<I, O = unknown> {
+  /** The downstream stage (set when the pipeline links its stages, before any value flows). */
+  next!: Stage<O>;
+
+  /** True when `pushColumns` is implemented natively (not by materialising rows). */
+  readonly columnar: boolean = false;
+
+  /** Processes one value. */
+  abstract push(value: I): void;
+
+  /**
+   * Processes a columnar batch, observing each row's event time on `input` of
+   * the watermark tracker. The default materialises rows; only columnar stages
+   * (windowing directly on trades keyed by symbol) are called with columns.
+   */
+  pushColumns(cols: TradeColumns, input: number, watermarks: WatermarkTracker): void {
+    for (let i = 0; i < cols.length; i++) {
+      const t = tradeAt(cols, i);
+      const before = watermarks.watermark;
+      const wm = watermarks.observe(input, t.ts);
+      this.push(t as unknown as I);
+      if (wm > before) this.advance(wm);
+    }
+  }
+
+  /** The watermark advanced. */
+  advance(watermark: number): void {
+    this.next.advance(watermark);
+  }
+
+  /** Wall-clock tick (live mode). */
+  tick(now: number): void {
+    this.next.tick(now);
+  }
+
+  /** The input ended: emit everything still held. */
+  finish(): void {
+    this.next.finish();
+  }
+}
+
+/**
+ * A pipeline step from `I` to `O`. `build` creates a fresh stage for each
+ * pipeline run; an operator that only changes types (such as `keyBy`) returns
+ * null and adds no stage.
+ */
+export interface Operator<I, O> {
+  /** Short name for errors, dead letters and metrics. */
+  readonly name: string;
+  /** Creates this operator's stage. */
+  build(ctx: BuildContext): Stage<I, O> | null;
+  /** Type-only marker; never set. */
+  readonly [operatorTypes]?: (input: I) => O;
+}

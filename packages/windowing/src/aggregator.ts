@@ -1,0 +1,62 @@
+/** The window a result belongs to, as seen by an aggregator's `result`. */
+export interface WindowRef {
+  /** The window's key (the symbol, for trades keyed by symbol). */
+  readonly key: string;
+  /** Window size label, e.g. `'1m'`. */
+  readonly timeframe: string;
+  /** Inclusive start, UTC epoch ms. */
+  readonly start: number;
+  /** Exclusive end, UTC epoch ms. */
+  readonly end: number;
+  /** True once the watermark has passed the window's end. */
+  readonly final: boolean;
+  /** Emission count of this window, this one included (1 for the first). */
+  readonly rev: number;
+}
+
+/**
+ * A mergeable aggregation: `create` an empty accumulator, `add` events to it
+ * (in place, on the hot path), `merge` two accumulators (rollups, partitions),
+ * and read a `result` for a window. Merging must give the same result as
+ * adding the events directly, in any grouping; tickflow's own aggregators keep
+ * sums in compensated (double-double) form so that holds bit for bit.
+ *
+ * @example
+ * ```ts
+ * const maxPrice: Aggregator<Trade, { max: number }, { symbol: string; start: number; max: number }> = {
+ *   name: 'maxPrice',
+ *   create: () => ({ max: -Infinity }),
+ *   add: (acc, t) => { if (t.price > acc.max) acc.max = t.price; },
+ *   merge: (into, from) => { if (from.max > into.max) into.max = from.max; },
+ *   result: (acc, w) => ({ symbol: w.key, start: w.start, max: acc.max }),
+ *   same: (a, b) => a.max === b.max,
+ * };
+ * ```
+ */
+export interface Aggregator<In, Acc, Out> {
+  /** Short name for errors and metrics. */
+  readonly name: string;
+  /** A new, empty accumulator. */
+  create(): Acc;
+  /** Adds one event; `seq` is its arrival order (breaks event-time ties). */
+  add(acc: Acc, event: In, seq: number): void;
+  /**
+   * Adds row `row` of a columnar trade batch, the fast path. Optional: without
+   * it, rows are materialised as objects and passed to `add`.
+   */
+  addColumns?(acc: Acc, columns: ColumnsLike, row: number, seq: number): void;
+  /** Merges `from` into `into` (`from` is left unchanged). */
+  merge(into: Acc, from: Acc): void;
+  /** The result for a window. */
+  result(acc: Acc, window: WindowRef): Out;
+  /** True when two results carry the same data (ignoring `final` and `rev`): unchanged updates are suppressed. */
+  same(a: Out, b: Out): boolean;
+}
+
+/** The columns an aggregator's `addColumns` may read (a TradeColumns batch). */
+export interface ColumnsLike {
+  readonly ts: Float64Array;
+  readonly price: Float64Array;
+  readonly size: Float64Array;
+  readonly side?: Uint8Array | undefined;
+}

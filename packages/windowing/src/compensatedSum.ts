@@ -1,0 +1,31 @@
+/**
+ * A compensated (double-double) running sum: `hi + lo` holds the sum with
+ * about 106 bits, each addition is error-free (Knuth's TwoSum). Rounded once,
+ * `value()` is the correctly rounded exact sum for realistic market data, so a
+ * sum computed in any order or grouping (rollups, merges) gives the same
+ * double. Hot aggregators inline the same arithmetic on plain fields.
+ */
+export class CompensatedSum {
+  hi = 0;
+  lo = 0;
+
+  /** Adds one value. */
+  add(x: number): void {
+    const s = this.hi + x;
+    const bp = s - this.hi;
+    this.lo += this.hi - (s - bp) + (x - bp);
+    this.hi = s;
+  }
+
+  /** Adds another sum. */
+  addSum(other: CompensatedSum): void {
+    this.add(other.hi);
+    this.lo += other.lo;
+  }
+
+  /** The sum, rounded to a double. */
+  value(): number {
+    return this.hi + this.lo;
+  }
+}
+

@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { tsupOptions } from '../../tsup.base';
+
+export default defineConfig(tsupOptions({ index: 'src/index.ts' }, { external: ['@tickflow/core'] }));

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// `npm test`: build every package, type-check and lint, then run every test
+// (unit, property, integration) with vitest, and print one closing line
+// "tests: N passed, N failed". Services that tests need are started by the
+// tests' own harness.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const outDir = join(root, 'test-output');
+mkdirSync(outDir, { recursive: true });
+
+function run(label, cmd, args) {
+  console.log(`\n▶ ${label}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  return r.status ?? 1;
+}
+
+const npx = 'npx';
+const steps = [
+  ['build', npx, ['turbo', 'run', 'build', '--output-logs=errors-only']],
+  ['typecheck', npx, ['turbo', 'run', 'typecheck', '--output-logs=errors-only']],
+  ['lint', npx, ['turbo', 'run', 'lint', '--output-logs=errors-only']],
+];
+for (const [label, cmd, args] of steps) {
+  const code = run(label, cmd, args);
+  if (code !== 0) {
+    console.error(`\n${label} failed (exit ${code})`);
+    console.log('tests: 0 passed, 1 failed');
+    process.exit(code);
+  }
+}
+
+const report = join(outDir, 'vitest.json');
+const extra = process.argv.slice(2);
+const code = run('tests', npx, ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+let passed = 0;
+let failed = 0;
+if (existsSync(report)) {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  passed = r.numPassedTests ?? 0;
+  failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0 > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
+}
+if (code !== 0 && failed === 0) failed = 1;
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
+process.exit(code === 0 && failed === 0 ? 0 : 1);
