@@ -60,10 +60,18 @@ export function fromIterable<T>(
           const first = await Promise.race([next, aborted]);
           if (first === 'aborted' || first.done) return;
           const batch: T[] = [first.value];
+          let failure: { error: unknown } | undefined;
           // Take whatever is already available without waiting on the next item.
           while (batch.length < batchSize) {
             const p = it.next();
-            const r = await Promise.race([p, Promise.resolve(undefined)]);
+            let r: IteratorResult<T> | undefined;
+            try {
+              r = await Promise.race([p, Promise.resolve(undefined)]);
+            } catch (error) {
+              // Deliver what was read before the failure, then fail.
+              failure = { error };
+              break;
+            }
             if (r === undefined) {
               pending = p;
               break;
@@ -75,6 +83,7 @@ export function fromIterable<T>(
             batch.push(r.value);
           }
           yield batch;
+          if (failure !== undefined) throw failure.error;
         }
       } finally {
         await it.return?.();
