@@ -40,8 +40,8 @@ function decimalsOf(step: number): number {
 
 /**
  * Level index of a price: `floor(price / step)`, with a relative tolerance of
- * 1e-9 so that a price exactly on a level edge (150.05 with step 0.05, whose
- * quotient is 3000.9999999999995 in floating point) lands on that level.
+ * 1e-9 so that a price exactly on a level edge (0.3 with step 0.1, whose
+ * quotient is 2.9999999999999996 in floating point) lands on that level.
  */
 export function levelIndex(price: number, step: number): number {
   const q = price / step;
