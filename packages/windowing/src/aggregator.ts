@@ -45,12 +45,40 @@ export interface Aggregator<In, Acc, Out> {
    * it, rows are materialised as objects and passed to `add`.
    */
   addColumns?(acc: Acc, columns: ColumnsLike, row: number, seq: number): void;
+  /**
+   * Empties an accumulator so it can be reused for a new window. Optional:
+   * with it, window turnover allocates nothing; without it, `create` is called.
+   */
+  reset?(acc: Acc): void;
   /** Merges `from` into `into` (`from` is left unchanged). */
   merge(into: Acc, from: Acc): void;
   /** The result for a window. */
   result(acc: Acc, window: WindowRef): Out;
   /** True when two results carry the same data (ignoring `final` and `rev`): unchanged updates are suppressed. */
   same(a: Out, b: Out): boolean;
+  /**
+   * Optional packed layout of the same aggregation: the accumulator as
+   * `stride` doubles in a shared Float64Array. Window operators use it when
+   * present, which keeps the state of thousands of keys contiguous in memory.
+   * Must give results identical to the object form.
+   */
+  readonly packed?: PackedAggregator<In, Out>;
+}
+
+/**
+ * An aggregation whose accumulator is `stride` doubles at offset `b` of a
+ * Float64Array (`s`). Same contract as Aggregator, on array slices.
+ */
+export interface PackedAggregator<In, Out> {
+  /** Doubles per accumulator. */
+  readonly stride: number;
+  /** Writes an empty accumulator at `b`. */
+  init(s: Float64Array, b: number): void;
+  add(s: Float64Array, b: number, event: In, seq: number): void;
+  addColumns(s: Float64Array, b: number, columns: ColumnsLike, row: number, seq: number): void;
+  /** Merges the accumulator at `from` into the one at `into` (same array). */
+  merge(s: Float64Array, into: number, from: number): void;
+  result(s: Float64Array, b: number, window: WindowRef): Out;
 }
 
 /** The columns an aggregator's `addColumns` may read (a TradeColumns batch). */

@@ -1,6 +1,6 @@
 import type { Candle, Side } from '@tickflow/core';
 import { SIDE_BUY, SIDE_SELL } from '@tickflow/core';
-import type { Aggregator, ColumnsLike, WindowRef } from './aggregator.js';
+import type { Aggregator, ColumnsLike, PackedAggregator, WindowRef } from './aggregator.js';
 
 /** What OHLCV reads from an event. */
 export interface OhlcvInput {
@@ -98,9 +98,24 @@ function mergeSum(into: OhlcvAcc, hiKey: 'volHi' | 'notHi' | 'buyHi' | 'sellHi',
 /** OHLCV as a mergeable aggregator (see `ohlcv()`). */
 export class OhlcvAggregator implements Aggregator<OhlcvInput, OhlcvAcc, Candle> {
   readonly name = 'ohlcv';
+  readonly packed: PackedAggregator<OhlcvInput, Candle> = new PackedOhlcv();
 
   create(): OhlcvAcc {
     return new OhlcvAcc();
+  }
+
+  reset(a: OhlcvAcc): void {
+    a.trades = 0;
+    a.high = Number.NEGATIVE_INFINITY;
+    a.low = Number.POSITIVE_INFINITY;
+    a.volHi = 0;
+    a.volLo = 0;
+    a.notHi = 0;
+    a.notLo = 0;
+    a.buyHi = 0;
+    a.buyLo = 0;
+    a.sellHi = 0;
+    a.sellLo = 0;
   }
 
   add(acc: OhlcvAcc, t: OhlcvInput, seq: number): void {
@@ -172,6 +187,137 @@ export class OhlcvAggregator implements Aggregator<OhlcvInput, OhlcvAcc, Candle>
       x.volume === y.volume && x.trades === y.trades && x.vwap === y.vwap &&
       x.buyVolume === y.buyVolume && x.sellVolume === y.sellVolume
     );
+  }
+}
+
+// Packed layout: offsets into a Float64Array row of STRIDE doubles.
+const TRADES = 0, OPEN = 1, OPEN_TS = 2, OPEN_SEQ = 3, CLOSE = 4, CLOSE_TS = 5, CLOSE_SEQ = 6, HIGH = 7, LOW = 8;
+const VOL = 9, NOT = 11, BUY = 13, SELL = 15;
+const STRIDE = 17;
+
+function addPacked(s: Float64Array, b: number, ts: number, p: number, q: number, side: number, seq: number): void {
+  if (s[b + TRADES] === 0) {
+    s[b + OPEN] = p;
+    s[b + OPEN_TS] = ts;
+    s[b + OPEN_SEQ] = seq;
+    s[b + CLOSE] = p;
+    s[b + CLOSE_TS] = ts;
+    s[b + CLOSE_SEQ] = seq;
+    s[b + HIGH] = p;
+    s[b + LOW] = p;
+  } else {
+    if (ts < s[b + OPEN_TS]!) {
+      s[b + OPEN] = p;
+      s[b + OPEN_TS] = ts;
+      s[b + OPEN_SEQ] = seq;
+    }
+    if (ts >= s[b + CLOSE_TS]!) {
+      s[b + CLOSE] = p;
+      s[b + CLOSE_TS] = ts;
+      s[b + CLOSE_SEQ] = seq;
+    }
+    if (p > s[b + HIGH]!) s[b + HIGH] = p;
+    if (p < s[b + LOW]!) s[b + LOW] = p;
+  }
+  s[b + TRADES]!++;
+  let hi = s[b + VOL]!;
+  let x = hi + q;
+  let bp = x - hi;
+  s[b + VOL + 1]! += hi - (x - bp) + (q - bp);
+  s[b + VOL] = x;
+  const n = p * q;
+  hi = s[b + NOT]!;
+  x = hi + n;
+  bp = x - hi;
+  s[b + NOT + 1]! += hi - (x - bp) + (n - bp);
+  s[b + NOT] = x;
+  if (side !== 0) {
+    const o = b + (side === SIDE_BUY ? BUY : SELL);
+    hi = s[o]!;
+    x = hi + q;
+    bp = x - hi;
+    s[o + 1]! += hi - (x - bp) + (q - bp);
+    s[o] = x;
+  }
+}
+
+function mergePackedSum(s: Float64Array, into: number, from: number): void {
+  const hi = s[into]!;
+  const fromHi = s[from]!;
+  const x = hi + fromHi;
+  const bp = x - hi;
+  s[into + 1]! += hi - (x - bp) + (fromHi - bp) + s[from + 1]!;
+  s[into] = x;
+}
+
+/** OHLCV on a packed Float64Array layout (17 doubles per window); results identical to OhlcvAggregator. */
+export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
+  readonly stride = STRIDE;
+
+  init(s: Float64Array, b: number): void {
+    s.fill(0, b, b + STRIDE);
+    s[b + HIGH] = Number.NEGATIVE_INFINITY;
+    s[b + LOW] = Number.POSITIVE_INFINITY;
+  }
+
+  add(s: Float64Array, b: number, t: OhlcvInput, seq: number): void {
+    const side = t.side;
+    addPacked(s, b, t.ts, t.price, t.size, side === 'buy' ? SIDE_BUY : side === 'sell' ? SIDE_SELL : 0, seq);
+  }
+
+  addColumns(s: Float64Array, b: number, c: ColumnsLike, i: number, seq: number): void {
+    addPacked(s, b, c.ts[i]!, c.price[i]!, c.size[i]!, c.side === undefined ? 0 : c.side[i]!, seq);
+  }
+
+  merge(s: Float64Array, into: number, from: number): void {
+    if (s[from + TRADES] === 0) return;
+    if (s[into + TRADES] === 0) {
+      s.copyWithin(into + OPEN, from + OPEN, from + LOW + 1);
+    } else {
+      const fOpenTs = s[from + OPEN_TS]!;
+      const iOpenTs = s[into + OPEN_TS]!;
+      if (fOpenTs < iOpenTs || (fOpenTs === iOpenTs && s[from + OPEN_SEQ]! < s[into + OPEN_SEQ]!)) {
+        s[into + OPEN] = s[from + OPEN]!;
+        s[into + OPEN_TS] = fOpenTs;
+        s[into + OPEN_SEQ] = s[from + OPEN_SEQ]!;
+      }
+      const fCloseTs = s[from + CLOSE_TS]!;
+      const iCloseTs = s[into + CLOSE_TS]!;
+      if (fCloseTs > iCloseTs || (fCloseTs === iCloseTs && s[from + CLOSE_SEQ]! > s[into + CLOSE_SEQ]!)) {
+        s[into + CLOSE] = s[from + CLOSE]!;
+        s[into + CLOSE_TS] = fCloseTs;
+        s[into + CLOSE_SEQ] = s[from + CLOSE_SEQ]!;
+      }
+      if (s[from + HIGH]! > s[into + HIGH]!) s[into + HIGH] = s[from + HIGH]!;
+      if (s[from + LOW]! < s[into + LOW]!) s[into + LOW] = s[from + LOW]!;
+    }
+    s[into + TRADES]! += s[from + TRADES]!;
+    mergePackedSum(s, into + VOL, from + VOL);
+    mergePackedSum(s, into + NOT, from + NOT);
+    mergePackedSum(s, into + BUY, from + BUY);
+    mergePackedSum(s, into + SELL, from + SELL);
+  }
+
+  result(s: Float64Array, b: number, w: WindowRef): Candle {
+    const volume = s[b + VOL]! + s[b + VOL + 1]!;
+    const close = s[b + CLOSE]!;
+    return {
+      symbol: w.key,
+      timeframe: w.timeframe,
+      start: w.start,
+      end: w.end,
+      open: s[b + OPEN]!,
+      high: s[b + HIGH]!,
+      low: s[b + LOW]!,
+      close,
+      volume,
+      trades: s[b + TRADES]!,
+      vwap: volume > 0 ? (s[b + NOT]! + s[b + NOT + 1]!) / volume : close,
+      buyVolume: s[b + BUY]! + s[b + BUY + 1]!,
+      sellVolume: s[b + SELL]! + s[b + SELL + 1]!,
+      final: w.final,
+      rev: w.rev,
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Candle, LateEvent, Source, Trade } from '@tickflow/core';
+import type { Candle, LateEvent, PipelineBuilder, Source, TickCount, Trade } from '@tickflow/core';
 import { TickflowError, collect, fromArray, fromIterable, keyBy, map, pipeline } from '@tickflow/core';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ohlcv, tickCount, tumbling } from './index.js';
@@ -226,7 +226,7 @@ describe('tumbling', () => {
 
   it('live mode: the wall clock closes a quiet window without new trades', async () => {
     vi.useFakeTimers({ now: 10 * MIN + 5_000 });
-    const out = collect<Candle>();
+    const out = collect<TickCount>();
     const job = pipeline<Trade>({ wallClockLag: '2s' }).pipe(keyBy('symbol'), tumbling({ size: '1m' }, tickCount())).to(out);
     job.push(t('QUIET', 10 * MIN + 1_000, 1));
     job.tick(Date.now());
@@ -241,7 +241,7 @@ describe('tumbling', () => {
     // @ts-expect-error windowing operators only accept a keyed stream
     pipeline<Trade>().pipe(op);
     expect(() => pipeline<Trade>().pipe(op as never).to(() => {})).toThrow(/keyed stream.*keyBy/);
-    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), op).to).parameter(0).toMatchTypeOf<(c: Candle) => void>();
+    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), op)).toEqualTypeOf<PipelineBuilder<Candle, Trade>>();
   });
 
   it('rejects bad options with a TickflowError naming the option', () => {

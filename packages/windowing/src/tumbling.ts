@@ -85,7 +85,7 @@ export function tumbling<T, Acc, Out>(options: TumblingOptions, aggregator: Aggr
       if (key === undefined) {
         throw new TickflowError('PIPELINE_STATE', `${name}: windows need a keyed stream; add keyBy('symbol') (or another key) before ${name}()`);
       }
-      return new WindowStage<Keyed<string, T>, Acc, Out>(name, levels, grace, emit, aggregator as Aggregator<Keyed<string, T>, Acc, Out>, ctx, key);
+      return new WindowStage<Keyed<string, T>, Out>(name, levels, grace, emit, aggregator as Aggregator<Keyed<string, T>, unknown, Out>, ctx, key);
     },
   };
 }

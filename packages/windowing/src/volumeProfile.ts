@@ -71,6 +71,10 @@ export class VolumeProfileAggregator implements Aggregator<VolumeProfileInput, V
     return new VolumeProfileAcc();
   }
 
+  reset(acc: VolumeProfileAcc): void {
+    acc.levels.clear();
+  }
+
   private addPrice(acc: VolumeProfileAcc, price: number, size: number, side: number): void {
     const idx = levelIndex(price, this.step);
     let level = acc.levels.get(idx);
