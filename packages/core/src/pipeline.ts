@@ -69,15 +69,24 @@ function tsField(event: unknown): number {
   return (event as { ts: number }).ts;
 }
 
+/**
+ * Values are handed to the main output in chunks of this many even in the
+ * middle of a batch: when thousands of windows fire at once, results that
+ * wait for the end of the batch outlive V8's young generation and cost far
+ * more in GC than to create.
+ */
+const EAGER_DELIVERY = 1024;
+
 /** A buffer at the end of the chain (main output). */
 class BufferStage<T> extends Stage<T, never> {
   buf: T[] = [];
-  constructor(private readonly job: { pending: number }) {
+  constructor(private readonly job: { pending: number; deliverEarly(): void }) {
     super();
   }
   push(value: T): void {
     this.buf.push(value);
     this.job.pending++;
+    if (this.buf.length >= EAGER_DELIVERY) this.job.deliverEarly();
   }
   override advance(): void {}
   override tick(): void {}
@@ -116,6 +125,8 @@ export class Job<In, Out> {
   private counts = { events: 0, emitted: 0, late: 0, deadLetters: 0 };
   private warned = { late: false, dead: false };
   private state: 'ready' | 'running' | 'ended' = 'ready';
+  /** True while outputs are being called synchronously (guards against an output pushing into its own job). */
+  private delivering = false;
   private failure: TickflowError | undefined;
 
   /** @internal Use `pipeline(...).pipe(...).to(...)`. */
@@ -377,8 +388,22 @@ export class Job<In, Out> {
     }
   }
 
+  /** @internal Called by the main buffer when it holds a full chunk. */
+  deliverEarly(): void {
+    if (!this.delivering) this.deliver();
+  }
+
   /** Hands buffered values to the outputs (synchronously for sync outputs). */
   private deliver(): void {
+    this.delivering = true;
+    try {
+      this.deliverAll();
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private deliverAll(): void {
     this.pending = 0;
     if (this.tail.buf.length !== 0) {
       const batch = this.tail.buf;
@@ -468,6 +493,9 @@ export class Job<In, Out> {
 
   private checkOpen(): void {
     if (this.failure) throw this.failure;
+    if (this.delivering) {
+      throw new TickflowError('PIPELINE_STATE', `job "${this.name}": an output pushed into its own job while being called; defer it (queueMicrotask) or use a second job`);
+    }
     if (this.state === 'ended') throw new TickflowError('PIPELINE_STATE', `job "${this.name}" has ended; build a new job with .to() to process more input`);
   }
 }

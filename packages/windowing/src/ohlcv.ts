@@ -255,7 +255,8 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
   readonly stride = STRIDE;
 
   init(s: Float64Array, b: number): void {
-    s.fill(0, b, b + STRIDE);
+    // Plain stores: TypedArray.prototype.fill costs more than the 17 writes for a range this short.
+    for (let i = b; i < b + STRIDE; i++) s[i] = 0;
     s[b + HIGH] = Number.NEGATIVE_INFINITY;
     s[b + LOW] = Number.POSITIVE_INFINITY;
   }

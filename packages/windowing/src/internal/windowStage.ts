@@ -22,57 +22,18 @@ export interface EmitSpec {
 }
 
 const NONE = -1;
+const FINAL = 1;
+const DIRTY = 2;
+const PURGED = 4;
 
-/** The open state of one window for one key; its accumulator lives in the arena under handle `h`. */
-export class Slot<Out> implements WindowRef {
-  rev = 0;
+/** The WindowRef handed to `result`: one object, refilled before each call. */
+class MutableWindowRef implements WindowRef {
+  key = '';
+  timeframe = '';
+  start = 0;
+  end = 0;
   final = false;
-  dirty = false;
-  purged = false;
-  lastOut: Out | undefined = undefined;
-  /** Windows of higher levels this one rolls up into. */
-  parents: Slot<Out>[] | null = null;
-  /** Open windows of the source level that roll up into this one (levels > 0). */
-  children: Slot<Out>[] | null = null;
-  /** Handle of the merged accumulator of children already purged (levels > 0), or NONE. */
-  closedPart = NONE;
-
-  constructor(
-    public keyState: KeyState<Out>,
-    public level: number,
-    public timeframe: string,
-    public start: number,
-    public end: number,
-    public h: number,
-  ) {}
-
-  get key(): string {
-    return this.keyState.key;
-  }
-}
-
-/**
- * Per-key state. The current level-0 window is cached as plain numbers
- * (`curStart`, `curEnd`, `curH`) so the hot path reads one object; it is
- * cleared when that window fires, so later events for it take the slow path.
- */
-export class KeyState<Out> {
-  curStart = Number.POSITIVE_INFINITY;
-  curEnd = Number.NEGATIVE_INFINITY;
-  curH = NONE;
-  cur: Slot<Out> | null = null;
-  /** Index of this key in the current columnar dictionary, or NONE. */
-  dictId = NONE;
-  dictVersion = NONE;
-  readonly open: Slot<Out>[][];
-
-  constructor(
-    readonly key: string,
-    levels: number,
-  ) {
-    this.open = new Array(levels);
-    for (let i = 0; i < levels; i++) this.open[i] = [];
-  }
+  rev = 0;
 }
 
 /**
@@ -83,42 +44,77 @@ export class KeyState<Out> {
  * (emits with final = true) when the watermark reaches its end, stays open for
  * corrections until end + grace, then is purged and its state released.
  * Events for a purged window go to the late output.
+ *
+ * Layout: keys and windows are dense integer ids into typed arrays (struct of
+ * arrays), ids are recycled, accumulators live in an arena. With thousands of
+ * symbols the whole working set stays a few MB and contiguous, which matters
+ * more than anything else here: a cache miss to main memory costs 100+ ns,
+ * while a window's whole life (create, fire, purge) is a few hundred ns of work.
  */
 export class WindowStage<In, Out> extends Stage<In, Out> {
   override readonly columnar: boolean;
 
-  private readonly keys = new Map<string, KeyState<Out>>();
+  // ---- keys ----
+  private readonly keyIds = new Map<string, number>();
+  private keyNames: string[] = [];
+  /** Current level-0 window of each key: [start, end) and window id (fast path). */
+  private kCurStart = new Float64Array(64);
+  private kCurEnd = new Float64Array(64);
+  private kCurW = new Int32Array(64);
+  /** Head of each key's list of open windows, per level: kOpen[k * L + level]. */
+  private kOpen = new Int32Array(64);
+
+  // ---- windows ----
+  private wStart = new Float64Array(256);
+  private wEnd = new Float64Array(256);
+  private wKey = new Int32Array(256);
+  private wLevel = new Int32Array(256);
+  private wRev = new Int32Array(256);
+  private wFlags = new Uint8Array(256);
+  private wAcc = new Int32Array(256);
+  /** Next window in the key's open list of the same level. */
+  private wNextOpen = new Int32Array(256);
+  /** Merged accumulator of purged children (levels > 0), or NONE. */
+  private wClosed = new Int32Array(256);
+  /** Parents per window: wParents[w * D + d] for each dependent level d (NONE when absent). */
+  private wParents = new Int32Array(256);
+  /** Open children of higher-level windows. */
+  private wChildren: (number[] | null)[] = [];
+  /** Last emitted result, kept only while corrections or updates can follow. */
+  private wLastOut: (Out | undefined)[] = [];
+  private wCap = 256;
+  private wTop = 0;
+  private wFree: number[] = [];
+  private openCount = 0;
+
   private readonly keyOf: (event: In) => string;
+  private readonly keyIsSymbol: boolean;
   private readonly tsOf: ((event: In) => number) | undefined;
   private readonly arena: AccArena<In, Out>;
   private readonly same: (a: Out, b: Out) => boolean;
-  private readonly fireQ: TimeQueue<Slot<Out>>[];
-  private readonly purgeQ: TimeQueue<Slot<Out>>[];
+  private readonly fireQ: TimeQueue<number>[];
+  private readonly purgeQ: TimeQueue<number>[];
   /** Levels whose source is level i. */
   private readonly dependents: number[][];
+  /** Index d of level j among the dependents of its source. */
+  private readonly depIndex: number[];
+  private readonly D: number;
+  private readonly L: number;
   private readonly size0: number;
   private readonly hop0: number;
   private readonly tumbling0: boolean;
   private readonly update: boolean;
   private readonly throttle: number;
+  private readonly keepLastOut: boolean;
   private readonly ctx: StageContext;
+  private readonly ref = new MutableWindowRef();
   private wm = Number.NEGATIVE_INFINITY;
   private nextDue = Number.POSITIVE_INFINITY;
   private seq = 0;
-  private dirtyList: Slot<Out>[] = [];
-  /** Purged windows kept for reuse (bounded). */
-  private readonly pool: Slot<Out>[] = [];
-  /**
-   * Columnar fast path: per dictionary index, the key's current window range
-   * and accumulator handle, so a row costs two typed-array reads before its add.
-   */
+  private dirtyList: number[] = [];
+  /** Columnar dictionary → key id. */
   private dict: readonly string[] | null = null;
-  private dictVersion = 0;
-  /** [curStart, curEnd] per dictionary index. */
-  private fast = new Float64Array(0);
-  /** curH per dictionary index: an Int32Array so the handle stays a small integer (a double index is far slower). */
-  private fastH = new Int32Array(0);
-  private dictKeys: (KeyState<Out> | undefined)[] = [];
+  private dictKey = new Int32Array(0);
 
   constructor(
     private readonly name: string,
@@ -132,45 +128,51 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     super();
     this.ctx = ctx;
     this.keyOf = key.of as (e: In) => string;
+    this.keyIsSymbol = key.field === 'symbol';
     this.tsOf = ctx.timestamp as ((e: In) => number) | undefined;
     this.arena = arenaFor(agg);
     this.same = (a, b) => agg.same(a, b);
-    this.fireQ = levels.map(() => new TimeQueue<Slot<Out>>());
-    this.purgeQ = levels.map(() => new TimeQueue<Slot<Out>>());
+    this.L = levels.length;
+    this.fireQ = levels.map(() => new TimeQueue<number>());
+    this.purgeQ = levels.map(() => new TimeQueue<number>());
     this.dependents = levels.map((_, i) => levels.flatMap((l, j) => (l.source === i && j !== i ? [j] : [])));
+    this.depIndex = levels.map((l, j) => (l.source < 0 ? NONE : this.dependents[l.source]!.indexOf(j)));
+    this.D = Math.max(1, ...this.dependents.map((d) => d.length));
+    this.wParents = new Int32Array(this.wCap * this.D).fill(NONE);
+    this.kOpen = new Int32Array(64 * this.L).fill(NONE);
     const l0 = levels[0]!;
     this.size0 = l0.size;
     this.hop0 = l0.hop;
     this.tumbling0 = l0.size === l0.hop;
     this.update = emit.update;
     this.throttle = emit.throttle;
+    this.keepLastOut = grace > 0 || emit.update;
     if (this.update && this.throttle > 0) ctx.requestTick(this.throttle);
-    this.columnar = key.field === 'symbol' && this.tsOf === undefined && this.arena.columnar;
+    this.columnar = this.keyIsSymbol && this.tsOf === undefined && this.arena.columnar;
   }
 
   /** Number of keys with state (for tests and metrics). */
   get keyCount(): number {
-    return this.keys.size;
+    return this.keyNames.length;
   }
 
   /** Number of open windows over all keys and levels (for tests and metrics). */
   get openWindows(): number {
-    let n = 0;
-    for (const ks of this.keys.values()) for (const l of ks.open) n += l.length;
-    return n;
+    return this.openCount;
   }
 
   push(event: In): void {
-    const key = this.keyOf(event);
-    let ks = this.keys.get(key);
-    if (ks === undefined) ks = this.newKey(key);
+    const key = this.keyIsSymbol ? (event as unknown as { symbol: string }).symbol : this.keyOf(event);
+    let k = this.keyIds.get(key);
+    if (k === undefined) k = this.newKey(key);
     const ts = this.tsOf === undefined ? (event as unknown as { ts: number }).ts : this.tsOf(event);
-    if (ts >= ks.curStart && ts < ks.curEnd) {
-      this.arena.add(ks.curH, event, this.seq++);
-      if (this.update) this.changed(ks.cur!);
+    if (ts >= this.kCurStart[k]! && ts < this.kCurEnd[k]!) {
+      const w = this.kCurW[k]!;
+      this.arena.add(this.wAcc[w]!, event, this.seq++);
+      if (this.update) this.changed(w);
       return;
     }
-    this.pushSlow(ks, event, ts, null, 0);
+    this.pushSlow(k, event, ts, null, 0);
   }
 
   override pushColumns(cols: TradeColumns, input: number, tracker: WatermarkTracker): void {
@@ -179,49 +181,56 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       return;
     }
     const symbols = cols.symbols;
-    if (symbols !== this.dict) this.resetDictionary(symbols);
-    else if (this.fastH.length < symbols.length) this.growDictionary(symbols.length);
+    if (symbols !== this.dict) {
+      this.dict = symbols;
+      this.dictKey = new Int32Array(Math.max(16, symbols.length)).fill(NONE);
+    } else if (this.dictKey.length < symbols.length) {
+      const grown = new Int32Array(symbols.length * 2).fill(NONE);
+      grown.set(this.dictKey);
+      this.dictKey = grown;
+    }
+    const dictKey = this.dictKey;
     const ids = cols.symbol;
     const tsCol = cols.ts;
     const n = cols.length;
     const arena = this.arena;
     const update = this.update;
-    let fast = this.fast;
-    let fastH = this.fastH;
     let seq = this.seq;
+    let curStart = this.kCurStart;
+    let curEnd = this.kCurEnd;
+    let curW = this.kCurW;
+    let wAcc = this.wAcc;
     for (let i = 0; i < n; i++) {
       const ts = tsCol[i]!;
       // Same order as the row path: observe, add (lateness judged on the previous watermark), then advance.
       const wm = tracker.observe(input, ts);
       const id = ids[i]!;
-      const j = id << 1;
-      if (ts >= fast[j]! && ts < fast[j + 1]!) {
-        arena.addColumns(fastH[id]!, cols, i, seq++);
+      let k = dictKey[id]!;
+      if (k === NONE) {
+        const key = symbols[id]!;
+        k = this.keyIds.get(key) ?? this.newKey(key);
+        dictKey[id] = k;
+        curStart = this.kCurStart;
+        curEnd = this.kCurEnd;
+        curW = this.kCurW;
+      }
+      if (ts >= curStart[k]! && ts < curEnd[k]!) {
+        const w = curW[k]!;
+        arena.addColumns(wAcc[w]!, cols, i, seq++);
         if (update) {
           this.seq = seq;
-          this.changed(this.dictKeys[id]!.cur!);
+          this.changed(w);
         }
       } else {
-        let ks = this.dictKeys[id];
-        if (ks === undefined) {
-          const key = symbols[id]!;
-          ks = this.keys.get(key) ?? this.newKey(key);
-          this.dictKeys[id] = ks;
-          ks.dictId = id;
-          ks.dictVersion = this.dictVersion;
-          this.setCurrent(ks, ks.cur);
-        }
         this.seq = seq;
-        this.pushSlow(ks, undefined as unknown as In, ts, cols, i);
+        this.pushSlow(k, undefined as unknown as In, ts, cols, i);
         seq = this.seq;
-        fast = this.fast;
-        fastH = this.fastH;
+        wAcc = this.wAcc;
       }
       if (wm > this.wm) {
         this.seq = seq;
         this.advanceOwn(wm);
-        fast = this.fast;
-        fastH = this.fastH;
+        wAcc = this.wAcc;
       }
     }
     this.seq = seq;
@@ -242,63 +251,79 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.next.finish();
   }
 
-  private resetDictionary(symbols: readonly string[]): void {
-    this.dict = symbols;
-    this.dictVersion++;
-    this.dictKeys = [];
-    this.fast = new Float64Array(0);
-    this.fastH = new Int32Array(0);
-    this.growDictionary(symbols.length);
-  }
-
-  private growDictionary(size: number): void {
-    const n = Math.max(size, 16);
-    const fast = new Float64Array(n * 2);
-    fast.set(this.fast);
-    // Unknown keys: an empty range, so their first row takes the slow path.
-    for (let j = this.fast.length; j < fast.length; j += 2) {
-      fast[j] = Number.POSITIVE_INFINITY;
-      fast[j + 1] = Number.NEGATIVE_INFINITY;
-    }
-    const fastH = new Int32Array(n);
-    fastH.set(this.fastH);
-    this.fast = fast;
-    this.fastH = fastH;
-  }
-
   private advanceOwn(wm: number): void {
     this.wm = wm;
     if (wm >= this.nextDue) this.process(wm);
   }
 
-  private newKey(key: string): KeyState<Out> {
-    const ks = new KeyState<Out>(key, this.levels.length);
-    this.keys.set(key, ks);
-    return ks;
+  // ---- storage ----
+
+  private newKey(key: string): number {
+    const k = this.keyNames.length;
+    this.keyNames.push(key);
+    this.keyIds.set(key, k);
+    if (k === this.kCurW.length) {
+      const cap = k * 2;
+      this.kCurStart = grow(this.kCurStart, cap, Number.POSITIVE_INFINITY);
+      this.kCurEnd = grow(this.kCurEnd, cap, Number.NEGATIVE_INFINITY);
+      this.kCurW = growI(this.kCurW, cap, NONE);
+      this.kOpen = growI(this.kOpen, cap * this.L, NONE);
+    }
+    this.kCurStart[k] = Number.POSITIVE_INFINITY;
+    this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
+    this.kCurW[k] = NONE;
+    for (let l = 0; l < this.L; l++) this.kOpen[k * this.L + l] = NONE;
+    return k;
   }
 
-  /** Points a key's fast path at `slot` (or at nothing), in the key state and the columnar table. */
-  private setCurrent(ks: KeyState<Out>, slot: Slot<Out> | null): void {
-    ks.cur = slot;
-    if (slot === null || slot.final) {
-      ks.curStart = Number.POSITIVE_INFINITY;
-      ks.curEnd = Number.NEGATIVE_INFINITY;
-      ks.curH = NONE;
-    } else {
-      ks.curStart = slot.start;
-      ks.curEnd = slot.end;
-      ks.curH = slot.h;
+  private allocWindow(): number {
+    const free = this.wFree.pop();
+    if (free !== undefined) return free;
+    const w = this.wTop++;
+    if (w === this.wCap) {
+      const cap = this.wCap * 2;
+      this.wStart = grow(this.wStart, cap, 0);
+      this.wEnd = grow(this.wEnd, cap, 0);
+      this.wKey = growI(this.wKey, cap, 0);
+      this.wLevel = growI(this.wLevel, cap, 0);
+      this.wRev = growI(this.wRev, cap, 0);
+      const flags = new Uint8Array(cap);
+      flags.set(this.wFlags);
+      this.wFlags = flags;
+      this.wAcc = growI(this.wAcc, cap, NONE);
+      this.wNextOpen = growI(this.wNextOpen, cap, NONE);
+      this.wClosed = growI(this.wClosed, cap, NONE);
+      this.wParents = growI(this.wParents, cap * this.D, NONE);
+      this.wCap = cap;
     }
-    if (ks.dictVersion === this.dictVersion && ks.dictId !== NONE) {
-      const j = ks.dictId << 1;
-      this.fast[j] = ks.curStart;
-      this.fast[j + 1] = ks.curEnd;
-      this.fastH[ks.dictId] = ks.curH;
+    return w;
+  }
+
+  /** Points a key's fast path at window `w`, or at nothing (NONE, or a final window). */
+  private setCurrent(k: number, w: number): void {
+    this.kCurW[k] = w;
+    if (w === NONE || (this.wFlags[w]! & FINAL) !== 0) {
+      this.kCurStart[k] = Number.POSITIVE_INFINITY;
+      this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
+    } else {
+      this.kCurStart[k] = this.wStart[w]!;
+      this.kCurEnd[k] = this.wEnd[w]!;
     }
   }
+
+  private findOpen(k: number, level: number, start: number): number {
+    let w = this.kOpen[k * this.L + level]!;
+    while (w !== NONE) {
+      if (this.wStart[w] === start) return w;
+      w = this.wNextOpen[w]!;
+    }
+    return NONE;
+  }
+
+  // ---- event path ----
 
   /** Adds an event (or a columnar row when `cols` is set) outside the current window of its key. */
-  private pushSlow(ks: KeyState<Out>, event: In, ts: number, cols: TradeColumns | null, row: number): void {
+  private pushSlow(k: number, event: In, ts: number, cols: TradeColumns | null, row: number): void {
     const size = this.size0;
     const hop = this.hop0;
     const wm = this.wm;
@@ -308,21 +333,21 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     let added = false;
     // Windows containing ts start at last, last − hop, … > ts − size; older ones close first.
     for (let start = last; start > ts - size; start -= hop) {
-      let slot = findSlot(ks.open[0]!, start);
-      if (slot === undefined) {
+      let w = this.findOpen(k, 0, start);
+      if (w === NONE) {
         if (wm >= start + size + grace) break;
-        slot = this.createSlot(ks, 0, start, start + size);
+        w = this.createWindow(k, 0, start, start + size);
       }
-      if (cols !== null) this.arena.addColumns(slot.h, cols, row, seq);
-      else this.arena.add(slot.h, event, seq);
-      if (this.tumbling0 && slot !== ks.cur) this.setCurrent(ks, slot);
+      if (cols !== null) this.arena.addColumns(this.wAcc[w]!, cols, row, seq);
+      else this.arena.add(this.wAcc[w]!, event, seq);
+      if (this.tumbling0 && this.kCurW[k] !== w) this.setCurrent(k, w);
       added = true;
-      this.changed(slot);
+      this.changed(w);
     }
     if (!added) {
       this.ctx.late({
         event: cols !== null ? tradeAt(cols, row) : event,
-        key: ks.key,
+        key: this.keyNames[k]!,
         windowStart: last,
         windowEnd: last + size,
         watermark: wm,
@@ -331,142 +356,152 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     }
   }
 
-  private createSlot(ks: KeyState<Out>, level: number, start: number, end: number): Slot<Out> {
-    const slot = this.newSlot(ks, level, start, end);
-    ks.open[level]!.push(slot);
+  private createWindow(k: number, level: number, start: number, end: number): number {
+    const w = this.allocWindow();
+    this.wStart[w] = start;
+    this.wEnd[w] = end;
+    this.wKey[w] = k;
+    this.wLevel[w] = level;
+    this.wRev[w] = 0;
+    this.wFlags[w] = 0;
+    this.wAcc[w] = this.arena.alloc();
+    this.wClosed[w] = NONE;
+    this.wLastOut[w] = undefined;
+    const head = k * this.L + level;
+    this.wNextOpen[w] = this.kOpen[head]!;
+    this.kOpen[head] = w;
+    this.openCount++;
+    if (level > 0) this.wChildren[w] = [];
     const deps = this.dependents[level]!;
-    if (deps.length !== 0) {
-      slot.parents = [];
-      for (let d = 0; d < deps.length; d++) {
-        const pl = deps[d]!;
-        const psize = this.levels[pl]!.size;
-        const pstart = Math.floor(start / psize) * psize;
-        let parent = findSlot(ks.open[pl]!, pstart);
-        if (parent === undefined) parent = this.createSlot(ks, pl, pstart, pstart + psize);
-        parent.children!.push(slot);
-        slot.parents.push(parent);
-      }
+    const pb = w * this.D;
+    for (let d = 0; d < this.D; d++) this.wParents[pb + d] = NONE;
+    for (let d = 0; d < deps.length; d++) {
+      const pl = deps[d]!;
+      const psize = this.levels[pl]!.size;
+      const pstart = Math.floor(start / psize) * psize;
+      let p = this.findOpen(k, pl, pstart);
+      if (p === NONE) p = this.createWindow(k, pl, pstart, pstart + psize);
+      this.wChildren[p]!.push(w);
+      this.wParents[w * this.D + d] = p;
     }
     // A window created after the watermark passed its end fires in `changed`, right after its first event.
     if (this.wm < end) {
-      this.fireQ[level]!.add(end, slot);
+      this.fireQ[level]!.add(end, w);
       if (end < this.nextDue) this.nextDue = end;
     }
-    return slot;
+    return w;
   }
 
-  private newSlot(ks: KeyState<Out>, level: number, start: number, end: number): Slot<Out> {
-    const label = this.levels[level]!.label;
-    const h = this.arena.alloc();
-    let slot = this.pool.pop();
-    if (slot === undefined) {
-      slot = new Slot<Out>(ks, level, label, start, end, h);
-    } else {
-      slot.keyState = ks;
-      slot.level = level;
-      slot.timeframe = label;
-      slot.start = start;
-      slot.end = end;
-      slot.h = h;
-      slot.rev = 0;
-      slot.final = false;
-      slot.dirty = false;
-      slot.purged = false;
-    }
-    if (level > 0) slot.children = [];
-    return slot;
-  }
-
-  /** A window's data changed (an event at level 0, a child at higher levels): emit what the mode asks for. */
-  private changed(slot: Slot<Out>): void {
-    if (slot.final) {
+  /** Window `w` changed (an event at level 0, a child at higher levels): emit what the mode asks for. */
+  private changed(w: number): void {
+    const flags = this.wFlags[w]!;
+    if ((flags & FINAL) !== 0) {
       // A correction inside grace.
-      if (slot.level > 0) this.fold(slot);
-      this.emitIfChanged(slot);
-    } else if (this.wm >= slot.end) {
+      if (this.wLevel[w]! > 0) this.fold(w);
+      this.emitIfChanged(w);
+    } else if (this.wm >= this.wEnd[w]!) {
       // Created late (inside grace): it is already due.
-      this.fire(slot);
+      this.fire(w);
     } else if (this.update) {
       if (this.throttle > 0) {
-        if (!slot.dirty) {
-          slot.dirty = true;
-          this.dirtyList.push(slot);
+        if ((flags & DIRTY) === 0) {
+          this.wFlags[w] = flags | DIRTY;
+          this.dirtyList.push(w);
         }
         return;
       }
-      if (slot.level > 0) this.fold(slot);
-      this.emitIfChanged(slot);
+      if (this.wLevel[w]! > 0) this.fold(w);
+      this.emitIfChanged(w);
     } else {
       return;
     }
-    const parents = slot.parents;
-    if (parents !== null) for (let i = 0; i < parents.length; i++) this.changed(parents[i]!);
+    const pb = w * this.D;
+    for (let d = 0; d < this.D; d++) {
+      const p = this.wParents[pb + d]!;
+      if (p !== NONE) this.changed(p);
+    }
   }
 
-  private fire(slot: Slot<Out>): void {
-    if (slot.level > 0) this.fold(slot);
-    slot.final = true;
-    slot.dirty = false;
-    slot.rev++;
-    if (slot.keyState.cur === slot) this.setCurrent(slot.keyState, slot);
-    const out = this.arena.result(slot.h, slot);
-    // Kept only while corrections are possible (to suppress unchanged ones).
-    if (this.grace > 0) slot.lastOut = out;
+  private result(w: number): Out {
+    const ref = this.ref;
+    ref.key = this.keyNames[this.wKey[w]!]!;
+    ref.timeframe = this.levels[this.wLevel[w]!]!.label;
+    ref.start = this.wStart[w]!;
+    ref.end = this.wEnd[w]!;
+    ref.final = (this.wFlags[w]! & FINAL) !== 0;
+    ref.rev = this.wRev[w]!;
+    return this.arena.result(this.wAcc[w]!, ref);
+  }
+
+  private fire(w: number): void {
+    const level = this.wLevel[w]!;
+    if (level > 0) this.fold(w);
+    this.wFlags[w] = (this.wFlags[w]! & ~DIRTY) | FINAL;
+    this.wRev[w]!++;
+    // A fired window leaves the fast path: later events for it are corrections (slow path).
+    const k = this.wKey[w]!;
+    if (level === 0 && this.kCurW[k] === w) {
+      this.kCurStart[k] = Number.POSITIVE_INFINITY;
+      this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
+    }
+    const out = this.result(w);
+    if (this.keepLastOut) this.wLastOut[w] = out;
     this.next.push(out);
-    const purgeAt = slot.end + this.grace;
-    this.purgeQ[slot.level]!.add(purgeAt, slot);
+    const purgeAt = this.wEnd[w]! + this.grace;
+    this.purgeQ[level]!.add(purgeAt, w);
     if (purgeAt < this.nextDue) this.nextDue = purgeAt;
   }
 
-  private emitIfChanged(slot: Slot<Out>): void {
-    slot.rev++;
-    const out = this.arena.result(slot.h, slot);
-    if (slot.lastOut !== undefined && this.same(slot.lastOut, out)) {
-      slot.rev--;
+  private emitIfChanged(w: number): void {
+    this.wRev[w]!++;
+    const out = this.result(w);
+    const last = this.wLastOut[w];
+    if (last !== undefined && this.same(last, out)) {
+      this.wRev[w]!--;
       return;
     }
-    slot.lastOut = out;
+    this.wLastOut[w] = out;
     this.next.push(out);
   }
 
-  /** Recomputes a higher-level window: purged children's merged part plus the open children. */
-  private fold(slot: Slot<Out>): void {
+  /** Recomputes a higher-level window's accumulator: purged children's merged part plus the open children. */
+  private fold(w: number): void {
     const arena = this.arena;
-    arena.release(slot.h);
+    arena.release(this.wAcc[w]!);
     const h = arena.alloc();
-    if (slot.closedPart !== NONE) arena.merge(h, slot.closedPart);
-    const children = slot.children!;
-    for (let i = 0; i < children.length; i++) arena.merge(h, children[i]!.h);
-    slot.h = h;
+    const closed = this.wClosed[w]!;
+    if (closed !== NONE) arena.merge(h, closed);
+    const children = this.wChildren[w]!;
+    for (let i = 0; i < children.length; i++) arena.merge(h, this.wAcc[children[i]!]!);
+    this.wAcc[w] = h;
   }
 
   private flushDirty(): void {
     const list = this.dirtyList;
     this.dirtyList = [];
     for (let i = 0; i < list.length; i++) {
-      const slot = list[i]!;
-      if (!slot.dirty) continue;
-      slot.dirty = false;
-      if (slot.purged || slot.final) continue;
-      this.emitUpdateChain(slot);
+      const w = list[i]!;
+      const flags = this.wFlags[w]!;
+      if ((flags & DIRTY) === 0) continue;
+      this.wFlags[w] = flags & ~DIRTY;
+      if ((flags & (PURGED | FINAL)) !== 0) continue;
+      this.emitUpdateChain(w);
     }
   }
 
-  private emitUpdateChain(slot: Slot<Out>): void {
-    if (slot.level > 0) this.fold(slot);
-    this.emitIfChanged(slot);
-    const parents = slot.parents;
-    if (parents !== null) {
-      for (let i = 0; i < parents.length; i++) {
-        const p = parents[i]!;
-        if (!p.final && !p.purged) this.emitUpdateChain(p);
-      }
+  private emitUpdateChain(w: number): void {
+    if (this.wLevel[w]! > 0) this.fold(w);
+    this.emitIfChanged(w);
+    const pb = w * this.D;
+    for (let d = 0; d < this.D; d++) {
+      const p = this.wParents[pb + d]!;
+      if (p !== NONE && (this.wFlags[p]! & (FINAL | PURGED)) === 0) this.emitUpdateChain(p);
     }
   }
 
   /** Fires and purges everything due at `wm`, earliest time first; at equal times fires before purges, lower levels first. */
   private process(wm: number): void {
-    const L = this.levels.length;
+    const L = this.L;
     for (;;) {
       // Strict comparisons: lower levels win ties among fires and among purges; fires win ties over purges.
       let bestTime = Number.POSITIVE_INFINITY;
@@ -495,8 +530,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       if (bestIsFire) {
         const group = this.fireQ[bestLevel]!.shift();
         for (let i = 0; i < group.length; i++) {
-          const slot = group[i]!;
-          if (!slot.final && !slot.purged) this.fire(slot);
+          const w = group[i]!;
+          if ((this.wFlags[w]! & (FINAL | PURGED)) === 0) this.fire(w);
         }
       } else {
         const group = this.purgeQ[bestLevel]!.shift();
@@ -505,45 +540,57 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     }
   }
 
-  private purge(slot: Slot<Out>): void {
-    if (slot.purged) return;
-    slot.purged = true;
-    const ks = slot.keyState;
-    removeFrom(ks.open[slot.level]!, slot);
-    if (ks.cur === slot) this.setCurrent(ks, null);
-    const parents = slot.parents;
-    const arena = this.arena;
-    if (parents !== null) {
-      for (let i = 0; i < parents.length; i++) {
-        const p = parents[i]!;
-        if (p.purged) continue;
-        if (p.closedPart === NONE) p.closedPart = arena.alloc();
-        arena.merge(p.closedPart, slot.h);
-        removeFrom(p.children!, slot);
-      }
+  private purge(w: number): void {
+    const flags = this.wFlags[w]!;
+    if ((flags & PURGED) !== 0) return;
+    this.wFlags[w] = PURGED;
+    const k = this.wKey[w]!;
+    const level = this.wLevel[w]!;
+    // Unlink from the key's open list.
+    const head = k * this.L + level;
+    let prev = NONE;
+    let cur = this.kOpen[head]!;
+    while (cur !== NONE && cur !== w) {
+      prev = cur;
+      cur = this.wNextOpen[cur]!;
     }
-    arena.release(slot.h);
-    if (slot.closedPart !== NONE) arena.release(slot.closedPart);
-    slot.h = NONE;
-    slot.closedPart = NONE;
-    slot.parents = null;
-    slot.children = null;
-    slot.lastOut = undefined;
-    slot.dirty = false;
-    // Children never outlive their parents (same grace, children purge first), so a purged slot is unreferenced.
-    if (this.pool.length < 65_536) this.pool.push(slot);
+    if (cur === w) {
+      if (prev === NONE) this.kOpen[head] = this.wNextOpen[w]!;
+      else this.wNextOpen[prev] = this.wNextOpen[w]!;
+    }
+    this.openCount--;
+    if (level === 0 && this.kCurW[k] === w) this.setCurrent(k, NONE);
+    const arena = this.arena;
+    const acc = this.wAcc[w]!;
+    const pb = w * this.D;
+    for (let d = 0; d < this.D; d++) {
+      const p = this.wParents[pb + d]!;
+      if (p === NONE || (this.wFlags[p]! & PURGED) !== 0) continue;
+      if (this.wClosed[p] === NONE) this.wClosed[p] = arena.alloc();
+      arena.merge(this.wClosed[p]!, acc);
+      const siblings = this.wChildren[p]!;
+      const i = siblings.indexOf(w);
+      if (i >= 0) siblings.splice(i, 1);
+    }
+    arena.release(acc);
+    if (this.wClosed[w] !== NONE) arena.release(this.wClosed[w]!);
+    this.wAcc[w] = NONE;
+    this.wClosed[w] = NONE;
+    this.wChildren[w] = null;
+    this.wLastOut[w] = undefined;
+    // Children never outlive their parents (same grace, children purge first), so the id is unreferenced.
+    this.wFree.push(w);
   }
 }
 
-function findSlot<Out>(slots: Slot<Out>[], start: number): Slot<Out> | undefined {
-  for (let i = slots.length - 1; i >= 0; i--) {
-    const s = slots[i]!;
-    if (s.start === start) return s;
-  }
-  return undefined;
+function grow(a: Float64Array, cap: number, fill: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(cap).fill(fill);
+  b.set(a);
+  return b;
 }
 
-function removeFrom<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
+function growI(a: Int32Array, cap: number, fill: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(cap).fill(fill);
+  b.set(a);
+  return b;
 }
