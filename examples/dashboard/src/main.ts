@@ -1,0 +1,176 @@
+import { parseArgs } from 'node:util';
+import type { Writable } from 'node:stream';
+import { TickflowError, parseDuration } from '@tickflow/core';
+import { aggregateCommand, parseKind } from './aggregateCommand.js';
+import { serveCommand } from './serveCommand.js';
+
+const HELP = `tickflow: real-time market-data analytics
+
+Usage:
+  tickflow aggregate [options]   read trades, write windowed results as NDJSON
+  tickflow serve [options]       run the reference server (embedded: synthetic feed, live candles)
+  tickflow --help | --version
+
+aggregate options:
+  --timeframe LIST         timeframes, comma separated, e.g. 1m or 1m,5m,1h (default 1m);
+                           larger ones are rolled up from the smallest
+  --kind KIND              candles | profile | ticks (default candles)
+  --out-of-orderness DUR   allowed disorder of event times, e.g. 2s (default 0s)
+  --grace DUR              how long a closed window still takes late trades (default 0s)
+  --profile-step STEP      price step of volume-profile levels (default 0.05)
+  --input FILE             NDJSON or CSV file of trades (default: stdin); .gz is read as gzip
+  --format FORMAT          auto | ndjson | csv (default auto)
+
+  Output: one JSON object per line on stdout; for candles the fields
+  symbol, timeframe, start, end, open, high, low, close, volume, trades, vwap,
+  buyVolume, sellVolume, final, rev (start/end in UTC epoch ms).
+  Bad lines and late trades go to stderr with their line number and reason;
+  the run goes on. Input records: {symbol, ts|timestamp, price, size|volume,
+  side?, id?}; timestamps in epoch ms or ISO-8601 (UTC when no zone is given).
+
+serve options:
+  --port N                 HTTP port (default 3000, or $PORT)
+  --host HOST              address to listen on (default 127.0.0.1, or $HOST)
+  --symbols N              synthetic symbols (default 20)
+  --rate N                 synthetic trades per second (default 200)
+  --seed N                 feed seed (default 1)
+  --timeframe LIST         candle timeframes (default 1m,5m)
+  --quiet                  do not print final candles
+`;
+
+/** Standard streams of a CLI run. */
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function list(value: string | undefined, fallback: string): string[] {
+  const items = (value ?? fallback).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const tf of items) parseDuration(tf as never, "timeframe");
+  return items;
+}
+
+function positiveNumber(value: string | undefined, fallback: number, flag: string, integer = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new TickflowError('INVALID_ARGUMENT', `${flag} must be a ${integer ? 'whole ' : ''}number > 0, got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * Runs the tickflow CLI with `argv` (without node and script). Resolves with
+ * the exit code: 0 on success, 2 on a usage error, 1 on failure. `serve` keeps
+ * running until SIGINT/SIGTERM.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    io.stdout.write('tickflow 0.1.0\n');
+    return 0;
+  }
+  try {
+    if (command === 'aggregate') {
+      const { values } = parseArgs({
+        args: [...rest],
+        options: {
+          timeframe: { type: 'string' },
+          kind: { type: 'string' },
+          'out-of-orderness': { type: 'string' },
+          grace: { type: 'string' },
+          'profile-step': { type: 'string' },
+          input: { type: 'string' },
+          format: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+        allowPositionals: false,
+      });
+      if (values.help) {
+        io.stdout.write(HELP);
+        return 0;
+      }
+      const format = values.format ?? 'auto';
+      if (format !== 'auto' && format !== 'ndjson' && format !== 'csv') {
+        throw new TickflowError('INVALID_ARGUMENT', `--format must be auto, ndjson or csv, got "${format}"`);
+      }
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      process.once('SIGINT', stop);
+      try {
+        return await aggregateCommand(
+          {
+            timeframes: list(values.timeframe, '1m'),
+            kind: parseKind(values.kind ?? 'candles'),
+            outOfOrderness: values['out-of-orderness'] ?? '0s',
+            grace: values.grace ?? '0s',
+            profileStep: positiveNumber(values['profile-step'], 0.05, '--profile-step'),
+            input: values.input,
+            format,
+          },
+          io,
+          ac.signal,
+        );
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    }
+    if (command === 'serve') {
+      const { values } = parseArgs({
+        args: [...rest],
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          symbols: { type: 'string' },
+          rate: { type: 'string' },
+          seed: { type: 'string' },
+          timeframe: { type: 'string' },
+          quiet: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+        allowPositionals: false,
+      });
+      if (values.help) {
+        io.stdout.write(HELP);
+        return 0;
+      }
+      const portText = values.port ?? io.env.PORT;
+      const port = portText === undefined ? 3000 : Number(portText);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TickflowError('INVALID_ARGUMENT', `--port must be 0–65535, got "${portText}"`);
+      const server = await serveCommand(
+        {
+          port,
+          host: values.host ?? io.env.HOST ?? '127.0.0.1',
+          symbols: positiveNumber(values.symbols, 20, '--symbols', true),
+          rate: positiveNumber(values.rate, 200, '--rate'),
+          seed: positiveNumber(values.seed, 1, '--seed', true),
+          timeframes: list(values.timeframe, '1m,5m'),
+          print: values.quiet !== true,
+        },
+        (line) => io.stdout.write(`${line}\n`),
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      io.stdout.write('tickflow serve: shutting down\n');
+      await server.close();
+      return 0;
+    }
+    io.stderr.write(`tickflow: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  } catch (e) {
+    const usage = e instanceof TickflowError ? e.code === 'INVALID_ARGUMENT' || e.code === 'INVALID_DURATION' : (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    io.stderr.write(`tickflow ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return usage ? 2 : 1;
+  }
+}

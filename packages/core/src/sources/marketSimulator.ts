@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { TickflowError } from '../errors.js';
+import type { Quote } from '../events/quote.js';
+import type { Trade } from '../events/trade.js';
+import { SeededRandom } from './seededRandom.js';
+
+const DisorderSchema = z.object({ probability: z.number().min(0).max(1), maxDelay: z.number().nonnegative() }).strict();
+const LateSchema = z.object({ probability: z.number().min(0).max(1), delay: z.number().positive() }).strict();
+
+/** zod schema of MarketSimulatorOptions. */
+export const MarketSimulatorOptionsSchema = z
+  .object({
+    seed: z.number().int().optional(),
+    symbols: z.union([z.number().int().min(1).max(100_000), z.array(z.string().min(1).max(32)).min(1)]).optional(),
+    rate: z.number().positive().optional(),
+    clock: z.enum(['simulated', 'wall']).optional(),
+    start: z.number().optional(),
+    outOfOrder: DisorderSchema.optional(),
+    late: LateSchema.optional(),
+  })
+  .strict();
+
+/** Settings of the synthetic market. */
+export interface MarketSimulatorOptions {
+  /** Seed: the same seed gives the same sequence of symbols, prices, sizes and sides. Default 1. */
+  readonly seed?: number;
+  /** How many symbols (named SYM0001…), or their names. Default 10. */
+  readonly symbols?: number | readonly string[];
+  /** Mean events per second (all symbols together). Default 1000. */
+  readonly rate?: number;
+  /**
+   * `'simulated'` (default): event times start at `start` and advance by
+   * exponential gaps of mean 1/rate, reproducible. `'wall'`: event time is
+   * the wall clock when the event is made (live feeds).
+   */
+  readonly clock?: 'simulated' | 'wall';
+  /** First event time for the simulated clock (UTC epoch ms). Default 2024-01-19T14:30:00Z. */
+  readonly start?: number;
+  /** Bounded disorder: with this probability an event's time is moved back by up to `maxDelay` ms. */
+  readonly outOfOrder?: { readonly probability: number; readonly maxDelay: number };
+  /** Late events: with this probability an event's time is moved back by `delay` ms (beyond out-of-orderness + grace). */
+  readonly late?: { readonly probability: number; readonly delay: number };
+}
+
+interface SymbolState {
+  readonly name: string;
+  price: number;
+  readonly volatility: number;
+  readonly tick: number;
+  readonly weight: number;
+}
+
+/**
+ * A seeded synthetic market: several symbols whose prices follow geometric
+ * random walks (per-symbol start price, volatility and tick size), trades of
+ * mostly round-lot sizes with the aggressor side following the price move,
+ * and top-of-book quotes around the price. Busier symbols trade more often.
+ *
+ * @example
+ * ```ts
+ * const market = new MarketSimulator({ seed: 7, symbols: ['AAPL', 'MSFT'] });
+ * const trade = market.nextTrade(); // { symbol, ts, price, size, side, id, bid, ask }
+ * ```
+ */
+export class MarketSimulator {
+  private readonly rnd: SeededRandom;
+  private readonly syms: SymbolState[];
+  private readonly cumulative: Float64Array;
+  private readonly meanGap: number;
+  private readonly wall: boolean;
+  private readonly outOfOrder: { probability: number; maxDelay: number } | undefined;
+  private readonly late: { probability: number; delay: number } | undefined;
+  private clock: number;
+  private seq = 0;
+
+  constructor(options: MarketSimulatorOptions = {}) {
+    const parsed = MarketSimulatorOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      throw new TickflowError('INVALID_ARGUMENT', `invalid market simulator options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const o = parsed.data;
+    this.rnd = new SeededRandom(o.seed ?? 1);
+    const names = typeof o.symbols === 'object' ? o.symbols : Array.from({ length: o.symbols ?? 10 }, (_, i) => `SYM${String(i + 1).padStart(4, '0')}`);
+    this.syms = names.map((name) => {
+      const price = Math.round(Math.exp(2 + this.rnd.next() * 5) * 100) / 100; // ~7 to ~1100
+      return {
+        name,
+        price,
+        volatility: 0.00002 + this.rnd.next() * 0.00008, // per-event log-return sd: ~0.5% a day at a few trades a second
+        tick: price < 1 ? 0.0001 : 0.01,
+        weight: 1 / (1 + this.rnd.next() * 9),
+      };
+    });
+    this.cumulative = new Float64Array(this.syms.length);
+    let acc = 0;
+    for (let i = 0; i < this.syms.length; i++) {
+      acc += this.syms[i]!.weight;
+      this.cumulative[i] = acc;
+    }
+    for (let i = 0; i < this.syms.length; i++) this.cumulative[i]! /= acc;
+    this.meanGap = 1000 / (o.rate ?? 1000);
+    this.wall = o.clock === 'wall';
+    this.clock = o.start ?? Date.UTC(2024, 0, 19, 14, 30, 0);
+    this.outOfOrder = o.outOfOrder;
+    this.late = o.late;
+  }
+
+  /** Symbols of this market. */
+  get symbols(): string[] {
+    return this.syms.map((s) => s.name);
+  }
+
+  private pick(): SymbolState {
+    const u = this.rnd.next();
+    const c = this.cumulative;
+    let lo = 0;
+    let hi = c.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (c[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.syms[lo]!;
+  }
+
+  private nextTime(): number {
+    let ts: number;
+    if (this.wall) {
+      ts = Date.now();
+    } else {
+      this.clock += this.rnd.exponential(this.meanGap);
+      ts = Math.floor(this.clock);
+    }
+    if (this.late !== undefined && this.rnd.next() < this.late.probability) return ts - this.late.delay;
+    if (this.outOfOrder !== undefined && this.rnd.next() < this.outOfOrder.probability) {
+      return ts - Math.floor(this.rnd.next() * (this.outOfOrder.maxDelay + 1));
+    }
+    return ts;
+  }
+
+  private round(price: number, tick: number): number {
+    return Math.round(price / tick) * tick;
+  }
+
+  /** The next trade, with the prevailing bid/ask attached. */
+  nextTrade(): Trade {
+    const s = this.pick();
+    const move = s.volatility * this.rnd.normal();
+    const before = s.price;
+    s.price = Math.max(s.tick, this.round(s.price * Math.exp(move), s.tick));
+    const decimals = s.tick < 0.01 ? 4 : 2;
+    const price = Number(s.price.toFixed(decimals));
+    const up = price > before || (price === before && this.rnd.next() < 0.5);
+    const lots = this.rnd.next() < 0.8 ? 100 * Math.max(1, Math.round(this.rnd.exponential(3))) : this.rnd.int(1, 99);
+    const spread = s.tick * this.rnd.int(1, 3);
+    this.seq++;
+    return {
+      symbol: s.name,
+      ts: this.nextTime(),
+      price,
+      size: lots,
+      side: up ? 'buy' : 'sell',
+      id: String(this.seq),
+      bid: Number((price - (up ? spread : 0)).toFixed(decimals)),
+      ask: Number((price + (up ? 0 : spread)).toFixed(decimals)),
+    };
+  }
+
+  /** The next top-of-book quote. */
+  nextQuote(): Quote {
+    const s = this.pick();
+    s.price = Math.max(s.tick, this.round(s.price * Math.exp(s.volatility * this.rnd.normal()), s.tick));
+    const decimals = s.tick < 0.01 ? 4 : 2;
+    const half = s.tick * this.rnd.int(1, 2);
+    return {
+      symbol: s.name,
+      ts: this.nextTime(),
+      bid: Number((s.price - half).toFixed(decimals)),
+      ask: Number((s.price + half).toFixed(decimals)),
+      bidSize: 100 * this.rnd.int(1, 50),
+      askSize: 100 * this.rnd.int(1, 50),
+    };
+  }
+}
