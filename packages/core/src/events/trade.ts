@@ -145,7 +145,8 @@ export function normalizeTrade(raw: unknown, options?: NormalizeTradeOptions): T
   ) {
     trade = { symbol, ts, price, size } as Trade;
     if (side !== undefined) trade.side = side;
-    if (id !== undefined) trade.id = id;
+    // An empty id is no id (as the schema path reads it).
+    if (id !== undefined && id !== '') trade.id = id;
     if (bid !== undefined) trade.bid = bid;
     if (ask !== undefined) trade.ask = ask;
   } else {
