@@ -40,7 +40,10 @@ let failed = 0;
 if (existsSync(report)) {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   passed = r.numPassedTests ?? 0;
-  failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0 > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
+  const failedTests = r.numFailedTests ?? 0;
+  const failedSuites = r.numFailedTestSuites ?? 0;
+  // A suite that fails to load has no failed tests; count it as one failure.
+  failed = failedTests + (failedTests === 0 ? failedSuites : 0);
 }
 if (code !== 0 && failed === 0) failed = 1;
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
