@@ -79,6 +79,7 @@ const EAGER_DELIVERY = 1024;
 
 /** A buffer at the end of the chain (main output). */
 class BufferStage<T> extends Stage<T, never> {
+  override readonly terminal = true;
   buf: T[] = [];
   constructor(private readonly job: { pending: number; deliverEarly(): void }) {
     super();

@@ -70,6 +70,9 @@ export abstract class Stage<I, O = unknown> {
   /** True when `pushColumns` is implemented natively (not by materialising rows). */
   readonly columnar: boolean = false;
 
+  /** True for the pipeline's output buffer: it ignores watermarks and ticks, so stages need not forward them. */
+  readonly terminal: boolean = false;
+
   /** Processes one value. */
   abstract push(value: I): void;
 

@@ -79,6 +79,21 @@ export class WatermarkTracker {
     this.recompute();
   }
 
+  /**
+   * True when exactly one input is registered and active: the watermark is
+   * then simply that input's max event time − outOfOrderness, and batch loops
+   * may track it inline and report the batch's max with one `observe` at the end.
+   */
+  get singleInput(): boolean {
+    return this.single;
+  }
+
+  /** The max event time seen on an input (−Infinity before its first event). */
+  maxEventTime(input: number): number {
+    this.checkInput(input);
+    return this.maxTs[input]!;
+  }
+
   /** Records an event time on an input and returns the (possibly advanced) watermark. */
   observe(input: number, ts: number): number {
     if (this.single) {

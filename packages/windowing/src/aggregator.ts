@@ -76,6 +76,12 @@ export interface PackedAggregator<In, Out> {
   init(s: Float64Array, b: number): void;
   add(s: Float64Array, b: number, event: In, seq: number): void;
   addColumns(s: Float64Array, b: number, columns: ColumnsLike, row: number, seq: number): void;
+  /**
+   * Optional: adds one trade given as plain numbers (side: 0 unknown, 1 buy,
+   * 2 sell). The columnar loop calls it directly when present, which lets V8
+   * inline the whole add into the loop.
+   */
+  addRow?(s: Float64Array, b: number, ts: number, price: number, size: number, side: number, seq: number): void;
   /** Merges the accumulator at `from` into the one at `into` (same array). */
   merge(s: Float64Array, into: number, from: number): void;
   result(s: Float64Array, b: number, window: WindowRef): Out;

@@ -270,6 +270,10 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
     addPacked(s, b, c.ts[i]!, c.price[i]!, c.size[i]!, c.side === undefined ? 0 : c.side[i]!, seq);
   }
 
+  addRow(s: Float64Array, b: number, ts: number, price: number, size: number, side: number, seq: number): void {
+    addPacked(s, b, ts, price, size, side, seq);
+  }
+
   merge(s: Float64Array, into: number, from: number): void {
     if (s[from + TRADES] === 0) return;
     if (s[into + TRADES] === 0) {

@@ -21,12 +21,12 @@ export interface AccArena<In, Out> {
 /** Accumulators as `stride` doubles each in one growing Float64Array. */
 export class PackedArena<In, Out> implements AccArena<In, Out> {
   s: Float64Array;
-  private readonly stride: number;
+  readonly stride: number;
   private free: number[] = [];
   private top = 0;
   readonly columnar = true;
 
-  constructor(private readonly p: PackedAggregator<In, Out>, capacity = 1024) {
+  constructor(readonly p: PackedAggregator<In, Out>, capacity = 1024) {
     this.stride = p.stride;
     this.s = new Float64Array(capacity * p.stride);
   }

@@ -2,7 +2,7 @@ import type { BuildContext, KeySelector, StageContext, TradeColumns, WatermarkTr
 import { Stage, tradeAt } from '@tickflow/core';
 import type { Aggregator, WindowRef } from '../aggregator.js';
 import type { AccArena } from './accArena.js';
-import { arenaFor } from './accArena.js';
+import { PackedArena, arenaFor } from './accArena.js';
 import { TimeQueue } from './timeQueue.js';
 
 /** One level of windows: a size and a hop; levels above 0 roll up from `source`. */
@@ -22,6 +22,7 @@ export interface EmitSpec {
 }
 
 const NONE = -1;
+const EMPTY = new Float64Array(0);
 const FINAL = 1;
 const DIRTY = 2;
 const PURGED = 4;
@@ -91,6 +92,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private readonly keyIsSymbol: boolean;
   private readonly tsOf: ((event: In) => number) | undefined;
   private readonly arena: AccArena<In, Out>;
+  /** The arena when it is packed (the hot paths call the packed aggregator directly), else null. */
+  private readonly packedArena: PackedArena<In, Out> | null;
   private readonly same: (a: Out, b: Out) => boolean;
   private readonly fireQ: TimeQueue<number>[];
   private readonly purgeQ: TimeQueue<number>[];
@@ -131,6 +134,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.keyIsSymbol = key.field === 'symbol';
     this.tsOf = ctx.timestamp as ((e: In) => number) | undefined;
     this.arena = arenaFor(agg);
+    this.packedArena = this.arena instanceof PackedArena ? (this.arena as PackedArena<In, Out>) : null;
     this.same = (a, b) => agg.same(a, b);
     this.L = levels.length;
     this.fireQ = levels.map(() => new TimeQueue<number>());
@@ -194,7 +198,21 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     const tsCol = cols.ts;
     const n = cols.length;
     const arena = this.arena;
+    // Packed aggregators are called directly (one call per row instead of three).
+    const packedArena = this.packedArena;
+    const packed = packedArena === null ? null : packedArena.p;
+    const stride = packedArena === null ? 0 : packedArena.stride;
+    const rowAdd = packed !== null && typeof packed.addRow === 'function';
+    const priceCol = cols.price;
+    const sizeCol = cols.size;
+    const sideCol = cols.side ?? new Uint8Array(n);
+    let state = packedArena === null ? EMPTY : packedArena.s;
     const update = this.update;
+    // With one input the watermark is max(ts) − outOfOrderness: track it here and tell the tracker once.
+    const single = tracker.singleInput;
+    const ooo = tracker.outOfOrderness;
+    let maxTs = single ? tracker.maxEventTime(input) : 0;
+    let wm = tracker.watermark;
     let seq = this.seq;
     let curStart = this.kCurStart;
     let curEnd = this.kCurEnd;
@@ -203,7 +221,14 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     for (let i = 0; i < n; i++) {
       const ts = tsCol[i]!;
       // Same order as the row path: observe, add (lateness judged on the previous watermark), then advance.
-      const wm = tracker.observe(input, ts);
+      if (single) {
+        if (ts > maxTs) {
+          maxTs = ts;
+          if (ts - ooo > wm) wm = ts - ooo;
+        }
+      } else {
+        wm = tracker.observe(input, ts);
+      }
       const id = ids[i]!;
       let k = dictKey[id]!;
       if (k === NONE) {
@@ -216,7 +241,9 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       }
       if (ts >= curStart[k]! && ts < curEnd[k]!) {
         const w = curW[k]!;
-        arena.addColumns(wAcc[w]!, cols, i, seq++);
+        if (rowAdd) packed!.addRow!(state, wAcc[w]! * stride, ts, priceCol[i]!, sizeCol[i]!, sideCol[i]!, seq++);
+        else if (packed !== null) packed.addColumns(state, wAcc[w]! * stride, cols, i, seq++);
+        else arena.addColumns(wAcc[w]!, cols, i, seq++);
         if (update) {
           this.seq = seq;
           this.changed(w);
@@ -226,19 +253,22 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         this.pushSlow(k, undefined as unknown as In, ts, cols, i);
         seq = this.seq;
         wAcc = this.wAcc;
+        if (packedArena !== null) state = packedArena.s;
       }
       if (wm > this.wm) {
         this.seq = seq;
         this.advanceOwn(wm);
         wAcc = this.wAcc;
+        if (packedArena !== null) state = packedArena.s;
       }
     }
     this.seq = seq;
+    if (single && n > 0) tracker.observe(input, maxTs);
   }
 
   override advance(watermark: number): void {
     if (watermark > this.wm) this.advanceOwn(watermark);
-    this.next.advance(watermark);
+    if (!this.next.terminal) this.next.advance(watermark);
   }
 
   override tick(now: number): void {
