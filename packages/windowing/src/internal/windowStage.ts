@@ -218,6 +218,10 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     let curEnd = this.kCurEnd;
     let curW = this.kCurW;
     let wAcc = this.wAcc;
+    // The stage's watermark as of the previous row, and when the next window is due, kept in locals;
+    // `this.wm` is brought up to date before anything that reads it (slow path, updates, firing).
+    let wmPrev = this.wm;
+    let due = this.nextDue;
     for (let i = 0; i < n; i++) {
       const ts = tsCol[i]!;
       // Same order as the row path: observe, add (lateness judged on the previous watermark), then advance.
@@ -245,23 +249,32 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         else if (packed !== null) packed.addColumns(state, wAcc[w]! * stride, cols, i, seq++);
         else arena.addColumns(wAcc[w]!, cols, i, seq++);
         if (update) {
+          if (wmPrev > this.wm) this.wm = wmPrev;
           this.seq = seq;
           this.changed(w);
+          due = this.nextDue;
         }
       } else {
+        if (wmPrev > this.wm) this.wm = wmPrev;
         this.seq = seq;
         this.pushSlow(k, undefined as unknown as In, ts, cols, i);
         seq = this.seq;
         wAcc = this.wAcc;
         if (packedArena !== null) state = packedArena.s;
+        due = this.nextDue;
       }
-      if (wm > this.wm) {
-        this.seq = seq;
-        this.advanceOwn(wm);
-        wAcc = this.wAcc;
-        if (packedArena !== null) state = packedArena.s;
+      if (wm > wmPrev) {
+        wmPrev = wm;
+        if (wm >= due) {
+          this.seq = seq;
+          this.advanceOwn(wm);
+          wAcc = this.wAcc;
+          if (packedArena !== null) state = packedArena.s;
+          due = this.nextDue;
+        }
       }
     }
+    if (wmPrev > this.wm) this.wm = wmPrev;
     this.seq = seq;
     if (single && n > 0) tracker.observe(input, maxTs);
   }
