@@ -2,7 +2,7 @@ import type { Duration, Keyed, Operator } from '@tickflow/core';
 import { TickflowError, formatDuration, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
 import type { Aggregator } from './aggregator.js';
-import { WindowStage } from './internal/windowStage.js';
+import { windowOperator } from './internal/windowOperator.js';
 import type { EmitMode } from './windowOptions.js';
 import { WindowOptionsSchema, checkOptions, parseEmit, parseSize } from './windowOptions.js';
 
@@ -50,14 +50,5 @@ export function hopping<T, Acc, Out>(options: HoppingOptions, aggregator: Aggreg
   const emit = parseEmit(o.emit as EmitMode | undefined);
   const name = o.name ?? 'hopping';
   const levels = [{ size, hop, label: formatDuration(size), source: -1 }];
-  return {
-    name,
-    build(ctx) {
-      const key = ctx.key;
-      if (key === undefined) {
-        throw new TickflowError('PIPELINE_STATE', `${name}: windows need a keyed stream; add keyBy('symbol') (or another key) before ${name}()`);
-      }
-      return new WindowStage<Keyed<string, T>, Out>(name, levels, grace, emit, aggregator as Aggregator<Keyed<string, T>, unknown, Out>, ctx, key);
-    },
-  };
+  return windowOperator(name, { levels, grace, emit }, aggregator);
 }

@@ -3,7 +3,7 @@ import { TickflowError, formatDuration, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
 import type { Aggregator } from './aggregator.js';
 import type { LevelSpec } from './internal/windowStage.js';
-import { WindowStage } from './internal/windowStage.js';
+import { windowOperator } from './internal/windowOperator.js';
 import type { EmitMode } from './windowOptions.js';
 import { WindowOptionsSchema, checkOptions, parseEmit, parseSize } from './windowOptions.js';
 
@@ -78,14 +78,5 @@ export function tumbling<T, Acc, Out>(options: TumblingOptions, aggregator: Aggr
   const grace = o.grace === undefined ? 0 : parseDuration(o.grace as Duration, 'tumbling grace');
   const emit = parseEmit(o.emit as EmitMode | undefined);
   const name = o.name ?? 'tumbling';
-  return {
-    name,
-    build(ctx) {
-      const key = ctx.key;
-      if (key === undefined) {
-        throw new TickflowError('PIPELINE_STATE', `${name}: windows need a keyed stream; add keyBy('symbol') (or another key) before ${name}()`);
-      }
-      return new WindowStage<Keyed<string, T>, Out>(name, levels, grace, emit, aggregator as Aggregator<Keyed<string, T>, unknown, Out>, ctx, key);
-    },
-  };
+  return windowOperator(name, { levels, grace, emit }, aggregator);
 }

@@ -61,7 +61,8 @@ function toNumber(value: unknown): unknown {
   return value;
 }
 
-function toSide(value: unknown): unknown {
+/** Normalises side spellings (`buy`, `b`, `BUY`, `sell`, `s`, …); empty means none; anything else is returned for the schema to reject. */
+export function toSide(value: unknown): unknown {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') return value;
   switch (value.toLowerCase()) {

@@ -1,7 +1,7 @@
 import { TickflowError } from '../errors.js';
 import { toEpochMs } from '../events/timestamp.js';
 import type { NormalizeTradeOptions, Trade } from '../events/trade.js';
-import { InvalidEvent, normalizeTrade } from '../events/trade.js';
+import { InvalidEvent, normalizeTrade, toSide } from '../events/trade.js';
 
 /** Input formats of trade files. */
 export type TradeFileFormat = 'auto' | 'ndjson' | 'csv';
@@ -58,20 +58,6 @@ export function splitCsvLine(line: string): string[] | string {
   }
 }
 
-function sideOf(v: string): string | undefined {
-  const s = v.trim();
-  if (s === '') return undefined;
-  switch (s.toLowerCase()) {
-    case 'buy':
-    case 'b':
-      return 'buy';
-    case 'sell':
-    case 's':
-      return 'sell';
-    default:
-      return s;
-  }
-}
 
 /**
  * Parses trade lines one at a time: NDJSON objects or CSV rows with a header
@@ -158,7 +144,7 @@ export class TradeLineParser {
           break;
         }
         case 'side': {
-          const side = sideOf(v);
+          const side = toSide(v.trim());
           if (side !== undefined) record.side = side;
           break;
         }
