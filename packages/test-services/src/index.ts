@@ -1,0 +1,8 @@
+// @tickflow/test-services: real servers for integration tests, started on loopback.
+export { startRedis, redisCommand } from './redis.js';
+export type { RedisOptions } from './redis.js';
+export { startPostgres } from './postgres.js';
+export { ensureDebianPrograms } from './debianPackages.js';
+export type { DebianProgram } from './debianPackages.js';
+export { freePort, waitFor } from './freePort.js';
+export type { RunningService } from './runningService.js';

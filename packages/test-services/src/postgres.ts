@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianPrograms } from './debianPackages.js';
+import { freePort, waitFor } from './freePort.js';
+import type { RunningService } from './runningService.js';
+import { externalService } from './runningService.js';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+
+/** Runs a PostgreSQL binary, as the `postgres` user when we are root (initdb refuses root). */
+function pg(binary: string, args: string[], asPostgres: boolean): { status: number | null; output: string } {
+  const r = asPostgres
+    ? spawnSync('runuser', ['-u', 'postgres', '--', join(BIN, binary), ...args], { encoding: 'utf8' })
+    : spawnSync(join(BIN, binary), args, { encoding: 'utf8' });
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+function userId(name: string): { uid: number; gid: number } {
+  const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
+  const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
+  return { uid, gid };
+}
+
+/**
+ * A PostgreSQL 15 server on 127.0.0.1 and a free port, in a temporary folder
+ * (trust auth, fsync off: for tests only); or the server at DATABASE_URL when
+ * set. Installs Debian's postgresql when missing.
+ */
+export async function startPostgres({ ownServer = false }: { ownServer?: boolean } = {}): Promise<RunningService> {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv && !ownServer) return externalService(fromEnv);
+  await ensureDebianPrograms([{ binary: join(BIN, 'initdb'), pkg: 'postgresql-15' }], 'DATABASE_URL');
+  const asPostgres = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-pg-'));
+  if (asPostgres) {
+    const { uid, gid } = userId('postgres');
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  const init = pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], asPostgres);
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed:\n${init.output.slice(-3000)}`);
+  }
+  const port = await freePort();
+  const start = pg('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, '-w', 'start'], asPostgres);
+  if (start.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`pg_ctl start failed:\n${start.output.slice(-3000)}`);
+  }
+  const stop = (): void => {
+    pg('pg_ctl', ['-D', data, '-m', 'immediate', 'stop'], asPostgres);
+  };
+  process.once('exit', stop);
+  await waitFor(`postgres on port ${port}`, async () => pg('pg_isready', ['-h', '127.0.0.1', '-p', String(port)], false).status === 0, 30_000);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    host: '127.0.0.1',
+    port,
+    external: false,
+    async stop() {
+      stop();
+      process.off('exit', stop);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
