@@ -7,6 +7,8 @@ export type TickflowErrorCode =
   | 'SOURCE_FAILED'
   | 'OUTPUT_FAILED'
   | 'OPERATOR_FAILED'
+  | 'SINK_FAILED'
+  | 'SINK_CLOSED'
   | 'ABORTED'
   | 'INTERNAL';
 

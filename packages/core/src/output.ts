@@ -6,6 +6,13 @@
 export interface Output<T> {
   /** Delivers one batch (in order). Resolve when it is durable. */
   write(batch: readonly T[]): void | Promise<void>;
+  /**
+   * Optional: accepts one batch for later delivery (a buffering sink). When
+   * present the pipeline calls it instead of `write`; a returned promise means
+   * "buffer full, wait" (backpressure) and `close` must deliver everything
+   * accepted before it resolves.
+   */
+  enqueue?(batch: readonly T[]): void | Promise<void>;
   /** Called once at the end of a run, after the last write. */
   close?(): void | Promise<void>;
 }

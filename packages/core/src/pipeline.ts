@@ -437,7 +437,7 @@ export class Job<In, Out> {
     }
     let r: void | Promise<void>;
     try {
-      r = output.write(batch);
+      r = output.enqueue !== undefined ? output.enqueue(batch) : output.write(batch);
     } catch (e) {
       this.fail(e, 'OUTPUT_FAILED', `${slot.label} output write failed`);
       if (this.failure) throw this.failure;
@@ -458,7 +458,7 @@ export class Job<In, Out> {
   private async callWrite<T>(slot: OutputSlot<T>, output: Output<T>, batch: T[]): Promise<void> {
     if (this.failure) return;
     try {
-      await output.write(batch);
+      await (output.enqueue !== undefined ? output.enqueue(batch) : output.write(batch));
     } catch (e) {
       this.fail(e, 'OUTPUT_FAILED', `${slot.label} output write failed`);
     }
