@@ -55,6 +55,34 @@ describe('pipeline', () => {
     expect(maxAhead).toBeLessThanOrEqual(1);
   });
 
+  it('hands batches to a buffering output through enqueue, waits only when it asks to, and closes it at the end', async () => {
+    const accepted: number[] = [];
+    const calls: string[] = [];
+    let waits = 0;
+    await pipeline(fromArray([1, 2, 3, 4, 5, 6].map((i) => trade(i)), { batchSize: 2 }))
+      .pipe(map((t: Trade) => t.ts))
+      .to({
+        write() {
+          calls.push('write');
+        },
+        enqueue(batch) {
+          calls.push('enqueue');
+          accepted.push(...batch);
+          // Full after every second batch: the pipeline must wait for this promise.
+          if (accepted.length % 4 !== 0) return undefined;
+          waits++;
+          return new Promise<void>((r) => setTimeout(r, 2));
+        },
+        close() {
+          calls.push('close');
+        },
+      })
+      .run();
+    expect(accepted).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(calls).toEqual(['enqueue', 'enqueue', 'enqueue', 'close']);
+    expect(waits).toBe(1);
+  });
+
   it('routes dead letters from sources to the dead-letter output', async () => {
     const dead = collect<{ reason: string; line?: number }>();
     const source: Source<Trade> = {
