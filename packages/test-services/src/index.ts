@@ -6,3 +6,7 @@ export { ensureDebianPrograms } from './debianPackages.js';
 export type { DebianProgram } from './debianPackages.js';
 export { freePort, waitFor } from './freePort.js';
 export type { RunningService } from './runningService.js';
+export { startClickHouse, startClickHouseShards } from './clickhouse.js';
+export type { ClickHouseOptions, ClickHouseService, ClickHouseShards } from './clickhouse.js';
+export { loadChdb, loadChdbConnection, chdbCacheDir } from './chdb.js';
+export type { ChdbConnectionModule, ChdbModule, ChdbSession } from './chdb.js';
