@@ -1,11 +1,16 @@
 // @tickflow/test-services: real servers for integration tests, started on loopback.
-export { startRedis, redisCommand } from './redis.js';
-export type { RedisOptions } from './redis.js';
+export { startRedis, startRestartableRedis, redisCommand, redisQuery } from './redis.js';
+export type { RedisOptions, RedisNode, RestartableRedis, RespValue } from './redis.js';
 export { startPostgres } from './postgres.js';
+export { startRedisSentinel } from './redisSentinel.js';
+export type { RedisSentinelOptions, RedisAddress, RunningRedisSentinel } from './redisSentinel.js';
+export type { PostgresService } from './postgres.js';
 export { ensureDebianPrograms } from './debianPackages.js';
 export type { DebianProgram } from './debianPackages.js';
 export { freePort, waitFor } from './freePort.js';
 export type { RunningService } from './runningService.js';
+export { startTimescale } from './timescale.js';
+export type { TimescaleOptions } from './timescale.js';
 export { startClickHouse, startClickHouseShards } from './clickhouse.js';
 export type { ClickHouseOptions, ClickHouseService, ClickHouseShards } from './clickhouse.js';
 export { loadChdb, loadChdbConnection, chdbCacheDir } from './chdb.js';

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -8,7 +9,8 @@ import { freePort, waitFor } from './freePort.js';
 import type { RunningService } from './runningService.js';
 import { exited, externalService, killOnExit } from './runningService.js';
 
-const REDIS = '/usr/bin/redis-server';
+/** Debian's redis-server binary (also the Sentinel: `redis-server conf --sentinel`). */
+export const REDIS_SERVER = '/usr/bin/redis-server';
 
 /** Sends one inline command to a Redis server and returns the first reply line. */
 export function redisCommand(port: number, command: string, host = '127.0.0.1'): Promise<string> {
@@ -29,6 +31,74 @@ export function redisCommand(port: number, command: string, host = '127.0.0.1'):
   });
 }
 
+/** A parsed RESP reply: simple strings and bulk strings as strings, integers as numbers, arrays as arrays, nil as null. */
+export type RespValue = string | number | null | RespValue[];
+
+/** Parses one RESP value at `pos`; returns undefined when the buffer does not hold all of it yet. */
+function parseResp(buf: string, pos: number): { value: RespValue; end: number } | undefined {
+  const nl = buf.indexOf('\r\n', pos);
+  if (nl < 0) return undefined;
+  const type = buf.charAt(pos);
+  const head = buf.slice(pos + 1, nl);
+  switch (type) {
+    case '+':
+      return { value: head, end: nl + 2 };
+    case '-':
+      throw new Error(`redis replied with an error: ${head}`);
+    case ':':
+      return { value: Number(head), end: nl + 2 };
+    case '$': {
+      const n = Number(head);
+      if (n < 0) return { value: null, end: nl + 2 };
+      // Byte length: fine for the ASCII replies the harness reads (INFO, SENTINEL, ROLE).
+      if (buf.length < nl + 2 + n + 2) return undefined;
+      return { value: buf.slice(nl + 2, nl + 2 + n), end: nl + 2 + n + 2 };
+    }
+    case '*': {
+      const n = Number(head);
+      if (n < 0) return { value: null, end: nl + 2 };
+      const items: RespValue[] = [];
+      let p = nl + 2;
+      for (let i = 0; i < n; i++) {
+        const item = parseResp(buf, p);
+        if (item === undefined) return undefined;
+        items.push(item.value);
+        p = item.end;
+      }
+      return { value: items, end: p };
+    }
+    default:
+      throw new Error(`unexpected RESP reply ${JSON.stringify(buf.slice(pos, pos + 40))}`);
+  }
+}
+
+/**
+ * Sends one command (arguments as given, no quoting needed) to a Redis server
+ * or Sentinel and returns the whole parsed reply. For the harness's own
+ * checks (INFO, ROLE, SENTINEL …); tests use a real client.
+ */
+export function redisQuery(port: number, args: readonly string[], host = '127.0.0.1'): Promise<RespValue> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host);
+    let data = '';
+    socket.setTimeout(2_000, () => socket.destroy(new Error(`timeout waiting for ${args[0] ?? ''} on port ${port}`)));
+    socket.once('error', reject);
+    socket.on('data', (d) => {
+      data += d.toString('latin1');
+      try {
+        const r = parseResp(data, 0);
+        if (r === undefined) return;
+        socket.end();
+        resolve(r.value);
+      } catch (e) {
+        socket.destroy();
+        reject(e);
+      }
+    });
+    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
+}
+
 /** Options of startRedis. */
 export interface RedisOptions {
   /** Extra `redis-server` arguments (e.g. `['--replicaof', '127.0.0.1', '6379']`). */
@@ -37,23 +107,80 @@ export interface RedisOptions {
   readonly ownServer?: boolean;
 }
 
+/** Starts one redis-server child on `port` in `dir` and waits until it answers PING. */
+async function spawnRedis(port: number, dir: string, args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args], { stdio: 'ignore' });
+  const forget = killOnExit(child);
+  child.once('exit', () => forget());
+  try {
+    await waitFor(`redis-server on port ${port}`, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited with ${child.exitCode ?? child.signalCode}`);
+      return (await redisCommand(port, 'PING')) === '+PONG';
+    }, 15_000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return child;
+}
+
+const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no'];
+
+/** A Redis server child with its port and folder, for the harness's own services. */
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+  /** Kills the server (SIGKILL by default: a crash) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** True while the server process runs. */
+  readonly running: boolean;
+}
+
+/** @internal Starts a Redis node owned by the caller (sentinel setups). */
+export async function startRedisNode(dir: string, args: readonly string[] = []): Promise<RedisNode & { stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = await spawnRedis(port, dir, [...NO_PERSISTENCE, ...args]);
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return {
+    host: '127.0.0.1',
+    port,
+    get running() {
+      return alive();
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (!alive()) return;
+      child.kill(signal);
+      await exited(child);
+    },
+    async stop() {
+      if (!alive()) return;
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+}
+
 /**
  * A Redis 7 server on 127.0.0.1 and a free port, in a temporary folder, with
  * no persistence; or the server at REDIS_URL when set. Installs Debian's
  * redis-server when missing.
+ *
+ * @example
+ * ```ts
+ * const redis = await startRedis();
+ * try { await useRedis(redis.url); } finally { await redis.stop(); }
+ * ```
  */
 export async function startRedis({ args = [], ownServer = false }: RedisOptions = {}): Promise<RunningService> {
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv && !ownServer) return externalService(fromEnv);
-  await ensureDebianPrograms([{ binary: REDIS, pkg: 'redis-server' }], 'REDIS_URL');
+  await ensureDebianPrograms([{ binary: REDIS_SERVER, pkg: 'redis-server' }], 'REDIS_URL');
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-redis-'));
   const port = await freePort();
-  const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
-  const forget = killOnExit(child);
+  let child: ChildProcess;
   try {
-    await waitFor(`redis-server on port ${port}`, async () => (await redisCommand(port, 'PING')) === '+PONG', 15_000);
+    child = await spawnRedis(port, dir, [...NO_PERSISTENCE, ...args]);
   } catch (e) {
-    child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -65,7 +192,70 @@ export async function startRedis({ args = [], ownServer = false }: RedisOptions 
     async stop() {
       child.kill('SIGTERM');
       await exited(child);
-      forget();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Redis server that can be crashed and started again on the same port with its data (outage tests). */
+export interface RestartableRedis extends RunningService {
+  /** True while the server process runs. */
+  readonly running: boolean;
+  /** Kills the server (SIGKILL by default: a crash); its port stays reserved for `restart`. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the server again on the same port and folder (with the data it had fsynced) and waits until it answers. */
+  restart(): Promise<void>;
+}
+
+/**
+ * A Redis 7 server that tests may kill and restart on the same port: always
+ * started by the harness (REDIS_URL is ignored), with an append-only file
+ * fsynced on every write (`appendfsync always`), so every write it
+ * acknowledged survives a SIGKILL.
+ *
+ * @example
+ * ```ts
+ * const redis = await startRestartableRedis();
+ * await redis.kill();     // the store is down: clients see connection errors
+ * await redis.restart();  // same port, same data
+ * await redis.stop();
+ * ```
+ */
+export async function startRestartableRedis({ args = [] }: Pick<RedisOptions, 'args'> = {}): Promise<RestartableRedis> {
+  await ensureDebianPrograms([{ binary: REDIS_SERVER, pkg: 'redis-server' }], 'REDIS_URL');
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-redis-'));
+  const port = await freePort();
+  const serverArgs = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', ...args];
+  let child: ChildProcess;
+  try {
+    child = await spawnRedis(port, dir, serverArgs);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    external: false,
+    get running() {
+      return alive();
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (!alive()) return;
+      child.kill(signal);
+      await exited(child);
+    },
+    async restart() {
+      if (alive()) throw new Error(`redis-server on port ${port} is still running; kill() it first`);
+      child = await spawnRedis(port, dir, serverArgs);
+    },
+    async stop() {
+      if (alive()) {
+        child.kill('SIGTERM');
+        await exited(child);
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
