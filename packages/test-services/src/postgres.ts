@@ -23,14 +23,28 @@ function userId(name: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
+/** A PostgreSQL server started for tests, which can also be interrupted and brought back (outage tests). */
+export interface PostgresService extends RunningService {
+  /** Stops the server (`pg_ctl stop -m fast`: open connections are dropped), keeping its data folder and port. */
+  stopServer(): Promise<void>;
+  /** Starts the stopped server again on the same port with the same data, and waits until it accepts connections. */
+  startServer(): Promise<void>;
+}
+
 /**
  * A PostgreSQL 15 server on 127.0.0.1 and a free port, in a temporary folder
  * (trust auth, fsync off: for tests only); or the server at DATABASE_URL when
- * set. Installs Debian's postgresql when missing.
+ * set. Installs Debian's postgresql when missing. `stopServer()` and
+ * `startServer()` interrupt it and bring it back on the same port and data
+ * (own servers only).
  */
-export async function startPostgres({ ownServer = false }: { ownServer?: boolean } = {}): Promise<RunningService> {
+export async function startPostgres({ ownServer = false }: { ownServer?: boolean } = {}): Promise<PostgresService> {
   const fromEnv = process.env.DATABASE_URL;
-  if (fromEnv && !ownServer) return externalService(fromEnv);
+  if (fromEnv && !ownServer) {
+    const external = externalService(fromEnv);
+    const refuse = (): Promise<void> => Promise.reject(new Error('cannot stop or start the server at DATABASE_URL: call startPostgres({ ownServer: true }) in tests that interrupt the server'));
+    return { ...external, stopServer: refuse, startServer: refuse };
+  }
   await ensureDebianPrograms([{ binary: join(BIN, 'initdb'), pkg: 'postgresql-15' }], 'DATABASE_URL');
   const asPostgres = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-pg-'));
@@ -45,16 +59,22 @@ export async function startPostgres({ ownServer = false }: { ownServer?: boolean
     throw new Error(`initdb failed:\n${init.output.slice(-3000)}`);
   }
   const port = await freePort();
-  const start = pg('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, '-w', 'start'], asPostgres);
-  if (start.status !== 0) {
+  const pgCtlStart = (): void => {
+    const start = pg('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, '-w', 'start'], asPostgres);
+    if (start.status !== 0) throw new Error(`pg_ctl start failed:\n${start.output.slice(-3000)}`);
+  };
+  try {
+    pgCtlStart();
+  } catch (e) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`pg_ctl start failed:\n${start.output.slice(-3000)}`);
+    throw e;
   }
   const stop = (): void => {
     pg('pg_ctl', ['-D', data, '-m', 'immediate', 'stop'], asPostgres);
   };
   process.once('exit', stop);
-  await waitFor(`postgres on port ${port}`, async () => pg('pg_isready', ['-h', '127.0.0.1', '-p', String(port)], false).status === 0, 30_000);
+  const ready = (): Promise<void> => waitFor(`postgres on port ${port}`, async () => pg('pg_isready', ['-h', '127.0.0.1', '-p', String(port)], false).status === 0, 30_000);
+  await ready();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     host: '127.0.0.1',
@@ -64,6 +84,17 @@ export async function startPostgres({ ownServer = false }: { ownServer?: boolean
       stop();
       process.off('exit', stop);
       rmSync(dir, { recursive: true, force: true });
+    },
+    async stopServer() {
+      // Fast, not immediate: with synchronous_commit=off an immediate stop
+      // would lose the last acknowledged commits, which a real server with
+      // durable commits would not. Clients see their connections dropped.
+      const r = pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop'], asPostgres);
+      if (r.status !== 0) throw new Error(`pg_ctl stop failed:\n${r.output.slice(-3000)}`);
+    },
+    async startServer() {
+      pgCtlStart();
+      await ready();
     },
   };
 }
