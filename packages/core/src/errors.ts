@@ -10,6 +10,8 @@ export type TickflowErrorCode =
   | 'SINK_FAILED'
   | 'SINK_CLOSED'
   | 'ABORTED'
+  | 'WS_CLOSED'
+  | 'BRIDGE_FAILED'
   | 'INTERNAL';
 
 /**

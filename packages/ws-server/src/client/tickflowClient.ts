@@ -1,0 +1,452 @@
+// The client SDK. No Node or DOM imports: it runs in browsers, Node, Electron
+// and React Native; the WebSocket constructor comes from globalThis or an option.
+import { EventEmitter } from 'eventemitter3';
+import { Packr, Unpackr } from 'msgpackr';
+import { z } from 'zod';
+import { TickflowError, formatIssues } from '@tickflow/core';
+import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, SHARED_STRUCTURES, parseChannel, sharedStructures } from '../protocol.js';
+import type {
+  ChannelKind,
+  ChannelName,
+  ClientMessage,
+  DeltaMessage,
+  ErrorMessage,
+  KindOfChannel,
+  RowOfKind,
+  ServerMessage,
+  SnapshotMessage,
+  WireFormat,
+} from '../protocol.js';
+import { ChannelStore } from './channelStore.js';
+
+/** The row type of a channel name (`'candles:AAPL:1m'` → Candle). */
+export type RowOf<C extends string> = RowOfKind[KindOfChannel<C>];
+
+/** A WebSocket constructor: the browser's, React Native's, or `ws`'s in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => unknown;
+
+/** The subset of the WebSocket API the client uses. */
+interface SocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  binaryType: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+/** One channel's update in a batch. */
+export interface ChannelUpdate<C extends string = string> {
+  readonly channel: C;
+  readonly kind: ChannelKind;
+  /** The whole local state: list channels oldest first, keyed channels ascending by key. */
+  readonly rows: readonly RowOf<C>[];
+  /** Appended items (trades) or rows that changed since the last batch, as they are now. */
+  readonly changed: readonly RowOf<C>[];
+  /** True when a snapshot replaced the state since the last batch. */
+  readonly reset: boolean;
+  /** Sequence number of the state. */
+  readonly seq: number;
+}
+
+/** Connection status. */
+export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Events of a TickflowClient. */
+export interface ClientEvents {
+  /** One batch per `batchInterval` with every channel that changed. */
+  batch: (updates: readonly ChannelUpdate[]) => void;
+  status: (status: ClientStatus) => void;
+  /** A server `error` message (forbidden channel, rate limit, …) or a connection problem. */
+  error: (error: { code: string; message: string; channel?: string | undefined }) => void;
+  /** The socket closed (a reconnect follows unless `close()` was called). */
+  disconnect: (info: { code: number; reason: string }) => void;
+}
+
+const DurationMs = z.number().int().nonnegative();
+
+/** Options of createClient. */
+export const ClientOptionsSchema = z.object({
+  /** `ws://host:port/ws` of the server. */
+  url: z.string().min(1),
+  /** A token, or a function returning one (called before every connect, so reconnects get fresh tokens). Sent as the `tokenParam` query parameter. */
+  token: z.union([z.string(), z.custom<() => string | Promise<string>>((v) => typeof v === 'function')]).optional(),
+  /** Query parameter carrying the token. Default `token`. */
+  tokenParam: z.string().min(1).default('token'),
+  /** Wire format: MessagePack (default) or JSON. */
+  format: z.enum(['msgpack', 'json']).default('msgpack'),
+  /** WebSocket constructor. Default `globalThis.WebSocket` (pass `ws`'s WebSocket in Node 20). */
+  WebSocket: z.custom<WebSocketConstructor>((v) => typeof v === 'function', 'WebSocket must be a constructor').optional(),
+  /** How often the UI gets one batch of changes. Default 100 ms. */
+  batchInterval: DurationMs.min(1).default(100),
+  /** Reconnect with exponential backoff and jitter; `false` to stay closed. */
+  reconnect: z
+    .union([
+      z.literal(false),
+      z.object({
+        /** First delay. Default 250 ms. */
+        initialDelay: DurationMs.default(250),
+        /** Longest delay. Default 10 s. */
+        maxDelay: DurationMs.default(10_000),
+        /** Growth per attempt. Default 2. */
+        factor: z.number().min(1).default(2),
+        /** Fraction of the delay that is random (0–1). Default 0.5. */
+        jitter: z.number().min(0).max(1).default(0.5),
+      }),
+    ])
+    .prefault({}),
+  /** Application ping interval; no message for `pingInterval + pongTimeout` means the connection is dead. Default 15 s. */
+  pingInterval: DurationMs.min(1).default(15_000),
+  /** Default 10 s. */
+  pongTimeout: DurationMs.min(1).default(10_000),
+});
+
+/** Options of createClient (see ClientOptionsSchema). */
+export type ClientOptions = z.input<typeof ClientOptionsSchema>;
+type Resolved = z.output<typeof ClientOptionsSchema>;
+
+/** A subscription handle. */
+export interface Subscription<C extends string> {
+  readonly channel: C;
+  /** The channel's current rows (empty until the first snapshot). */
+  rows(): readonly RowOf<C>[];
+  /** Stops this subscription (the channel is unsubscribed when no handle is left). */
+  unsubscribe(): void;
+}
+
+interface ChannelEntry {
+  readonly store: ChannelStore;
+  readonly listeners: Set<(update: ChannelUpdate) => void>;
+  handles: number;
+}
+
+const OPEN = 1;
+
+/**
+ * A tickflow WebSocket client: subscribe to channels, keep their state
+ * locally (snapshot + deltas), and get one batch of changes per interval.
+ * Reconnects with backoff and jitter, resubscribes, and resyncs a channel
+ * when it sees a sequence gap.
+ */
+export class TickflowClient extends EventEmitter<ClientEvents> {
+  private readonly o: Resolved;
+  private readonly Ctor: WebSocketConstructor;
+  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
+  private readonly unpackr = new Unpackr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true, mapsAsObjects: true });
+  private socket: SocketLike | undefined;
+  private currentStatus: ClientStatus = 'connecting';
+  private attempt = 0;
+  private closedByUser = false;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly batchTimer: ReturnType<typeof setInterval>;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private lastMessageAt = 0;
+  private nextId = 1;
+  /** Counters: connects, reconnects, gaps seen, resyncs asked, messages and frames received. */
+  readonly stats = { connects: 0, gaps: 0, resyncs: 0, frames: 0, messages: 0 };
+
+  /** @internal use createClient. */
+  constructor(o: Resolved, Ctor: WebSocketConstructor) {
+    super();
+    this.o = o;
+    this.Ctor = Ctor;
+    this.batchTimer = setInterval(() => this.deliverBatch(), o.batchInterval);
+    void this.connect();
+  }
+
+  /** Connection status. */
+  get status(): ClientStatus {
+    return this.currentStatus;
+  }
+
+  /** Wire format in use. */
+  get format(): WireFormat {
+    return this.o.format;
+  }
+
+  private setStatus(s: ClientStatus): void {
+    if (s === this.currentStatus) return;
+    this.currentStatus = s;
+    this.emit('status', s);
+  }
+
+  /**
+   * Subscribes to a channel; `listener` gets its update once per batch.
+   *
+   * @example
+   * ```ts
+   * const sub = client.subscribe('candles:AAPL:1m', (u) => chart.setData(u.rows.map((c) => ({ time: c.start / 1000, close: c.close }))));
+   * sub.unsubscribe();
+   * ```
+   */
+  subscribe<C extends ChannelName>(channel: C, listener?: (update: ChannelUpdate<C>) => void): Subscription<C> {
+    const parsed = parseChannel(channel);
+    if (typeof parsed === 'string') throw new TickflowError('INVALID_ARGUMENT', parsed);
+    let entry = this.channels.get(channel);
+    if (entry === undefined) {
+      entry = { store: new ChannelStore(parsed.kind), listeners: new Set(), handles: 0 };
+      this.channels.set(channel, entry);
+      this.sendMessage({ type: 'subscribe', channels: [channel], id: this.nextId++ });
+    }
+    entry.handles++;
+    const l = listener as ((update: ChannelUpdate) => void) | undefined;
+    if (l !== undefined) entry.listeners.add(l);
+    const e = entry;
+    let active = true;
+    return {
+      channel,
+      rows: () => e.store.rows() as readonly RowOf<C>[],
+      unsubscribe: () => {
+        if (!active) return;
+        active = false;
+        if (l !== undefined) e.listeners.delete(l);
+        if (--e.handles === 0) {
+          this.channels.delete(channel);
+          this.sendMessage({ type: 'unsubscribe', channels: [channel], id: this.nextId++ });
+        }
+      },
+    };
+  }
+
+  /**
+   * The local rows of a subscribed channel (undefined when not subscribed).
+   *
+   * @example
+   * ```ts
+   * const last = client.rows('ticker')?.find((t) => t.symbol === 'AAPL')?.last;
+   * ```
+   */
+  rows<C extends ChannelName>(channel: C): readonly RowOf<C>[] | undefined {
+    return this.channels.get(channel)?.store.rows() as readonly RowOf<C>[] | undefined;
+  }
+
+  /** True when every subscribed channel has a snapshot applied and no gap pending. */
+  get synced(): boolean {
+    for (const e of this.channels.values()) if (e.store.waiting) return false;
+    return true;
+  }
+
+  /** Closes the connection for good (no reconnect). */
+  close(): void {
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.batchTimer);
+    clearInterval(this.pingTimer);
+    const s = this.socket;
+    this.socket = undefined;
+    if (s !== undefined) {
+      try {
+        s.close(1000, 'client closed');
+      } catch {
+        // already closing
+      }
+    }
+    this.setStatus('closed');
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closedByUser) return;
+    let url = this.o.url;
+    try {
+      const t = this.o.token;
+      const token = typeof t === 'function' ? await t() : t;
+      if (token !== undefined && token !== '') {
+        url += `${url.includes('?') ? '&' : '?'}${encodeURIComponent(this.o.tokenParam)}=${encodeURIComponent(token)}`;
+      }
+    } catch (e) {
+      this.emit('error', { code: 'TOKEN', message: `token function failed: ${e instanceof Error ? e.message : String(e)}` });
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.closedByUser) return;
+    let socket: SocketLike;
+    try {
+      socket = new this.Ctor(url, [this.o.format === 'json' ? JSON_SUBPROTOCOL : MSGPACK_SUBPROTOCOL]) as SocketLike;
+    } catch (e) {
+      this.emit('error', { code: 'CONNECT', message: e instanceof Error ? e.message : String(e) });
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => this.onOpen(socket);
+    socket.onmessage = (ev) => {
+      if (this.socket === socket) this.onFrame(ev.data);
+    };
+    socket.onerror = () => {
+      // a close event follows
+    };
+    socket.onclose = (ev) => this.onClose(socket, ev.code, ev.reason);
+  }
+
+  private onOpen(socket: SocketLike): void {
+    if (this.socket !== socket) return;
+    this.stats.connects++;
+    this.lastMessageAt = Date.now();
+    this.setStatus('open');
+    const names = [...this.channels.keys()];
+    for (const e of this.channels.values()) e.store.waiting = true;
+    for (let i = 0; i < names.length; i += 100) this.sendMessage({ type: 'subscribe', channels: names.slice(i, i + 100), id: this.nextId++ });
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.heartbeat(), this.o.pingInterval);
+  }
+
+  private heartbeat(): void {
+    const s = this.socket;
+    if (s === undefined || s.readyState !== OPEN) return;
+    if (Date.now() - this.lastMessageAt > this.o.pingInterval + this.o.pongTimeout) {
+      // Nothing heard for too long: the connection is dead even if the socket does not know yet.
+      this.onClose(s, 4002, 'heartbeat timeout');
+      try {
+        s.close(4002, 'heartbeat timeout');
+      } catch {
+        // ignore
+      }
+      return;
+    }
+    this.sendMessage({ type: 'ping', id: this.nextId++, ts: Date.now() });
+  }
+
+  private onClose(socket: SocketLike, code: number, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    clearInterval(this.pingTimer);
+    this.emit('disconnect', { code, reason });
+    if (this.closedByUser) {
+      this.setStatus('closed');
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const r = this.o.reconnect;
+    if (r === false || this.closedByUser) {
+      this.close();
+      return;
+    }
+    this.setStatus('reconnecting');
+    const base = Math.min(r.maxDelay, r.initialDelay * r.factor ** this.attempt);
+    const delay = base * (1 - r.jitter * Math.random());
+    this.attempt++;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.setStatus('connecting');
+      void this.connect();
+    }, delay);
+  }
+
+  private sendMessage(msg: ClientMessage): void {
+    const s = this.socket;
+    if (s === undefined || s.readyState !== OPEN) return; // sent on (re)connect
+    s.send(this.o.format === 'json' ? JSON.stringify(msg) : this.packr.pack(msg));
+  }
+
+  private onFrame(data: unknown): void {
+    this.lastMessageAt = Date.now();
+    this.stats.frames++;
+    let messages: unknown[];
+    try {
+      if (typeof data === 'string') {
+        const v: unknown = JSON.parse(data);
+        messages = Array.isArray(v) ? v : [v];
+      } else {
+        const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+        if (bytes === undefined) throw new Error('unexpected frame type');
+        messages = this.unpackr.unpackMultiple(bytes) as unknown[];
+      }
+    } catch (e) {
+      this.emit('error', { code: 'BAD_FRAME', message: `could not decode a frame: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    for (const m of messages) {
+      if (typeof m === 'object' && m !== null) this.onMessage(m as ServerMessage);
+    }
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    this.stats.messages++;
+    switch (msg.type) {
+      case 'welcome':
+        this.attempt = 0;
+        break;
+      case 'snapshot': {
+        const e = this.channels.get(msg.channel);
+        if (e !== undefined) e.store.applySnapshot(msg as SnapshotMessage);
+        break;
+      }
+      case 'delta': {
+        const e = this.channels.get(msg.channel);
+        if (e === undefined) break;
+        if (e.store.applyDelta(msg as DeltaMessage) === 'gap') {
+          this.stats.gaps++;
+          this.stats.resyncs++;
+          this.sendMessage({ type: 'resync', channel: msg.channel, id: this.nextId++ });
+        }
+        break;
+      }
+      case 'error': {
+        const err = msg as ErrorMessage;
+        if (err.channel !== undefined && (err.code === 'FORBIDDEN' || err.code === 'UNKNOWN_CHANNEL' || err.code === 'SUBSCRIPTION_LIMIT')) {
+          // The subscription was refused: stop holding it.
+          this.channels.delete(err.channel);
+        }
+        this.emit('error', { code: err.code, message: err.message, channel: err.channel });
+        break;
+      }
+      case 'pong':
+      case 'unsubscribed':
+        break;
+      default:
+        break;
+    }
+  }
+
+  private deliverBatch(): void {
+    let updates: ChannelUpdate[] | undefined;
+    for (const [channel, e] of this.channels) {
+      const c = e.store.takeChanges();
+      if (c === undefined) continue;
+      const u: ChannelUpdate = {
+        channel,
+        kind: e.store.kind,
+        rows: e.store.rows() as readonly RowOf<string>[],
+        changed: c.changed as readonly RowOf<string>[],
+        reset: c.reset,
+        seq: e.store.seq,
+      };
+      (updates ??= []).push(u);
+      for (const l of e.listeners) {
+        try {
+          l(u);
+        } catch (err) {
+          this.emit('error', { code: 'LISTENER', message: `a subscription listener threw: ${err instanceof Error ? err.message : String(err)}`, channel });
+        }
+      }
+    }
+    if (updates !== undefined) this.emit('batch', updates);
+  }
+}
+
+/**
+ * Creates a client and starts connecting.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from '@tickflow/ws-server/client';
+ * const client = createClient({ url: 'wss://example.com/ws', token: () => fetchToken() });
+ * client.subscribe('ticker', (u) => render(u.rows));
+ * client.on('batch', (updates) => console.log(updates.length, 'channels changed'));
+ * ```
+ */
+export function createClient(options: ClientOptions): TickflowClient {
+  const parsed = ClientOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new TickflowError('INVALID_ARGUMENT', `invalid client options: ${formatIssues(parsed.error)}`, { cause: parsed.error });
+  const Ctor = parsed.data.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (Ctor === undefined) throw new TickflowError('INVALID_ARGUMENT', 'no WebSocket constructor: pass options.WebSocket (in Node 20: `import { WebSocket } from "ws"`)');
+  return new TickflowClient(parsed.data, Ctor);
+}

@@ -1,0 +1,112 @@
+// A bare protocol client for tests: real socket, decodes every frame, waits for messages.
+import { Packr, Unpackr } from 'msgpackr';
+import { WebSocket } from 'ws';
+import type { Candle } from '@tickflow/core';
+import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, SHARED_STRUCTURES, sharedStructures } from '../src/protocol.js';
+import type { ServerMessage, WireFormat } from '../src/protocol.js';
+
+export interface RawClient {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[];
+  readonly frames: number;
+  send(msg: unknown): void;
+  next<T extends ServerMessage['type']>(type: T, pred?: (m: Extract<ServerMessage, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<ServerMessage, { type: T }>>;
+  closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<void>;
+}
+
+export async function rawClient(url: string, { format = 'msgpack' as WireFormat, headers = {} as Record<string, string> } = {}): Promise<RawClient> {
+  const ws = new WebSocket(url, [format === 'json' ? JSON_SUBPROTOCOL : MSGPACK_SUBPROTOCOL], { headers });
+  const unpackr = new Unpackr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true, mapsAsObjects: true });
+  const packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
+  const messages: ServerMessage[] = [];
+  let frames = 0;
+  let cursor = 0;
+  const waiters = new Set<() => void>();
+  ws.on('message', (data, isBinary) => {
+    frames++;
+    const list = isBinary ? (unpackr.unpackMultiple(data as Buffer) as ServerMessage[]) : (JSON.parse(String(data)) as ServerMessage[]);
+    for (const m of list) messages.push(m);
+    for (const w of waiters) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  return {
+    ws,
+    messages,
+    get frames() {
+      return frames;
+    },
+    closed,
+    send(msg) {
+      ws.send(format === 'json' ? JSON.stringify(msg) : packr.pack(msg));
+    },
+    next(type, pred, timeoutMs = 3_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          while (cursor < messages.length) {
+            const m = messages[cursor++]!;
+            if (m.type === type && (pred === undefined || pred(m as never))) {
+              waiters.delete(check2);
+              clearTimeout(timer);
+              resolve(m as never);
+              return true;
+            }
+          }
+          return false;
+        };
+        const check2 = (): void => {
+          check();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check2);
+          reject(new Error(`timed out waiting for ${type}; got ${JSON.stringify(messages.slice(-5)).slice(0, 500)}`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check2);
+      });
+    },
+    async close() {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      ws.close();
+      await closed;
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `fn` returns true. */
+export async function until(what: string, fn: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(10);
+  }
+}
+
+export function candle(over: Partial<Record<string, unknown>> = {}) {
+  return {
+    symbol: 'AAPL',
+    timeframe: '1m',
+    start: 60_000,
+    end: 120_000,
+    final: false,
+    rev: 1,
+    open: 100,
+    high: 101,
+    low: 99,
+    close: 100.5,
+    volume: 10,
+    trades: 3,
+    vwap: 100.2,
+    buyVolume: 6,
+    sellVolume: 4,
+    ...over,
+  } as Candle;
+}
