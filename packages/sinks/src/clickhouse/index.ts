@@ -1,0 +1,8 @@
+// @tickflow/sinks/clickhouse: the ClickHouse store and sinks (loads @clickhouse/client).
+export { ClickHouseStore, ClickHouseStoreOptionsSchema, selectSql } from './clickHouseStore.js';
+export type { ClickHouseReadRange, ClickHouseRowOfKind, ClickHouseShardInfo, ClickHouseSinkKind, ClickHouseStoreOptions } from './clickHouseStore.js';
+export { clickhouse } from './clickhouse.js';
+export type { ClickHouseSinkOptions } from './clickhouse.js';
+export { clickHouseCapabilities, clickHouseSchema, columnType, CANDLE_COLUMNS, TICK_COUNT_COLUMNS, TRADE_COLUMNS, VOLUME_PROFILE_COLUMNS } from './clickHouseSchema.js';
+export type { ClickHouseCapabilities, ClickHouseSchema, ClickHouseSchemaOptions, ColumnKind, ColumnSpec, TableKind, TableSpec } from './clickHouseSchema.js';
+export { fnv1a32, shardOf } from './shardOf.js';
