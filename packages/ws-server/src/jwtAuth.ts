@@ -30,7 +30,14 @@ export const JwtAuthOptionsSchema = z
 /** Options of jwtAuth (see JwtAuthOptionsSchema). */
 export type JwtAuthOptions = z.input<typeof JwtAuthOptionsSchema>;
 
-/** The token of an upgrade request: `Authorization: Bearer …`, else the query parameter. */
+/**
+ * The token of an upgrade request: `Authorization: Bearer …`, else the query parameter.
+ *
+ * @example
+ * ```ts
+ * const ws = await startWsServer({ authenticate: (req) => (tokenOf(req) === process.env.API_KEY ? { subject: 'svc', claims: {} } : null) });
+ * ```
+ */
 export function tokenOf(request: IncomingMessage, queryParam = 'token'): string | undefined {
   const h = request.headers.authorization;
   if (typeof h === 'string' && h.startsWith('Bearer ')) return h.slice(7).trim();

@@ -8,7 +8,14 @@ export const PROTOCOL_VERSION = 1;
 /** Subprotocol a client offers to get MessagePack binary frames (the default). */
 export const MSGPACK_SUBPROTOCOL = 'tickflow.v1.msgpack';
 
-/** Subprotocol a client offers to get JSON text frames. */
+/**
+ * Subprotocol a client offers to get JSON text frames.
+ *
+ * @example
+ * ```ts
+ * const socket = new WebSocket('ws://127.0.0.1:8080/ws', [JSON_SUBPROTOCOL]);
+ * ```
+ */
 export const JSON_SUBPROTOCOL = 'tickflow.v1.json';
 
 /** Frame encoding of one connection. */
@@ -154,6 +161,11 @@ export function parseChannel(name: string): ParsedChannel | string {
 /**
  * The field that identifies a row inside a keyed channel: a delta row always
  * carries it. `trades` channels are lists (no key: deltas append).
+ *
+ * @example
+ * ```ts
+ * const key = ROW_KEY.candles; // 'start'
+ * ```
  */
 export const ROW_KEY: Readonly<Record<Exclude<ChannelKind, 'trades'>, 'symbol' | 'start'>> = {
   quotes: 'symbol',
@@ -281,6 +293,11 @@ export type ServerMessage =
  * MessagePack record structures both sides preload (msgpackr shared
  * structures): the envelopes and the full rows, so the hot messages carry no
  * field names. Append only: changing an entry changes the wire format.
+ *
+ * @example
+ * ```ts
+ * const packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
+ * ```
  */
 export const SHARED_STRUCTURES: readonly (readonly string[])[] = [
   ['type', 'channel', 'seq', 'prev', 'rows'],
@@ -295,7 +312,15 @@ export const SHARED_STRUCTURES: readonly (readonly string[])[] = [
   ['type', 'channels'],
 ];
 
-/** Fresh mutable copies of SHARED_STRUCTURES for a msgpackr Packr/Unpackr. */
+/**
+ * Fresh mutable copies of SHARED_STRUCTURES for a msgpackr Packr/Unpackr.
+ *
+ * @example
+ * ```ts
+ * const unpackr = new Unpackr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
+ * const messages = unpackr.unpackMultiple(frame);
+ * ```
+ */
 export function sharedStructures(): string[][] {
   const out: string[][] = [];
   for (const s of SHARED_STRUCTURES) out.push(s.slice());

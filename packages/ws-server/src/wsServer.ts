@@ -109,7 +109,14 @@ export interface WsServerStats {
 const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `${what} must be a function`);
 
-/** Options of startWsServer (defaults beside each field). */
+/**
+ * Options of startWsServer (defaults beside each field).
+ *
+ * @example
+ * ```ts
+ * const parsed = WsServerOptionsSchema.parse({ port: 8080, flushInterval: '50ms' });
+ * ```
+ */
 export const WsServerOptionsSchema = z.object({
   /** An http.Server to attach to (plain Node, `fastify.server`, …). Without it the server listens by itself on `host:port`. */
   server: z
@@ -223,6 +230,14 @@ const ANONYMOUS: Principal = { subject: 'anonymous', claims: {} };
 /**
  * The delta-broadcast WebSocket server. Create it with startWsServer; feed it
  * with `output(kind)` (a pipeline Output) or `publish(kind, events)`.
+ *
+ * @example
+ * ```ts
+ * const ws = await startWsServer({ port: 8080 });
+ * ws.on('flush', ({ durationMs, frames, bytes }) => metrics.observe('ws_flush_ms', durationMs));
+ * ws.publish('quotes', [{ symbol: 'AAPL', ts: Date.now(), bid: 150.24, ask: 150.26 }]);
+ * console.log(ws.stats().connections);
+ * ```
  */
 export class WsServer extends EventEmitter<WsServerEvents> implements ConnectionHost {
   readonly highWaterMark: number;

@@ -24,6 +24,13 @@ function compareKeys(a: unknown, b: unknown): number {
  * store waits for a fresh snapshot (the client asks for a resync). Keyed rows
  * are replaced by new objects when they change, so UI code can compare by
  * reference.
+ *
+ * @example
+ * ```ts
+ * const store = new ChannelStore('candles');
+ * store.applySnapshot(snapshot);
+ * if (store.applyDelta(delta) === 'gap') send({ type: 'resync', channel: delta.channel });
+ * ```
  */
 export class ChannelStore {
   readonly keyField: 'symbol' | 'start' | undefined;

@@ -68,7 +68,14 @@ export interface ClientEvents {
 
 const DurationMs = z.number().int().nonnegative();
 
-/** Options of createClient. */
+/**
+ * Options of createClient.
+ *
+ * @example
+ * ```ts
+ * const options = ClientOptionsSchema.parse({ url: 'ws://127.0.0.1:8080/ws', format: 'json' });
+ * ```
+ */
 export const ClientOptionsSchema = z.object({
   /** `ws://host:port/ws` of the server. */
   url: z.string().min(1),
@@ -126,10 +133,17 @@ interface ChannelEntry {
 const OPEN = 1;
 
 /**
- * A tickflow WebSocket client: subscribe to channels, keep their state
+ * A tickflow WebSocket client (create it with createClient): subscribe to channels, keep their state
  * locally (snapshot + deltas), and get one batch of changes per interval.
  * Reconnects with backoff and jitter, resubscribes, and resyncs a channel
  * when it sees a sequence gap.
+ *
+ * @example
+ * ```ts
+ * const client: TickflowClient = createClient({ url: 'ws://127.0.0.1:8080/ws', WebSocket });
+ * client.on('status', (s) => console.log('connection', s));
+ * client.close();
+ * ```
  */
 export class TickflowClient extends EventEmitter<ClientEvents> {
   private readonly o: Resolved;
