@@ -147,6 +147,21 @@ describe('channels', () => {
     await c.close();
   });
 
+  it('terminates a connection that stops answering heartbeats and keeps one that answers', async () => {
+    server = await startWsServer({ heartbeatInterval: 40 });
+    const { WebSocket } = await import('ws');
+    const dead = new WebSocket(server.url, { autoPong: false });
+    const deadClosed = new Promise<number>((r) => dead.on('close', (code) => r(code)));
+    await new Promise((r) => dead.once('open', r));
+    const alive = await rawClient(server.url);
+    expect(await deadClosed).toBe(1006); // terminated: no close frame for a dead peer
+    expect(server.stats().heartbeatTimeouts).toBe(1);
+    await sleep(100);
+    expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+    expect(server.stats().connections).toBe(1);
+    await alive.close();
+  });
+
   it('attaches to an existing http.Server and closes gracefully with 1001 after delivering pending data', async () => {
     const { createServer } = await import('node:http');
     const http = createServer((_q, r) => r.end('ok'));
