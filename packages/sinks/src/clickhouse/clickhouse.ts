@@ -1,7 +1,7 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
-import { ClickHouseStore, ClickHouseTarget, parseClickHouseStoreOptions } from './clickHouseStore.js';
+import { CLICKHOUSE_SINK_DEFAULTS, ClickHouseStore, ClickHouseTarget, parseClickHouseStoreOptions } from './clickHouseStore.js';
 import type { ClickHouseRowOfKind, ClickHouseSinkKind, ClickHouseStoreOptions } from './clickHouseStore.js';
 
 /** Options of `clickhouse()`: the store's, the sink's, and which rows it takes. */
@@ -30,7 +30,7 @@ export function clickhouse(options: ClickHouseSinkOptions<'tickCounts'>): Sink<T
 export function clickhouse<K extends ClickHouseSinkKind>(options: ClickHouseSinkOptions<K>): Sink<ClickHouseRowOfKind[K]>;
 export function clickhouse<K extends ClickHouseSinkKind>(options: ClickHouseSinkOptions<K>): Sink<ClickHouseRowOfKind[K]> {
   const { kind, ...rest } = options;
-  const sinkOptions: Record<string, unknown> = {};
+  const sinkOptions: Record<string, unknown> = { ...CLICKHOUSE_SINK_DEFAULTS };
   const storeOptions: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) {
     if ((SINK_KEYS as readonly string[]).includes(k)) sinkOptions[k] = v;

@@ -1,5 +1,5 @@
 // @tickflow/sinks/clickhouse: the ClickHouse store and sinks (loads @clickhouse/client).
-export { ClickHouseStore, ClickHouseStoreOptionsSchema, selectSql } from './clickHouseStore.js';
+export { CLICKHOUSE_SINK_DEFAULTS, ClickHouseStore, ClickHouseStoreOptionsSchema, selectSql } from './clickHouseStore.js';
 export type { ClickHouseReadRange, ClickHouseRowOfKind, ClickHouseShardInfo, ClickHouseSinkKind, ClickHouseStoreOptions } from './clickHouseStore.js';
 export { clickhouse } from './clickhouse.js';
 export type { ClickHouseSinkOptions } from './clickhouse.js';

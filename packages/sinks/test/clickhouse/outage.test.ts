@@ -51,7 +51,9 @@ describe('ClickHouse sink during a server outage', () => {
       breaker: { resetTimeout: 300, volumeThreshold: 2, errorThresholdPercentage: 50, timeout: 5_000 },
     });
     const breakerStates: string[] = [];
-    sink.on('breaker', (s) => breakerStates.push(s));
+    const watch = setInterval(() => {
+      if (breakerStates.at(-1) !== sink.stats.breaker) breakerStates.push(sink.stats.breaker);
+    }, 5);
 
     const job = pipeline(paced(trades, batch, 5)).to(sink).run();
     // Let some rows land, then kill the server mid-stream.
@@ -63,10 +65,12 @@ describe('ClickHouse sink during a server outage', () => {
     expect(sink.stats.breakerOpens).toBeGreaterThan(0);
     await server.restart();
     await job;
+    clearInterval(watch);
 
     const stats = sink.stats;
     expect(stats.breakerOpens).toBeGreaterThan(0);
     expect(stats.breaker).toBe('closed');
+    expect(breakerStates).toContain('open');
     expect(breakerStates.at(-1)).toBe('closed');
     expect(stats.retries).toBeGreaterThan(0);
     expect(stats.backpressureWaits).toBeGreaterThan(0);
