@@ -178,9 +178,44 @@ function explain(e: unknown, url: string): string {
   }
 }
 
+/**
+ * The driver's error without its bound parameters (postgres.js keeps every
+ * parameter of the failed query on the error: a whole batch of rows), so a
+ * logged TickflowError stays readable.
+ */
+function lightCause(e: unknown): unknown {
+  if (!(e instanceof Error) || !('parameters' in e || 'args' in e)) return e;
+  const out = new Error(e.message);
+  out.name = e.name;
+  const src = e as unknown as Record<string, unknown>;
+  for (const key of ['code', 'severity', 'detail', 'hint', 'position', 'schema_name', 'table_name', 'column_name', 'constraint_name', 'routine']) {
+    if (src[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = src[key];
+  }
+  if (typeof src.query === 'string') (out as unknown as Record<string, unknown>).query = src.query.length > 500 ? `${src.query.slice(0, 500)}…` : src.query;
+  out.stack = e.stack;
+  return out;
+}
+
 function fail(e: unknown, what: string, url: string): TickflowError {
   if (e instanceof TickflowError) return e;
-  return new TickflowError('SINK_FAILED', `timescale store: ${what} failed: ${explain(e, url)}`, { cause: e });
+  return new TickflowError('SINK_FAILED', `timescale store: ${what} failed: ${explain(e, url)}`, { cause: lightCause(e) });
+}
+
+const LOST_CONNECTION = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03']);
+
+/**
+ * Runs an idempotent operation, once more when the connection it used turned
+ * out to be dead (a restarted server closes every pooled connection; the pool
+ * opens a new one for the second try).
+ */
+async function onceMoreIfLost<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !LOST_CONNECTION.has(code)) throw e;
+    return run();
+  }
 }
 
 const FLOAT8 = 701;
@@ -461,8 +496,8 @@ export class TimescaleStore {
     const run = async (): Promise<void> => {
       try {
         for (const view of AGGREGATE_VIEWS) {
-          if (this.mode === 'timescale') await this.sql.unsafe(`CALL refresh_continuous_aggregate('${this.s}.${view}', NULL, NULL)`);
-          else await this.sql.unsafe(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${this.s}.${view}`);
+          const statement = this.mode === 'timescale' ? `CALL refresh_continuous_aggregate('${this.s}.${view}', NULL, NULL)` : `REFRESH MATERIALIZED VIEW CONCURRENTLY ${this.s}.${view}`;
+          await onceMoreIfLost(() => this.sql.unsafe(statement));
         }
       } catch (e) {
         throw fail(e, `refreshing ${this.s}.${AGGREGATE_VIEWS.join(' and ')}`, this.options.url);
@@ -533,14 +568,14 @@ export class TimescaleStore {
       }
       const sql = this.sql;
       try {
-        await sql`
+        await onceMoreIfLost(() => sql`
           INSERT INTO ${sql(this.s)}.trades (time, symbol, trade_key, price, size, side, trade_id, bid, ask)
           SELECT to_timestamp(u.t / 1000.0), u.symbol, u.k, u.price, u.size, u.side, u.id, u.bid, u.ask
           FROM unnest(${sql.array(ts, FLOAT8)}::float8[], ${sql.array(symbols, TEXT)}::text[], ${sql.array(keys, TEXT)}::text[],
                       ${sql.array(prices, FLOAT8)}::float8[], ${sql.array(sizes, FLOAT8)}::float8[], ${sql.array(sides, TEXT)}::text[],
                       ${sql.array(ids, TEXT)}::text[], ${sql.array(bids, FLOAT8)}::float8[], ${sql.array(asks, FLOAT8)}::float8[])
             AS u(t, symbol, k, price, size, side, id, bid, ask)
-          ON CONFLICT DO NOTHING`;
+          ON CONFLICT DO NOTHING`);
       } catch (e) {
         throw fail(e, `writing ${n} trades to ${this.s}.trades`, this.options.url);
       }
@@ -569,7 +604,7 @@ export class TimescaleStore {
     const sql = this.sql;
     const f = (a: number[]) => sql.array(a, FLOAT8);
     try {
-      await sql`
+      await onceMoreIfLost(() => sql`
         INSERT INTO ${sql(this.s)}.ohlc AS o (symbol, timeframe, start, "end", open, high, low, close, volume, trades, vwap, buy_volume, sell_volume, final, rev)
         SELECT u.symbol, u.timeframe, to_timestamp(u.st / 1000.0), to_timestamp(u.en / 1000.0), u.open, u.high, u.low, u.close, u.volume, u.trades, u.vwap, u.buy, u.sell, u.final, u.rev
         FROM unnest(${sql.array(c.symbol, TEXT)}::text[], ${sql.array(c.timeframe, TEXT)}::text[], ${f(c.start)}::float8[], ${f(c.end)}::float8[],
@@ -581,7 +616,7 @@ export class TimescaleStore {
           "end" = excluded."end", open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
           volume = excluded.volume, trades = excluded.trades, vwap = excluded.vwap, buy_volume = excluded.buy_volume,
           sell_volume = excluded.sell_volume, final = excluded.final, rev = excluded.rev, written_at = now()
-        WHERE excluded.rev >= o.rev`;
+        WHERE excluded.rev >= o.rev`);
     } catch (e) {
       throw fail(e, `writing ${n} candles to ${this.s}.ohlc`, this.options.url);
     }
@@ -607,7 +642,7 @@ export class TimescaleStore {
     const sql = this.sql;
     const f = (a: number[]) => sql.array(a, FLOAT8);
     try {
-      await sql`
+      await onceMoreIfLost(() => sql`
         INSERT INTO ${sql(this.s)}.volume_profiles AS o (symbol, timeframe, start, "end", bucket, levels, volume, poc, value_area_low, value_area_high, value_area_volume, final, rev)
         SELECT u.symbol, u.timeframe, to_timestamp(u.st / 1000.0), to_timestamp(u.en / 1000.0), u.bucket, u.levels::jsonb, u.volume, u.poc, u.val, u.vah, u.vav, u.final, u.rev
         FROM unnest(${sql.array(c.symbol, TEXT)}::text[], ${sql.array(c.timeframe, TEXT)}::text[], ${f(c.start)}::float8[], ${f(c.end)}::float8[],
@@ -618,7 +653,7 @@ export class TimescaleStore {
           "end" = excluded."end", bucket = excluded.bucket, levels = excluded.levels, volume = excluded.volume, poc = excluded.poc,
           value_area_low = excluded.value_area_low, value_area_high = excluded.value_area_high, value_area_volume = excluded.value_area_volume,
           final = excluded.final, rev = excluded.rev, written_at = now()
-        WHERE excluded.rev >= o.rev`;
+        WHERE excluded.rev >= o.rev`);
     } catch (e) {
       throw fail(e, `writing ${n} volume profiles to ${this.s}.volume_profiles`, this.options.url);
     }
@@ -641,7 +676,7 @@ export class TimescaleStore {
     }
     const sql = this.sql;
     try {
-      await sql`
+      await onceMoreIfLost(() => sql`
         INSERT INTO ${sql(this.s)}.tick_counts AS o (symbol, timeframe, start, "end", trades, buy_trades, sell_trades, final, rev)
         SELECT u.symbol, u.timeframe, to_timestamp(u.st / 1000.0), to_timestamp(u.en / 1000.0), u.trades, u.buy, u.sell, u.final, u.rev
         FROM unnest(${sql.array(c.symbol, TEXT)}::text[], ${sql.array(c.timeframe, TEXT)}::text[], ${sql.array(c.start, FLOAT8)}::float8[], ${sql.array(c.end, FLOAT8)}::float8[],
@@ -650,7 +685,7 @@ export class TimescaleStore {
         ON CONFLICT (symbol, timeframe, start) DO UPDATE SET
           "end" = excluded."end", trades = excluded.trades, buy_trades = excluded.buy_trades, sell_trades = excluded.sell_trades,
           final = excluded.final, rev = excluded.rev, written_at = now()
-        WHERE excluded.rev >= o.rev`;
+        WHERE excluded.rev >= o.rev`);
     } catch (e) {
       throw fail(e, `writing ${n} tick counts to ${this.s}.tick_counts`, this.options.url);
     }
@@ -668,7 +703,7 @@ export class TimescaleStore {
   private async read<T>(what: string, text: string, params: (string | number)[]): Promise<T[]> {
     this.open();
     try {
-      const rows = await this.sql.unsafe(text, params);
+      const rows = await onceMoreIfLost(() => this.sql.unsafe(text, params));
       return rows as unknown as T[];
     } catch (e) {
       throw fail(e, `${what} from schema ${this.s}`, this.options.url);
@@ -716,6 +751,10 @@ function client(o: ParsedOptions, max: number): Sql {
     max,
     onnotice: () => undefined,
     connect_timeout: Math.max(1, Math.ceil(o.connectTimeoutMs / 1000)),
+    // Fail fast while the server is down: the sink retries with its own
+    // backoff and circuit breaker. (The driver's default delays reconnects
+    // exponentially, up to 20 s, after a few failed connects.)
+    backoff: 0,
     // Numbers stay numbers: counts are read as float8, bigint columns are never returned raw.
     transform: { undefined: null },
   }) as unknown as Sql;
