@@ -754,7 +754,7 @@ function client(o: ParsedOptions, max: number): Sql {
     // Fail fast while the server is down: the sink retries with its own
     // backoff and circuit breaker. (The driver's default delays reconnects
     // exponentially, up to 20 s, after a few failed connects.)
-    backoff: 0,
+    backoff: () => 0,
     // Numbers stay numbers: counts are read as float8, bigint columns are never returned raw.
     transform: { undefined: null },
   }) as unknown as Sql;
