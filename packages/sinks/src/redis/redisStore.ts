@@ -101,8 +101,10 @@ export class RedisStore {
     client.defineCommand('tickflowLatestWindow', { lua: LATEST_WINDOW_LUA });
     client.defineCommand('tickflowQuoteCount', { lua: QUOTE_COUNT_LUA });
     // ioredis reports connection problems as events; the sink sees them as failed writes.
-    client.on('error', () => {
+    client.on('error', (e: Error) => {
+      if (this.down || this.closed || this.serverInfo === undefined) return;
       this.down = true;
+      this.o.log(`redis: lost the connection to ${this.where()} (${e.message}); writes fail and are retried by the sinks until it is back`);
     });
     client.on('ready', () => {
       this.replicas = -1; // possibly another master now (sentinel failover)
