@@ -24,5 +24,5 @@ describe('startClickHouse', () => {
       await ch.stop();
     }
     await expect(sql(ch.url, 'SELECT 1')).rejects.toThrow();
-  });
+  }, 300_000); // the first run on a machine installs clickhouse-server
 });

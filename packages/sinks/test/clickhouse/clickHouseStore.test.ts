@@ -21,7 +21,7 @@ async function sql(query: string): Promise<string> {
 beforeAll(async () => {
   server = await startClickHouse();
   store = await ClickHouseStore.connect({ url: server.url, database, log: (m) => logs.push(m) });
-});
+}, 300_000); // the first run on a machine installs clickhouse-server
 
 afterAll(async () => {
   await store?.close();

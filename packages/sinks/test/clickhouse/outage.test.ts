@@ -12,7 +12,7 @@ const database = testDatabase('outage');
 beforeAll(async () => {
   // Our own server even when CLICKHOUSE_URL is set: this test kills it.
   server = await startClickHouse({ ownServer: true });
-});
+}, 300_000); // the first run on a machine installs clickhouse-server
 
 afterAll(async () => {
   await server?.stop();
@@ -59,6 +59,7 @@ describe('ClickHouse sink during a server outage', () => {
     // Let some rows land, then kill the server mid-stream.
     while (sink.stats.rowsWritten < 3_000) await sleep(10);
     await server.kill();
+    await sleep(50);
     const writtenAtKill = sink.stats.rowsWritten;
     await sleep(2_500);
     expect(sink.stats.rowsWritten).toBe(writtenAtKill);

@@ -11,7 +11,7 @@ const database = testDatabase('shards');
 beforeAll(async () => {
   shards = await startClickHouseShards(2);
   store = await ClickHouseStore.connect({ url: [...shards.urls], database, log: () => {} });
-});
+}, 300_000); // the first run on a machine installs clickhouse-server
 
 afterAll(async () => {
   await store?.close();
