@@ -31,14 +31,23 @@ import { shardOf } from './shardOf.js';
 const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 const TimeframeListSchema = z.array(z.string().regex(/^[0-9]+(ms|s|m|h|d|w)$/, 'timeframes are labels like "1m", "5m", "1h"')).min(1);
 
-/** Options of a ClickHouse store (validated with zod; see the defaults). */
+/**
+ * Options of a ClickHouse store (validated with zod; see the defaults).
+ *
+ * @example
+ * ```ts
+ * ClickHouseStoreOptionsSchema.parse({ url: ['http://ch1:8123', 'http://ch2:8123'], timeframes: ['1m', '5m', '1h'] });
+ * ```
+ */
 export const ClickHouseStoreOptionsSchema = z
   .object({
     /** One server URL (`http://host:8123`) or several: several are shards, each symbol on shard fnv1a32(symbol) % N. */
     url: z.union([z.string().url(), z.array(z.string().url()).min(1)]).optional(),
     /**
      * Pre-built `@clickhouse/client` clients instead of `url`, one per shard
-     * (e.g. chDB's in-process connection). The store does not close them.
+     * (e.g. chDB's in-process connection, which turns insert bodies into
+     * text: use `insertFormat: 'JSONEachRow'` with it). The store does not
+     * close them.
      */
     clients: z.array(z.custom<ClickHouseClient>((c) => typeof c === 'object' && c !== null && typeof (c as { exec?: unknown }).exec === 'function', 'expected a @clickhouse/client client')).min(1).optional(),
     username: z.string().optional(),
@@ -106,6 +115,11 @@ interface Shard {
  * part on the server, and thousands of small parts a second make ClickHouse
  * throttle inserts ("too many parts"), so batches are large (measured on
  * 18.16: 1 000-row inserts ~140 k trades/s, 50 000-row inserts ~690 k/s).
+ *
+ * @example
+ * ```ts
+ * store.sink('trades', { ...CLICKHOUSE_SINK_DEFAULTS, maxBatchAge: '1s' });
+ * ```
  */
 export const CLICKHOUSE_SINK_DEFAULTS = { maxBatchSize: 50_000 } as const satisfies SinkOptions;
 
@@ -531,7 +545,18 @@ export class ClickHouseStore {
   }
 }
 
-/** The SELECT of a read: FINAL (one row per key, highest rev), times as epoch ms, RowBinary. */
+/**
+ * The SELECT of a read: FINAL (one row per key, highest rev), times as
+ * epoch ms, ordered by time then symbol, in RowBinary. Literals are inlined
+ * (quoted) because 18.16 has no query parameters.
+ *
+ * @example
+ * ```ts
+ * const schema = clickHouseSchema(clickHouseCapabilities('18.16.1'), { database: 'tickflow', timeframes: ['1m'], profileTimeframes: ['1m'], tickCountTimeframes: ['1m'], tradesTtlMs: undefined });
+ * selectSql(schema, schema.candles.get('1m')!, { symbol: 'AAPL', from: 0, to: 60_000 });
+ * // SELECT `symbol`, `start`, … FROM `tickflow`.`ohlc_1m` FINAL WHERE symbol = 'AAPL' AND `start` >= 0 AND `start` < 60000 ORDER BY `start`, symbol FORMAT RowBinary
+ * ```
+ */
 export function selectSql(schema: ClickHouseSchema, table: TableSpec, range: ClickHouseReadRange, limit?: number, tieBreak?: string): string {
   const caps = schema.capabilities;
   const cols = table.columns.map((c) => (c.kind === 'time' ? timeToMs(quoteIdent(c.name), caps) : quoteIdent(c.name))).join(', ');
