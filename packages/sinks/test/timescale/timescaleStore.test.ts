@@ -309,6 +309,26 @@ describe('TimescaleStore layouts', () => {
     }
   });
 
+  it('lets several processes create the same schema at once, and refreshes the materialized views on its own on plain PostgreSQL', async () => {
+    const schema = freshSchema('concurrent');
+    const stores = await Promise.all([1, 2, 3].map(() => TimescaleStore.connect({ url: pg.url, schema, aggregateRefresh: 100, log: () => undefined })));
+    const [store] = stores;
+    try {
+      const day0 = Date.UTC(2024, 0, 19);
+      await store!.writeTrades([trade('AAA', day0 + 1, 10, 1, { id: 'a' }), trade('AAA', day0 + 2, 12, 1, { id: 'b' })]);
+      if (store!.mode === 'timescale') return; // real-time aggregates: nothing to wait for
+      const deadline = Date.now() + 5_000;
+      let daily = await store!.readDailyOhlc({ symbol: 'AAA', from: day0, to: day0 + DAY });
+      while (daily.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        daily = await store!.readDailyOhlc({ symbol: 'AAA', from: day0, to: day0 + DAY });
+      }
+      expect(daily).toMatchObject([{ open: 10, close: 12, high: 12, low: 10, volume: 2, trades: 2 }]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
   it('keeps a schema created without TimescaleDB plain when the extension is there', async () => {
     const schema = freshSchema('kept');
     const plain = await TimescaleStore.connect({ url: ts.url, schema, mode: 'postgres', log: () => undefined });
