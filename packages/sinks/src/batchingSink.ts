@@ -128,6 +128,10 @@ export interface Sink<T> extends Output<T> {
   close(): Promise<void>;
   /** Counters and breaker state. */
   readonly stats: SinkStats;
+  /** Listens to `written`, `retry`, `breaker` and `deadLetter` events (for metrics and logs). */
+  on<E extends EventEmitter.EventNames<SinkEvents>>(event: E, listener: EventEmitter.EventListener<SinkEvents, E>): this;
+  /** Removes a listener added with `on`. */
+  off<E extends EventEmitter.EventNames<SinkEvents>>(event: E, listener?: EventEmitter.EventListener<SinkEvents, E>): this;
 }
 
 interface Ticket {
