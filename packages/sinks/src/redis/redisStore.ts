@@ -106,6 +106,14 @@ export class RedisStore {
       this.down = true;
       this.o.log(`redis: lost the connection to ${this.where()} (${e.message}); writes fail and are retried by the sinks until it is back`);
     });
+    // ioredis gives up on some paths (a sentinel lookup interrupted, a failed
+    // first connect): the store keeps trying for as long as it is open.
+    client.on('end', () => {
+      if (this.closed || this.serverInfo === undefined) return;
+      setTimeout(() => {
+        if (!this.closed && client.status === 'end') client.connect().catch(() => {});
+      }, this.o.maxReconnectDelayMs).unref();
+    });
     client.on('ready', () => {
       this.replicas = -1; // possibly another master now (sentinel failover)
       if (this.down) {
@@ -180,7 +188,11 @@ export class RedisStore {
       password: o.password,
       sentinelPassword: o.sentinelPassword,
       db: o.db,
-      failoverDetector: true,
+      // Not ioredis's failoverDetector: a +switch-master message that arrives
+      // while the client is reconnecting ends the client for good (ioredis
+      // 5.x). Reconnecting asks the sentinels for the master anyway, and a
+      // demoted master answers writes with READONLY, which reconnects.
+      failoverDetector: false,
       sentinelRetryStrategy: (times: number) => backoff(times, o.maxReconnectDelayMs),
     };
   }

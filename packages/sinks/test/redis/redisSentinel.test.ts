@@ -75,5 +75,5 @@ describe('RedisStore through Redis Sentinel', () => {
       expect(await raw.hget(store.key('price', symbol), 'price')).toBe(String(t.price));
     }
     await sink.close();
-  }, 60_000);
+  }, 30_000);
 });
