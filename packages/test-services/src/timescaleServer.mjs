@@ -14,6 +14,11 @@
 // than a socket read (a 10 000-row insert). The framing below hands PGlite
 // whole messages only.
 //
+// Known limit of this PGlite build: a statement with more than 32 767 bound
+// parameters crashes the process (its protocol parser reads the parameter
+// count as a signed 16-bit number). Pass rows as arrays (unnest), not as one
+// parameter per value.
+//
 // PGlite is one single-user backend: one connection at a time. A second
 // connection waits (its startup is not answered) until the first closes, so
 // clients must use a pool of one connection.

@@ -34,7 +34,14 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const IDENT_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Checks a schema name: lower-case letters, digits and `_`, so it needs no quoting anywhere. */
+/**
+ * Checks a schema name: lower-case letters, digits and `_`, so it needs no quoting anywhere.
+ *
+ * @example
+ * ```ts
+ * checkSchemaName('market'); // 'market'; 'My-Schema' throws INVALID_ARGUMENT
+ * ```
+ */
 export function checkSchemaName(schema: string): string {
   if (!IDENT_RE.test(schema)) {
     throw new TickflowError('INVALID_ARGUMENT', `schema must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63 characters), got ${JSON.stringify(schema)}`);
@@ -42,7 +49,14 @@ export function checkSchemaName(schema: string): string {
   return schema;
 }
 
-/** A PostgreSQL interval literal for a whole number of milliseconds, in the largest exact unit (`INTERVAL '2 days'`). */
+/**
+ * A PostgreSQL interval literal for a whole number of milliseconds, in the largest exact unit.
+ *
+ * @example
+ * ```ts
+ * intervalLiteral(172_800_000); // "INTERVAL '2 days'"
+ * ```
+ */
 export function intervalLiteral(ms: number): string {
   if (!Number.isInteger(ms) || ms <= 0) throw new TickflowError('INVALID_ARGUMENT', `an interval must be a positive whole number of milliseconds, got ${ms}`);
   const units: [number, string][] = [
@@ -222,5 +236,5 @@ GROUP BY 1, 2`);
   return { mode, schema, statements: out };
 }
 
-/** The names of the aggregate views, in refresh order. */
+/** The names of the aggregate views over `trades`, in refresh order (`for (const v of AGGREGATE_VIEWS) …`). */
 export const AGGREGATE_VIEWS = ['ohlc_daily', 'volume_by_symbol'] as const;

@@ -13,7 +13,14 @@ type Sql = postgres.Sql<Record<string, never>>;
 
 const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 
-/** zod schema of TimescaleStoreOptions (without `log`, which is a function). */
+/**
+ * zod schema of TimescaleStoreOptions (without `log`, which is a function).
+ *
+ * @example
+ * ```ts
+ * const parsed = TimescaleStoreOptionsSchema.safeParse({ url: 'postgres://postgres@127.0.0.1:5432/postgres', schema: 'market' });
+ * ```
+ */
 export const TimescaleStoreOptionsSchema = z
   .object({
     /** PostgreSQL URL (`postgres://user:password@host:port/database`). */
@@ -295,7 +302,11 @@ interface TradeRecord {
  *   (symbol, time, trade_key); windows upserted on (symbol, timeframe, start)
  *   where the new `rev` ≥ the stored one, so a lower revision never replaces a
  *   higher one.
- * - Every driver error comes out as a `TickflowError` saying what failed.
+ * - Every driver error comes out as a `TickflowError` saying what failed;
+ *   an operation whose pooled connection a server restart killed is tried
+ *   once more on a new one (every write is idempotent).
+ * - On a PGlite server (one connection at a time) the store uses a pool of
+ *   one and holds it until `close()`: other clients wait until then.
  *
  * @example
  * ```ts
