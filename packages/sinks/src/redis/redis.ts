@@ -1,15 +1,14 @@
 import { BatchingSink } from '../batchingSink.js';
 import type { SinkOptions, SinkTarget } from '../batchingSink.js';
+import { LazyStore, splitSinkOptions } from '../lazyStore.js';
 import { validatorOf } from './internal/rowKinds.js';
 import type { RedisRows, RedisSinkKind } from './internal/rowKinds.js';
 import { RedisStore } from './redisStore.js';
-import { RedisStoreOptionsSchema, resolveRedisOptions } from './redisStoreOptions.js';
+import { resolveRedisOptions } from './redisStoreOptions.js';
 import type { RedisStoreOptions } from './redisStoreOptions.js';
 
 /** Options of `redis()`: the store's options, the sink's options, and the kind of rows. */
 export type RedisSinkOptions<K extends RedisSinkKind> = RedisStoreOptions & SinkOptions & { readonly kind: K };
-
-const STORE_KEYS = new Set(Object.keys(RedisStoreOptionsSchema.shape));
 
 /**
  * A sink that owns its Redis store: it connects on the first write (a Redis
@@ -28,35 +27,16 @@ const STORE_KEYS = new Set(Object.keys(RedisStoreOptionsSchema.shape));
  */
 export function redis<K extends RedisSinkKind>(options: RedisSinkOptions<K>): BatchingSink<RedisRows[K]> {
   const { kind } = options;
-  const validate = validatorOf(kind);
-  const storeOptions: Record<string, unknown> = {};
-  const sinkOptions: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(options)) {
-    if (k === 'kind') continue;
-    if (STORE_KEYS.has(k)) storeOptions[k] = v;
-    else sinkOptions[k] = v;
-  }
-  resolveRedisOptions(storeOptions);
-  let store: Promise<RedisStore> | undefined;
+  const { sink, store } = splitSinkOptions(options);
+  resolveRedisOptions(store);
+  const lazy = new LazyStore(() => RedisStore.connect(store as RedisStoreOptions));
   const target: SinkTarget<RedisRows[K]> = {
     name: `redis:${kind}`,
-    validate,
+    validate: validatorOf(kind),
     async writeRows(rows) {
-      store ??= RedisStore.connect(storeOptions as RedisStoreOptions);
-      let s: RedisStore;
-      try {
-        s = await store;
-      } catch (e) {
-        store = undefined; // connect again on the sink's next attempt
-        throw e;
-      }
-      await s.putRows(kind, rows);
+      await (await lazy.get()).putRows(kind, rows);
     },
-    async close() {
-      const s = store;
-      store = undefined;
-      if (s !== undefined) await (await s.catch(() => undefined))?.close();
-    },
+    close: lazy.close,
   };
-  return new BatchingSink<RedisRows[K]>(target, sinkOptions as SinkOptions);
+  return new BatchingSink<RedisRows[K]>(target, sink);
 }

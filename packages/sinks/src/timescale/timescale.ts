@@ -1,13 +1,12 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
+import { LazyStore, splitSinkOptions } from '../lazyStore.js';
 import { TimescaleStore, TimescaleTarget, parseTimescaleStoreOptions } from './timescaleStore.js';
 import type { TimescaleRowOfKind, TimescaleSinkKind, TimescaleStoreOptions } from './timescaleStore.js';
 
 /** Options of `timescale()`: the store's, the sink's, and which rows it takes. */
 export type TimescaleSinkOptions<K extends TimescaleSinkKind> = TimescaleStoreOptions & SinkOptions & { readonly kind: K };
-
-const SINK_KEYS: readonly string[] = ['maxBatchSize', 'maxBatchAge', 'maxBufferedRows', 'retry', 'breaker', 'deadLetter', 'warn'];
 
 /**
  * A Timescale/PostgreSQL sink that owns its store: it connects on its first
@@ -29,36 +28,9 @@ export function timescale(options: TimescaleSinkOptions<'volumeProfiles'>): Sink
 export function timescale(options: TimescaleSinkOptions<'tickCounts'>): Sink<TickCount>;
 export function timescale<K extends TimescaleSinkKind>(options: TimescaleSinkOptions<K>): Sink<TimescaleRowOfKind[K]>;
 export function timescale<K extends TimescaleSinkKind>(options: TimescaleSinkOptions<K>): Sink<TimescaleRowOfKind[K]> {
-  const { kind, ...rest } = options;
-  const sinkOptions: Record<string, unknown> = {};
-  const storeOptions: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) {
-    if (SINK_KEYS.includes(k)) sinkOptions[k] = v;
-    else storeOptions[k] = v;
-  }
+  const { sink, store } = splitSinkOptions(options);
   // Fail now, not at the first write, on bad options.
-  parseTimescaleStoreOptions(storeOptions as TimescaleStoreOptions);
-  let connecting: Promise<TimescaleStore> | undefined;
-  const store = (): Promise<TimescaleStore> => {
-    if (connecting === undefined) {
-      const attempt = TimescaleStore.connect(storeOptions as TimescaleStoreOptions);
-      connecting = attempt;
-      // A failed connect is forgotten, so the sink's retry connects again.
-      attempt.catch(() => {
-        if (connecting === attempt) connecting = undefined;
-      });
-    }
-    return connecting;
-  };
-  const closeStore = async (): Promise<void> => {
-    const pending = connecting;
-    connecting = undefined;
-    if (pending === undefined) return;
-    try {
-      await (await pending).close();
-    } catch {
-      // Never connected: nothing to close.
-    }
-  };
-  return new BatchingSink(new TimescaleTarget<K>(kind, store, closeStore), sinkOptions as SinkOptions);
+  parseTimescaleStoreOptions(store as TimescaleStoreOptions);
+  const lazy = new LazyStore(() => TimescaleStore.connect(store as TimescaleStoreOptions));
+  return new BatchingSink(new TimescaleTarget<K>(options.kind, lazy.get, lazy.close), sink);
 }
