@@ -10,29 +10,10 @@
 // ON CONFLICT DO NOTHING per batch (idempotent on symbol, time, trade_key);
 // candles as one upsert per batch keeping the highest rev. Each measurement
 // writes into a fresh schema, dropped afterwards.
-import { MarketSimulator, fromArray, pipeline } from '@tickflow/core';
 import { TimescaleStore } from '@tickflow/sinks/timescale';
 import { startPostgres, startTimescale } from '@tickflow/test-services';
 import postgres from 'postgres';
-
-function makeTrades(count) {
-  const sim = new MarketSimulator({ seed: 1, symbols: 100, rate: 5_000 });
-  const out = new Array(count);
-  for (let i = 0; i < count; i++) out[i] = sim.nextTrade();
-  return out;
-}
-
-function makeCandles(count) {
-  const symbols = 1_000;
-  const t0 = Date.UTC(2024, 0, 19, 14, 30);
-  const out = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const start = t0 + Math.floor(i / symbols) * 60_000;
-    const p = 100 + (i % 977) / 10;
-    out[i] = { symbol: `SYM${String(i % symbols).padStart(4, '0')}`, timeframe: '1m', start, end: start + 60_000, open: p, high: p + 1, low: p - 1, close: p + 0.5, volume: 1_000 + (i % 13), trades: 10 + (i % 7), vwap: p + 0.25, buyVolume: 600, sellVolume: 400 + (i % 13), final: true, rev: 1 };
-  }
-  return out;
-}
+import { makeCandles, makeTrades, measureStore, seconds, workloadSize } from './workload.mjs';
 
 let schemaSeq = 0;
 
@@ -40,11 +21,9 @@ let schemaSeq = 0;
 async function timed(url, fn) {
   const schema = `tickflow_bench_${process.pid}_${schemaSeq++}`;
   const store = await TimescaleStore.connect({ url, schema, aggregateRefresh: false, log: () => {} });
-  let seconds;
+  let secs;
   try {
-    const t0 = process.hrtime.bigint();
-    await fn(store);
-    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    secs = await seconds(() => fn(store));
   } finally {
     await store.close();
   }
@@ -55,52 +34,24 @@ async function timed(url, fn) {
   } finally {
     await sql.end();
   }
-  return seconds;
-}
-
-async function direct(store, kind, rows, batchSize) {
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const part = rows.slice(i, i + batchSize);
-    if (kind === 'trades') await store.writeTrades(part);
-    else await store.writeCandles(part);
-  }
-}
-
-async function viaSink(store, kind, rows, batchSize) {
-  const sink = store.sink(kind, { maxBatchSize: batchSize, maxBufferedRows: Math.max(100_000, 4 * batchSize) });
-  await pipeline(fromArray(rows, { batchSize: 8_192 })).to(sink).run();
-  if (sink.stats.rowsWritten !== rows.length) throw new Error(`sink wrote ${sink.stats.rowsWritten} of ${rows.length} rows`);
-}
-
-async function measure(name, url, trades, candles, batchSizes, record) {
-  for (const batchSize of batchSizes) {
-    record(name, 'trades', batchSize, trades.length, await timed(url, (s) => direct(s, 'trades', trades, batchSize)));
-    record(`${name} (sink)`, 'trades', batchSize, trades.length, await timed(url, (s) => viaSink(s, 'trades', trades, batchSize)));
-    record(name, 'candles', batchSize, candles.length, await timed(url, (s) => direct(s, 'candles', candles, batchSize)));
-    record(`${name} (sink)`, 'candles', batchSize, candles.length, await timed(url, (s) => viaSink(s, 'candles', candles, batchSize)));
-  }
+  return secs;
 }
 
 export async function bench({ quick = false } = {}) {
-  const tradeCount = quick ? 100_000 : 1_000_000;
-  const candleCount = quick ? 50_000 : 500_000;
-  const batchSizes = quick ? [10_000] : [1_000, 10_000, 50_000];
+  const { tradeCount, candleCount, batchSizes } = workloadSize(quick);
   const trades = makeTrades(tradeCount);
   const candles = makeCandles(candleCount);
   const results = [];
-  const record = (sink, kind, batchSize, rows, seconds) => {
-    results.push({ sink, kind, batchSize, rows, seconds, rowsPerSecond: rows / seconds });
-  };
   const pg = await startPostgres();
   try {
-    await measure('timescale (PostgreSQL 15)', pg.url, trades, candles, batchSizes, record);
+    await measureStore('timescale (PostgreSQL 15)', (fn) => timed(pg.url, fn), { trades, candles, batchSizes }, results);
   } finally {
     await pg.stop();
   }
   const ts = await startTimescale();
   try {
     const fewer = quick ? 20_000 : 200_000;
-    await measure('timescale (TimescaleDB/PGlite)', ts.url, trades.slice(0, fewer), candles.slice(0, fewer / 2), quick ? [10_000] : [1_000, 10_000], record);
+    await measureStore('timescale (TimescaleDB/PGlite)', (fn) => timed(ts.url, fn), { trades: trades.slice(0, fewer), candles: candles.slice(0, fewer / 2), batchSizes: quick ? [10_000] : [1_000, 10_000] }, results);
   } finally {
     await ts.stop();
   }
