@@ -31,6 +31,7 @@ export async function main(args) {
       results.push(r);
     }
   }
+  if (values.quick || only) return 0; // results/sinks.json keeps the last full run
   const out = new URL('../results/', import.meta.url);
   mkdirSync(out, { recursive: true });
   writeFileSync(new URL('sinks.json', out), `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
