@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redisCommand, redisQuery, startRedisSentinel, startRestartableRedis } from './index.js';
+import { redisCommand, redisQuery, startRedisSentinel, startRestartableRedis, waitFor } from './index.js';
 
 describe('startRedisSentinel', () => {
   it('starts a master, a replica and a sentinel that promotes the replica when the master is killed', async () => {
@@ -10,6 +10,10 @@ describe('startRedisSentinel', () => {
       const master = await rs.masterAddress();
       expect(master.port).toBe(rs.nodes[0]!.port);
       expect(await redisCommand(master.port, 'SET k v')).toBe('+OK');
+      // Replication is asynchronous: wait until the replica has the write before killing the master.
+      // (WAIT would not do here: redisCommand opens a connection per command, and WAIT only waits for
+      // the writes of its own connection.)
+      await waitFor('the replica to receive the write', async () => (await redisQuery(rs.nodes[1]!.port, ['GET', 'k'])) === 'v', 5_000, 5);
       const old = await rs.killMaster();
       const started = Date.now();
       const promoted = await rs.waitForFailover(old);
