@@ -41,8 +41,12 @@ export interface KafkaConsumerOptions<T = Trade> {
   readonly commitInterval?: Duration;
   /** Client id. Default `tickflow`. */
   readonly clientId?: string;
+  /** Most bytes fetched per partition and request (smaller: smaller batches, finer commits). Default 1 MB. */
+  readonly maxBytesPerPartition?: number;
   /** Consumer-group session timeout. Default 10 s. */
   readonly sessionTimeout?: Duration;
+  /** Called after each successful commit with the committed offsets (for metrics and tests). */
+  readonly onCommit?: (offsets: readonly { readonly partition: number; readonly offset: number; readonly watermark: number }[]) => void;
   /** Called with warnings. Default console.warn. */
   readonly onWarning?: (message: string) => void;
 }
@@ -195,7 +199,7 @@ export class KafkaConsumer<T = Trade> {
    * Rejects with a TickflowError when a job or the client fails.
    */
   async run(run: KafkaRunOptions<T>): Promise<KafkaConsumerStats> {
-    const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: this.sessionMs, heartbeatInterval: Math.max(100, Math.floor(this.sessionMs / 10)), rebalanceTimeout: Math.max(this.sessionMs, 10_000), maxWaitTimeInMs: 100, allowAutoTopicCreation: false, retry: { retries: 10 } });
+    const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: this.sessionMs, heartbeatInterval: Math.max(100, Math.floor(this.sessionMs / 10)), rebalanceTimeout: Math.max(this.sessionMs, 10_000), maxWaitTimeInMs: 100, maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576, allowAutoTopicCreation: false, retry: { retries: 10 } });
     this.consumer = consumer;
     this.admin = this.kafka.admin();
     await this.admin.connect();
@@ -210,6 +214,11 @@ export class KafkaConsumer<T = Trade> {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = (e.payload.memberAssignment as Record<string, number[]>)[this.options.topic] ?? [];
       this.pendingAssignment = [...assignment].sort((a, b) => a - b);
+      // Rebuild now, not on the next batch: partitions read to their end send no batch.
+      this.serial(() => this.applyAssignment(run)).catch((err: unknown) => {
+        this.fail(err, 'rebuilding the jobs after a rebalance failed');
+        finish(this.failure);
+      });
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.fail(e.payload.error, 'kafka consumer crashed');
@@ -302,6 +311,13 @@ export class KafkaConsumer<T = Trade> {
     return wm === Number.POSITIVE_INFINITY ? Number.NEGATIVE_INFINITY : wm;
   }
 
+  private async applyAssignment(run: KafkaRunOptions<T>): Promise<void> {
+    if (this.pendingAssignment === undefined || this.stopping) return;
+    const assigned = this.pendingAssignment;
+    this.pendingAssignment = undefined;
+    await this.rebuild(assigned, run);
+  }
+
   /** Drops all window state and starts jobs for the new assignment from the committed offsets. */
   private async rebuild(assigned: number[], run: KafkaRunOptions<T>): Promise<void> {
     this.counts.assignments++;
@@ -332,12 +348,9 @@ export class KafkaConsumer<T = Trade> {
 
   private async onBatch({ batch, isStale, isRunning, heartbeat, pause }: EachBatchPayload, run: KafkaRunOptions<T>): Promise<void> {
     if (this.stopping || this.failure || !isRunning() || isStale()) return;
-    if (this.pendingAssignment !== undefined) {
-      const assigned = this.pendingAssignment;
-      this.pendingAssignment = undefined;
-      await this.rebuild(assigned, run);
-    }
-    const gen = this.gen!;
+    await this.applyAssignment(run);
+    const gen = this.gen;
+    if (gen === undefined) return;
     const part = gen.parts.get(batch.partition);
     if (part === undefined || batch.messages.length === 0) return;
     this.lastMessageAt = Date.now();
@@ -433,16 +446,16 @@ export class KafkaConsumer<T = Trade> {
     this.lastCommitAt = Date.now();
     for (const job of gen.jobs) await job.flush();
     await run?.durable?.();
-    const offsets: { topic: string; partition: number; offset: string; metadata: string }[] = [];
+    const offsets: { topic: string; partition: number; offset: string; metadata: string; watermark: number }[] = [];
     for (const [partition, { progress }] of gen.parts) {
       const offset = progress.committable(wm);
       if (this.lastCommitted.get(partition) === offset) continue;
       const stored = wm === Number.POSITIVE_INFINITY ? progress.commitWatermark(progress.maxCloseAt) : progress.commitWatermark(wm);
-      offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored) });
+      offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored), watermark: stored });
     }
     if (offsets.length === 0) return;
     try {
-      await this.consumer!.commitOffsets(offsets);
+      await this.consumer!.commitOffsets(offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata })));
     } catch (e) {
       // A rebalance is under way: the next owner re-reads from the last commit, which is safe.
       this.warn(`offset commit failed (${e instanceof Error ? e.message : String(e)}); the partitions resume from the previous commit`);
@@ -450,6 +463,7 @@ export class KafkaConsumer<T = Trade> {
     }
     this.counts.commits++;
     for (const o of offsets) this.lastCommitted.set(o.partition, Number(o.offset));
+    this.options.onCommit?.(offsets.map((o) => ({ partition: o.partition, offset: Number(o.offset), watermark: o.watermark })));
   }
 
   /** True when every assigned partition has been read to its high watermark. */
