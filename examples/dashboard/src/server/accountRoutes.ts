@@ -1,0 +1,68 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HttpError, parseOr400 } from './httpErrors.js';
+import { OrderInputSchema, OrderRejected } from './paperBroker.js';
+import type { RouteContext } from './routeContext.js';
+import { requireRole, userOf } from './routeContext.js';
+import { doc } from './marketRoutes.js';
+
+export const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }).strict();
+export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).strict();
+const bearer = [{ bearerAuth: [] }];
+
+function sameText(a: string, b: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(a), h(b));
+}
+
+/** Auth (login, refresh), paper orders, portfolio and the audit trail. */
+export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.post('/api/auth/login', { schema: { summary: 'Sign in as a demo user: access + refresh JWT', tags: ['auth'], body: doc(LoginBody) } }, async (req) => {
+    const body = parseOr400(LoginBody, req.body, 'body');
+    const user = ctx.users.find((u) => u.username === body.username);
+    const ok = user !== undefined && sameText(user.password, body.password);
+    if (!ok) {
+      ctx.audit.append({ ts: Date.now(), type: 'login_failed', user: body.username, ip: req.ip });
+      throw new HttpError(401, 'wrong username or password');
+    }
+    ctx.audit.append({ ts: Date.now(), type: 'login', user: user.username, role: user.role, ip: req.ip });
+    return ctx.tokens.issue(user);
+  });
+
+  app.post('/api/auth/refresh', { schema: { summary: 'Exchange a refresh token for a new token pair', tags: ['auth'], body: doc(RefreshBody) } }, async (req) => {
+    const body = parseOr400(RefreshBody, req.body, 'body');
+    const user = await ctx.tokens.verify(body.refreshToken, 'refresh');
+    if (user === undefined) throw new HttpError(401, 'invalid or expired refresh token: sign in again with POST /api/auth/login');
+    // The role comes from the current configuration, not the old token.
+    const current = ctx.users.find((u) => u.username === user.username);
+    if (current === undefined) throw new HttpError(401, `user "${user.username}" no longer exists`);
+    return ctx.tokens.issue(current);
+  });
+
+  const trader = requireRole(ctx, 'trader');
+  app.post('/api/orders', { preHandler: trader, schema: { summary: 'Place a paper order (market or limit)', tags: ['trading'], security: bearer, body: doc(OrderInputSchema) } }, async (req, reply) => {
+    const input = parseOr400(OrderInputSchema, req.body, 'order');
+    try {
+      const order = ctx.broker.place(userOf(req).username, input);
+      return reply.status(201).send(order);
+    } catch (e) {
+      if (e instanceof OrderRejected) throw new HttpError(e.status, e.message);
+      throw e;
+    }
+  });
+
+  app.get('/api/orders', { preHandler: trader, schema: { summary: "The signed-in user's orders, newest first", tags: ['trading'], security: bearer } }, async (req) => ({
+    orders: ctx.broker.orders(userOf(req).username),
+  }));
+
+  app.get('/api/portfolio', { preHandler: trader, schema: { summary: 'Positions, average cost, realised/unrealised P&L, return, max drawdown, volatility', tags: ['trading'], security: bearer } }, async (req) =>
+    ctx.broker.portfolio(userOf(req).username),
+  );
+
+  const AuditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+  app.get('/api/audit', { preHandler: requireRole(ctx, 'admin'), schema: { summary: 'The newest audit entries (admin)', tags: ['admin'], security: bearer, querystring: doc(AuditQuery) } }, async (req) => {
+    const { limit } = parseOr400(AuditQuery, req.query, 'query');
+    return { path: ctx.audit.path, entries: ctx.audit.recent(limit) };
+  });
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+
+/** Roles, weakest first: each role may do what the ones before it may. */
+export const ROLES = ['viewer', 'trader', 'admin'] as const;
+/** A user's role. */
+export type Role = (typeof ROLES)[number];
+
+/** A demo user from the configuration. */
+export interface DemoUser {
+  readonly username: string;
+  readonly password: string;
+  readonly role: Role;
+}
+
+/** Who made a request, from a verified access token. */
+export interface AuthUser {
+  readonly username: string;
+  readonly role: Role;
+}
+
+/** Access and refresh tokens, as returned by login and refresh. */
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly tokenType: 'Bearer';
+  readonly expiresIn: number;
+  readonly role: Role;
+}
+
+/** True when `role` may do what `needed` may. */
+export function hasRole(role: Role, needed: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
+
+/** A random secret for development, when JWT_SECRET is not set (tokens die with the process). */
+export function generatedSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Issues and verifies the server's JWTs (HS256 with jose): short-lived access
+ * tokens carrying the role, longer refresh tokens that can only mint new pairs.
+ */
+export class TokenIssuer {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    private readonly accessTtlS = 900,
+    private readonly refreshTtlS = 7 * 86_400,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async issue(user: AuthUser): Promise<TokenPair> {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (typ: string, ttl: number): Promise<string> =>
+      new SignJWT({ role: user.role, typ }).setProtectedHeader({ alg: 'HS256' }).setSubject(user.username).setIssuedAt(now).setExpirationTime(now + ttl).sign(this.key);
+    return { accessToken: await sign('access', this.accessTtlS), refreshToken: await sign('refresh', this.refreshTtlS), tokenType: 'Bearer', expiresIn: this.accessTtlS, role: user.role };
+  }
+
+  /** The user of a valid token of the given type, else undefined. */
+  async verify(token: string, typ: 'access' | 'refresh'): Promise<AuthUser | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      if (payload.typ !== typ || typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role)) return undefined;
+      return { username: payload.sub, role: payload.role as Role };
+    } catch {
+      return undefined;
+    }
+  }
+}

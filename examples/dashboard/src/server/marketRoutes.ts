@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseDuration } from '@tickflow/core';
+import { HttpError, parseOr400 } from './httpErrors.js';
+import type { RouteContext } from './routeContext.js';
+import { requireRole } from './routeContext.js';
+import { CANDLE_TIMEFRAMES } from './serverConfig.js';
+
+const PROFILE_TIMEFRAMES = ['1m', '5m'] as const;
+/** Time to wait after a bar's end before its result counts as settled (grace 5 s + wall-clock lag 2 s + margin). */
+const SETTLE_MS = 10_000;
+
+const range = {
+  from: z.coerce.number().int().min(0).default(0).describe('UTC epoch ms, inclusive'),
+  to: z.coerce.number().int().min(0).default(8.64e15).describe('UTC epoch ms, exclusive'),
+};
+const SymbolParams = z.object({ symbol: z.string().min(1).max(32) });
+export const HistoricalQuery = z.object({
+  ...range,
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('trades per page, 1–1000'),
+  cursor: z.coerce.number().int().min(0).default(0).describe('nextCursor of the previous page'),
+});
+export const AggregatesParams = z.object({ symbol: z.string().min(1).max(32), timeframe: z.enum(CANDLE_TIMEFRAMES) });
+export const AggregatesQuery = z.object({ ...range, limit: z.coerce.number().int().min(1).max(5000).default(500).describe('newest bars, 1–5000') });
+export const ProfileParams = z.object({ symbol: z.string().min(1).max(32), timeframe: z.enum(PROFILE_TIMEFRAMES) });
+export const ProfileQuery = z.object({ ...range, limit: z.coerce.number().int().min(1).max(100).default(10).describe('newest profiles, 1–100') });
+
+/** JSON schema of a zod schema, for the OpenAPI document only (validation is zod's). */
+export function doc(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+const bearer = [{ bearerAuth: [] }];
+
+/** Market-data routes: historical trades, aggregates, symbols, stats, volume profiles. */
+export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const viewer = requireRole(ctx, 'viewer');
+  const knownSymbol = async (symbol: string): Promise<void> => {
+    if (ctx.reader.lastPrice(symbol) === undefined && !(await ctx.reader.symbols()).includes(symbol)) {
+      throw new HttpError(404, `unknown symbol "${symbol}": GET /api/symbols lists the symbols`);
+    }
+  };
+
+  app.get('/api/symbols', { schema: { summary: 'Symbols with their latest 1m candle (anonymous)', tags: ['market'] } }, async () => {
+    const tf = ctx.config.liveTimeframes[0]!;
+    return ctx.store.latestCandles(tf);
+  });
+
+  app.get(
+    '/api/historical/:symbol',
+    { preHandler: viewer, schema: { summary: 'Raw trades in a time range, paginated by cursor', tags: ['market'], security: bearer, params: doc(SymbolParams), querystring: doc(HistoricalQuery) } },
+    async (req) => {
+      const { symbol } = parseOr400(SymbolParams, req.params, 'path');
+      const q = parseOr400(HistoricalQuery, req.query, 'query');
+      if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
+      await knownSymbol(symbol);
+      const page = await ctx.reader.trades({ symbol, ...q });
+      return { symbol, from: q.from, to: q.to, limit: q.limit, ...page };
+    },
+  );
+
+  app.get(
+    '/api/aggregates/:symbol/:timeframe',
+    { preHandler: viewer, schema: { summary: 'Candles in a time range (1m, 5m, 15m, 1h, 1d)', tags: ['market'], security: bearer, params: doc(AggregatesParams), querystring: doc(AggregatesQuery) } },
+    async (req, reply) => {
+      const { symbol, timeframe } = parseOr400(AggregatesParams, req.params, 'path');
+      const q = parseOr400(AggregatesQuery, req.query, 'query');
+      if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
+      await knownSymbol(symbol);
+      // Ranges that ended before the current bar settled no longer change: cache them (1-minute TTL).
+      const size = parseDuration(timeframe, 'timeframe');
+      const settled = Math.floor((Date.now() - SETTLE_MS) / size) * size;
+      const key = `agg|${symbol}|${timeframe}|${q.from}|${q.to}|${q.limit}`;
+      if (q.to <= settled) {
+        const hit = ctx.cache.get(key);
+        if (hit !== undefined) {
+          void reply.header('x-cache', 'hit');
+          return hit;
+        }
+      }
+      const candles = await ctx.reader.candles({ symbol, timeframe, from: q.from, to: q.to, limit: q.limit });
+      const body = { symbol, timeframe, from: q.from, to: q.to, candles };
+      if (q.to <= settled) ctx.cache.set(key, body);
+      void reply.header('x-cache', q.to <= settled ? 'miss' : 'bypass');
+      return body;
+    },
+  );
+
+  app.get('/api/stats/:symbol', { preHandler: viewer, schema: { summary: 'Last price, 24h change, high, low, volume, VWAP', tags: ['market'], security: bearer, params: doc(SymbolParams) } }, async (req) => {
+    const { symbol } = parseOr400(SymbolParams, req.params, 'path');
+    const stats = await ctx.reader.stats(symbol, Date.now());
+    if (stats === undefined) throw new HttpError(404, `unknown symbol "${symbol}": GET /api/symbols lists the symbols`);
+    return stats;
+  });
+
+  app.get(
+    '/api/profile/:symbol/:timeframe',
+    { preHandler: viewer, schema: { summary: 'Volume profiles (1m, 5m)', tags: ['market'], security: bearer, params: doc(ProfileParams), querystring: doc(ProfileQuery) } },
+    async (req) => {
+      const { symbol, timeframe } = parseOr400(ProfileParams, req.params, 'path');
+      const q = parseOr400(ProfileQuery, req.query, 'query');
+      await knownSymbol(symbol);
+      return { symbol, timeframe, profiles: await ctx.reader.profiles({ symbol, timeframe, ...q }) };
+    },
+  );
+}

@@ -1,0 +1,159 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import type { Candle } from '@tickflow/core';
+import { startWsServer, tokenOf } from '@tickflow/ws-server';
+import { accountRoutes } from './accountRoutes.js';
+import { AuditLog } from './auditLog.js';
+import { TokenIssuer, generatedSecret } from './auth.js';
+import { HttpError } from './httpErrors.js';
+import { livePageRoutes } from './livePageRoutes.js';
+import { startMarketFeed } from './marketFeed.js';
+import { marketRoutes } from './marketRoutes.js';
+import { InMemoryMarketStore } from './marketStore.js';
+import { opsRoutes } from './opsRoutes.js';
+import { PaperBroker } from './paperBroker.js';
+import { RateLimiter } from './rateLimiter.js';
+import type { RouteContext } from './routeContext.js';
+import type { ServerConfigInput } from './serverConfig.js';
+import { parseServerConfig, seconds } from './serverConfig.js';
+import { ServerMetrics } from './serverMetrics.js';
+import { TtlCache } from './ttlCache.js';
+
+/** A running reference server. */
+export interface ReferenceServer {
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  readonly store: InMemoryMarketStore;
+  /** Graceful shutdown: stop intake, flush the window jobs, close WebSockets, HTTP and the audit log. */
+  close(): Promise<void>;
+}
+
+const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Starts `tickflow serve` in embedded mode: the synthetic feed through the
+ * operators into the in-process store, REST (fastify) and the WebSocket
+ * server on one port.
+ *
+ * @example
+ * ```ts
+ * const server = await startReferenceServer({ port: 0, logLevel: 'silent' });
+ * console.log(await (await fetch(`${server.url}/api/symbols`)).json());
+ * await server.close();
+ * ```
+ */
+export async function startReferenceServer(input: Partial<Record<keyof ServerConfigInput, unknown>> = {}, logger?: Logger): Promise<ReferenceServer> {
+  const config = parseServerConfig(input);
+  const log = logger ?? pino({ level: config.logLevel });
+  let secret = config.jwtSecret;
+  if (secret === undefined) {
+    secret = generatedSecret();
+    log.warn('JWT_SECRET is not set: using a generated development secret (tokens stop working on restart); set JWT_SECRET (≥ 32 characters) in production');
+  }
+  const tokens = new TokenIssuer(secret, seconds(config.accessTtl), seconds(config.refreshTtl));
+  const store = new InMemoryMarketStore({ bars: config.retentionBars, trades: config.retentionTrades });
+  const audit = AuditLog.open(config.auditLog);
+  if (audit.skipped > 0) log.warn({ path: audit.path, skipped: audit.skipped }, 'audit log: skipped unreadable lines (a torn write?)');
+  const broker = new PaperBroker(audit, config.startingCash, (s) => store.lastPrice(s));
+  const limiter = new RateLimiter(config.rateLimit);
+  let closing = false;
+
+  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: false });
+  // zod validates in the handlers (clear messages); the route schemas only document the API.
+  app.setValidatorCompiler(() => () => true);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'tickflow reference server', version: '0.1.0', description: 'Embedded mode: synthetic feed, in-process store. WebSocket: /ws (see docs/protocol.md).' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+
+  const ws = await startWsServer({
+    server: app.server,
+    path: '/ws',
+    authenticate: async (req) => {
+      const token = tokenOf(req);
+      const user = token === undefined ? undefined : await tokens.verify(token, 'access');
+      return user === undefined ? null : { subject: user.username, claims: { role: user.role } };
+    },
+  });
+  const metrics = new ServerMetrics(ws);
+  const ctx: RouteContext = { config, reader: store, store, cache: new TtlCache(60_000), tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed.stats().events > 0 };
+
+  app.decorateRequest('authUser', undefined);
+  app.addHook('onRequest', async (req, reply) => {
+    const token = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7).trim() : undefined;
+    req.authUser = token === undefined || token === '' ? undefined : await tokens.verify(token, 'access');
+    if (UNLIMITED.has(req.url)) return;
+    const wait = limiter.take(req.authUser === undefined ? `ip:${req.ip}` : `user:${req.authUser.username}`);
+    if (wait > 0) {
+      metrics.rateLimited.inc();
+      return reply.status(429).header('retry-after', String(wait)).send({ error: `rate limit exceeded (${config.rateLimit} requests/s): retry after ${wait} s` });
+    }
+    return undefined;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.http.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
+    if (e instanceof HttpError) return reply.status(e.status).headers(e.headers).send({ error: e.message });
+    const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    if (status === 500) log.error({ err: e }, 'request failed');
+    return reply.status(status).send({ error: status === 500 ? 'internal error' : e.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
+
+  const live = livePageRoutes(app, ctx);
+  marketRoutes(app, ctx);
+  accountRoutes(app, ctx);
+  const feed = startMarketFeed({
+    symbols: config.symbols,
+    rate: config.rate,
+    seed: config.seed,
+    store,
+    ws,
+    metrics,
+    onTrades: (b) => broker.onTrades(b),
+    onCandles: (b: readonly Candle[]) => {
+      live.publish(b);
+      if (config.print) for (const c of b) if (c.final && c.timeframe === '1m') log.info({ candle: c }, 'final candle');
+    },
+    warn: (m) => log.warn(m),
+  });
+  opsRoutes(app, ctx, () => ({ ...feed.stats() }));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    await feed.stop();
+    await ws.close();
+    audit.close();
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log.info({ url, mode: 'embedded', marketData: 'in-process store', cache: 'in-process (60 s TTL)', audit: audit.path, ws: `${url.replace('http', 'ws')}/ws` }, `tickflow serve: live dashboard on ${url}`);
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    store,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        await feed.stop();
+        await ws.close();
+        live.close();
+        await app.close();
+        audit.close();
+      })();
+      return closed;
+    },
+  };
+}

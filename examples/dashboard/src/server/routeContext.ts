@@ -1,0 +1,48 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditLog } from './auditLog.js';
+import type { AuthUser, DemoUser, Role, TokenIssuer } from './auth.js';
+import { hasRole } from './auth.js';
+import { HttpError } from './httpErrors.js';
+import type { InMemoryMarketStore, MarketDataReader } from './marketStore.js';
+import type { PaperBroker } from './paperBroker.js';
+import type { ServerConfig } from './serverConfig.js';
+import type { ServerMetrics } from './serverMetrics.js';
+import type { TtlCache } from './ttlCache.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified user of the request's bearer token, if any. */
+    authUser: AuthUser | undefined;
+  }
+}
+
+/** What the route modules share. */
+export interface RouteContext {
+  readonly config: ServerConfig;
+  readonly reader: MarketDataReader;
+  readonly store: InMemoryMarketStore;
+  readonly cache: TtlCache<unknown>;
+  readonly tokens: TokenIssuer;
+  readonly users: readonly DemoUser[];
+  readonly broker: PaperBroker;
+  readonly audit: AuditLog;
+  readonly metrics: ServerMetrics;
+  readonly ready: () => boolean;
+}
+
+/** A preHandler that lets only users with at least `role` through (401 without a valid token, 403 with a weaker role, audited). */
+export function requireRole(ctx: RouteContext, role: Role) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const user = request.authUser;
+    if (user === undefined) throw new HttpError(401, 'authentication required: send Authorization: Bearer <accessToken> from POST /api/auth/login', { 'www-authenticate': 'Bearer' });
+    if (!hasRole(user.role, role)) {
+      ctx.audit.append({ ts: Date.now(), type: 'forbidden', user: user.username, role: user.role, needed: role, method: request.method, url: request.url });
+      throw new HttpError(403, `forbidden: ${request.method} ${request.routeOptions.url ?? request.url} needs the ${role} role, "${user.username}" is ${user.role}`);
+    }
+  };
+}
+
+/** The signed-in user (after requireRole). */
+export function userOf(request: FastifyRequest): AuthUser {
+  return request.authUser!;
+}

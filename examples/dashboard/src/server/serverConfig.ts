@@ -1,0 +1,125 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { TickflowError, parseDuration } from '@tickflow/core';
+import type { DemoUser } from './auth.js';
+import { ROLES } from './auth.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const duration = z.string().refine((v) => {
+  try {
+    parseDuration(v as never, 'duration');
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 15m, 1h or 7d');
+
+/** Candle timeframes the server computes (the operators roll the larger ones up from 1m). */
+export const CANDLE_TIMEFRAMES = ['1m', '5m', '15m', '1h', '1d'] as const;
+
+const usersSchema = z.string().default('viewer:viewer:viewer,trader:trader:trader,admin:admin:admin').transform((text, ctx): DemoUser[] => {
+  const users: DemoUser[] = [];
+  for (const item of text.split(',').filter((s) => s.trim() !== '')) {
+    const [username, password, role] = item.trim().split(':');
+    if (!username || !password || !ROLES.includes(role as never)) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" must be name:password:role with role one of ${ROLES.join(', ')}` });
+      return z.NEVER;
+    }
+    users.push({ username, password, role: role as DemoUser['role'] });
+  }
+  return users;
+});
+
+/** The validated configuration of `tickflow serve`. */
+export const ServerConfigSchema = z.object({
+  port: int(0, 65_535).default(3000),
+  host: z.string().min(1).default('127.0.0.1'),
+  symbols: int(1, 10_000).default(20),
+  rate: z.coerce.number().positive().max(1_000_000).default(200),
+  seed: int(0, 2 ** 31).default(1),
+  liveTimeframes: z
+    .string()
+    .default('1m,5m')
+    .transform((s) => s.split(',').map((t) => t.trim()).filter((t) => t !== ''))
+    .refine((l) => l.length > 0 && l.every((t) => (CANDLE_TIMEFRAMES as readonly string[]).includes(t)), `must be a comma separated subset of ${CANDLE_TIMEFRAMES.join(',')}`),
+  dataDir: z.string().min(1).default('.tickflow'),
+  auditLog: z.string().min(1).optional(),
+  jwtSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  accessTtl: duration.default('15m'),
+  refreshTtl: duration.default('7d'),
+  users: usersSchema,
+  rateLimit: z.coerce.number().positive().max(1_000_000).default(1000),
+  retentionBars: int(10, 1_000_000).default(1440),
+  retentionTrades: int(10, 10_000_000).default(10_000),
+  startingCash: z.coerce.number().positive().default(100_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  print: z.boolean().default(false),
+});
+
+/** The validated configuration of `tickflow serve`. */
+export type ServerConfig = z.output<typeof ServerConfigSchema>;
+/** Configuration as given (strings from flags and environment, or typed values). */
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+
+/** Where each setting comes from: flag, environment variable, help text. */
+export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; env?: string; help: string }[] = [
+  { key: 'port', flag: '--port N', env: 'PORT', help: 'HTTP and WebSocket port (default 3000; 0 = any free port)' },
+  { key: 'host', flag: '--host HOST', env: 'HOST', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'symbols', flag: '--symbols N', env: 'TICKFLOW_SYMBOLS', help: 'synthetic symbols (default 20)' },
+  { key: 'rate', flag: '--rate N', env: 'TICKFLOW_RATE', help: 'synthetic trades per second (default 200)' },
+  { key: 'seed', flag: '--seed N', env: 'TICKFLOW_SEED', help: 'feed seed (default 1)' },
+  { key: 'liveTimeframes', flag: '--timeframe LIST', help: 'timeframes of the live page and /events (default 1m,5m); REST serves 1m,5m,15m,1h,1d' },
+  { key: 'dataDir', flag: '--data-dir DIR', env: 'TICKFLOW_DATA_DIR', help: 'folder for the audit log (default .tickflow)' },
+  { key: 'auditLog', flag: '--audit-log FILE', env: 'TICKFLOW_AUDIT_LOG', help: 'audit trail, NDJSON (default DATA_DIR/audit.ndjson)' },
+  { key: 'jwtSecret', flag: '', env: 'JWT_SECRET', help: 'HS256 secret, ≥ 32 characters (default: generated per run, logged as a warning)' },
+  { key: 'accessTtl', flag: '', env: 'JWT_ACCESS_TTL', help: 'access token lifetime (default 15m)' },
+  { key: 'refreshTtl', flag: '', env: 'JWT_REFRESH_TTL', help: 'refresh token lifetime (default 7d)' },
+  { key: 'users', flag: '', env: 'TICKFLOW_USERS', help: 'demo users name:password:role,… (default viewer:viewer:viewer,trader:trader:trader,admin:admin:admin)' },
+  { key: 'rateLimit', flag: '--rate-limit N', env: 'RATE_LIMIT', help: 'requests per second per user (anonymous: per IP) (default 1000)' },
+  { key: 'retentionBars', flag: '--retention-bars N', env: 'TICKFLOW_RETENTION_BARS', help: 'bars kept per symbol and timeframe (default 1440)' },
+  { key: 'retentionTrades', flag: '--retention-trades N', env: 'TICKFLOW_RETENTION_TRADES', help: 'raw trades kept per symbol (default 10000)' },
+  { key: 'startingCash', flag: '', env: 'TICKFLOW_STARTING_CASH', help: 'paper-trading cash per user (default 100000)' },
+  { key: 'logLevel', flag: '--log-level LEVEL', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+];
+
+/** `tickflow serve --help`. */
+export function serveHelp(): string {
+  const lines = ['tickflow serve: the reference server, embedded mode (synthetic feed, in-process store, REST + WebSocket on one port)', '', 'Options (flag, environment variable):'];
+  for (const s of SETTINGS) lines.push(`  ${(s.flag || '').padEnd(22)} ${(s.env ?? '').padEnd(26)} ${s.help}`);
+  lines.push('  --print                                         print each final 1m candle to stdout', '');
+  lines.push('Routes: / (live page), /api/docs, /api/openapi.json, /ws (WebSocket), /healthz, /readyz, /metrics');
+  lines.push('Full mode (KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL, REDIS_URL) is not built yet: those variables are ignored.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Validates a configuration: one line per bad value, naming the flag or variable, the value and what is allowed. */
+export function parseServerConfig(input: Partial<Record<keyof ServerConfigInput, unknown>>): ServerConfig & { auditLog: string } {
+  const r = ServerConfigSchema.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => {
+      const key = i.path[0] as keyof ServerConfigInput;
+      const s = SETTINGS.find((x) => x.key === key);
+      const name = [s?.flag.split(' ')[0], s?.env].filter((v) => v !== undefined && v !== '').join(' / ') || String(key);
+      return `  ${name}: ${i.message} (got ${JSON.stringify(input[key])})`;
+    });
+    throw new TickflowError('INVALID_ARGUMENT', `invalid configuration:\n${lines.join('\n')}\nRun tickflow serve --help for every setting.`, { cause: r.error });
+  }
+  return { ...r.data, auditLog: r.data.auditLog ?? join(r.data.dataDir, 'audit.ndjson') };
+}
+
+/** Reads flags (already split by parseArgs) and environment into a config input; flags win. */
+export function configInput(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): Partial<Record<keyof ServerConfigInput, unknown>> {
+  const out: Partial<Record<keyof ServerConfigInput, unknown>> = {};
+  for (const s of SETTINGS) {
+    const flag = s.flag === '' ? undefined : flags[s.flag.split(' ')[0]!.slice(2)];
+    const v = flag ?? (s.env === undefined ? undefined : env[s.env]);
+    if (v !== undefined && v !== '') out[s.key] = v;
+  }
+  if (flags.print === true) out.print = true;
+  return out;
+}
+
+/** Seconds of a duration text such as '15m'. */
+export function seconds(d: string): number {
+  return Math.round(parseDuration(d as never, 'duration') / 1000);
+}
