@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { TickflowError, parseDuration } from '@tickflow/core';
 import { aggregateCommand, parseKind } from './aggregateCommand.js';
 import { produceCommand } from './produceCommand.js';
-import { serveCommand } from './serveCommand.js';
+import { serveMain } from './server/serveCli.js';
 
 const HELP = `tickflow: real-time market-data analytics
 
@@ -30,14 +30,8 @@ aggregate options:
   the run goes on. Input records: {symbol, ts|timestamp, price, size|volume,
   side?, id?}; timestamps in epoch ms or ISO-8601 (UTC when no zone is given).
 
-serve options:
-  --port N                 HTTP port (default 3000, or $PORT)
-  --host HOST              address to listen on (default 127.0.0.1, or $HOST)
-  --symbols N              synthetic symbols (default 20)
-  --rate N                 synthetic trades per second (default 200)
-  --seed N                 feed seed (default 1)
-  --timeframe LIST         candle timeframes (default 1m,5m)
-  --quiet                  do not print final candles
+serve options: see tickflow serve --help (port, host, feed, data dir, JWT, rate limit, retention, …;
+  flags or environment variables such as PORT, JWT_SECRET, RATE_LIMIT)
 
 produce options:
   --brokers LIST           Kafka bootstrap servers, comma separated (default $KAFKA_BROKERS)
@@ -135,50 +129,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         process.off('SIGINT', stop);
       }
     }
-    if (command === 'serve') {
-      const { values } = parseArgs({
-        args: [...rest],
-        options: {
-          port: { type: 'string' },
-          host: { type: 'string' },
-          symbols: { type: 'string' },
-          rate: { type: 'string' },
-          seed: { type: 'string' },
-          timeframe: { type: 'string' },
-          quiet: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-        allowPositionals: false,
-      });
-      if (values.help) {
-        io.stdout.write(HELP);
-        return 0;
-      }
-      const portText = values.port ?? io.env.PORT;
-      const port = portText === undefined ? 3000 : Number(portText);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TickflowError('INVALID_ARGUMENT', `--port must be 0–65535, got "${portText}"`);
-      const server = await serveCommand(
-        {
-          port,
-          host: values.host ?? io.env.HOST ?? '127.0.0.1',
-          symbols: positiveNumber(values.symbols, 20, '--symbols', true),
-          rate: positiveNumber(values.rate, 200, '--rate'),
-          seed: positiveNumber(values.seed, 1, '--seed', true),
-          timeframes: list(values.timeframe, '1m,5m'),
-          print: values.quiet !== true,
-        },
-        (line) => io.stdout.write(`${line}\n`),
-      );
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      io.stdout.write('tickflow serve: shutting down\n');
-      await server.close();
-      return 0;
-    }
+    if (command === 'serve') return await serveMain(rest, io);
     if (command === 'produce') {
       const { values } = parseArgs({
         args: [...rest],
