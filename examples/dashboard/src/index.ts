@@ -7,3 +7,7 @@ export { serveCommand } from './serveCommand.js';
 export type { ServeOptions, RunningServer } from './serveCommand.js';
 export { LiveCandleStore } from './liveCandleStore.js';
 export { main } from './main.js';
+export { startReferenceServer } from './server/referenceServer.js';
+export type { ReferenceServer } from './server/referenceServer.js';
+export { InMemoryMarketStore } from './server/marketStore.js';
+export type { MarketDataReader, SymbolStats, TradePage, StoredTrade } from './server/marketStore.js';

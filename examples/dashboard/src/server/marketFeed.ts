@@ -25,7 +25,7 @@ export interface MarketFeedOptions {
 /** The running feed. */
 export interface MarketFeed {
   readonly stats: () => { events: number; emitted: number; late: number; deadLetters: number };
-  /** Stops intake, then ends the window jobs (their last updates are delivered). */
+  /** Stops intake, then flushes the window jobs (their pending updates are delivered). */
   stop(): Promise<void>;
 }
 
