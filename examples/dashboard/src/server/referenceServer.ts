@@ -88,7 +88,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   app.addHook('onRequest', async (req, reply) => {
     const token = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7).trim() : undefined;
     req.authUser = token === undefined || token === '' ? undefined : await tokens.verify(token, 'access');
-    if (UNLIMITED.has(req.url)) return;
+    if (UNLIMITED.has(req.url.split('?')[0]!)) return;
     const wait = limiter.take(req.authUser === undefined ? `ip:${req.ip}` : `user:${req.authUser.username}`);
     if (wait > 0) {
       metrics.rateLimited.inc();

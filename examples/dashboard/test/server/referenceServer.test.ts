@@ -174,21 +174,30 @@ describe('reference server (embedded)', () => {
 });
 
 describe('rate limiting', () => {
-  it('answers 429 with Retry-After past the per-user and per-IP budget', async () => {
+  it('answers 429 with Retry-After past the per-user budget, per IP for anonymous requests', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickflow-rl-'));
-    const server = await startReferenceServer({ ...base, dataDir: dir, rateLimit: 5 });
+    const server = await startReferenceServer({ ...base, dataDir: dir, rateLimit: 3 });
     try {
-      const statuses: number[] = [];
-      let retryAfter: string | null = null;
-      for (let i = 0; i < 8; i++) {
-        const r = await fetch(`${server.url}/api/symbols`);
-        statuses.push(r.status);
-        if (r.status === 429) retryAfter = r.headers.get('retry-after');
-      }
-      expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
-      expect(statuses).toContain(429);
-      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+      const ann = (await login(server.url, 'viewer')).accessToken; // logins spend the IP's tokens
+      const bob = (await login(server.url, 'trader')).accessToken;
+      const burst = async (token?: string) => {
+        const out: { status: number; retryAfter: string | null }[] = [];
+        for (let i = 0; i < 10; i++) {
+          const r = await fetch(`${server.url}/api/symbols`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+          out.push({ status: r.status, retryAfter: r.headers.get('retry-after') });
+        }
+        return out;
+      };
+      const a = await burst(ann);
+      // 10 requests outrun a 3/s bucket unless they take over 2 s.
+      expect(a.slice(0, 3).map((r) => r.status)).toEqual([200, 200, 200]);
+      const limited = a.find((r) => r.status === 429);
+      expect(Number(limited?.retryAfter)).toBeGreaterThanOrEqual(1);
+      // Another user has a bucket of their own; anonymous requests share the IP's (two logins spent 2 of its 3 tokens).
+      expect((await burst(bob)).slice(0, 3).map((r) => r.status)).toEqual([200, 200, 200]);
+      expect((await burst()).some((r) => r.status === 429)).toBe(true);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/tickflow_http_rate_limited_total [1-9]/);
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -107,9 +107,9 @@ describe("a newcomer's first run", () => {
       }
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
-      await exited;
+      expect(await exited).toBe(0);
       expect(out).toMatch(/shutting down/);
       rmSync(dir, { recursive: true, force: true });
     }
