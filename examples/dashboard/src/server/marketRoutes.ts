@@ -10,9 +10,15 @@ const PROFILE_TIMEFRAMES = ['1m', '5m'] as const;
 /** Time to wait after a bar's end before its result counts as settled (grace 5 s + wall-clock lag 2 s + margin). */
 const SETTLE_MS = 10_000;
 
+/** A time as UTC epoch ms or an ISO-8601 text (UTC when no zone is given). */
+const time = z.preprocess((v) => {
+  if (typeof v !== 'string' || v.trim() === '' || /^\d+$/.test(v.trim())) return v;
+  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
+  return Number.isNaN(ms) ? v : ms;
+}, z.coerce.number({ message: 'must be epoch milliseconds or an ISO-8601 time' }).int().min(0));
 const range = {
-  from: z.coerce.number().int().min(0).default(0).describe('UTC epoch ms, inclusive'),
-  to: z.coerce.number().int().min(0).default(8.64e15).describe('UTC epoch ms, exclusive'),
+  from: time.default(0).describe('UTC epoch ms or ISO-8601, inclusive'),
+  to: time.default(8.64e15).describe('UTC epoch ms or ISO-8601, exclusive'),
 };
 const SymbolParams = z.object({ symbol: z.string().min(1).max(32) });
 export const HistoricalQuery = z.object({

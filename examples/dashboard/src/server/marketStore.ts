@@ -127,7 +127,8 @@ const DAY = 86_400_000;
  * tick counts. Memory is bounded by symbols × (trades + timeframes × bars).
  */
 export class InMemoryMarketStore implements MarketDataReader {
-  private readonly tradeRings = new Map<string, Ring<StoredTrade>>();
+  // Trades as received plus a parallel ring of their sequence numbers: no per-trade copy on ingest.
+  private readonly tradeRings = new Map<string, { trades: Ring<Trade>; seqs: Ring<number> }>();
   private readonly candleSeries = new Map<string, WindowSeries<Candle>>();
   private readonly profileSeries = new Map<string, WindowSeries<VolumeProfile>>();
   private readonly tickSeries = new Map<string, WindowSeries<TickCount>>();
@@ -147,10 +148,11 @@ export class InMemoryMarketStore implements MarketDataReader {
       const t = batch[i]!;
       let ring = this.tradeRings.get(t.symbol);
       if (ring === undefined) {
-        ring = new Ring<StoredTrade>(this.tradeLimit);
+        ring = { trades: new Ring<Trade>(this.tradeLimit), seqs: new Ring<number>(this.tradeLimit) };
         this.tradeRings.set(t.symbol, ring);
       }
-      ring.push({ ...t, seq: ++this.seq });
+      ring.trades.push(t);
+      ring.seqs.push(++this.seq);
       const held = this.last.get(t.symbol);
       if (held === undefined || t.ts >= held.ts) this.last.set(t.symbol, t);
     }
@@ -181,21 +183,22 @@ export class InMemoryMarketStore implements MarketDataReader {
   }
 
   async trades({ symbol, from, to, cursor, limit }: { symbol: string; from: number; to: number; cursor: number; limit: number }): Promise<TradePage> {
-    const ring = this.tradeRings.get(symbol);
-    if (ring === undefined) return { trades: [], nextCursor: null };
+    const held = this.tradeRings.get(symbol);
+    if (held === undefined) return { trades: [], nextCursor: null };
+    const { trades: ring, seqs } = held;
     // seq grows along the ring: binary search for the first seq > cursor.
     let lo = 0;
     let hi = ring.size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (ring.at(mid).seq <= cursor) lo = mid + 1;
+      if (seqs.at(mid) <= cursor) lo = mid + 1;
       else hi = mid;
     }
     const out: StoredTrade[] = [];
     let i = lo;
     for (; i < ring.size && out.length < limit; i++) {
       const t = ring.at(i);
-      if (t.ts >= from && t.ts < to) out.push(t);
+      if (t.ts >= from && t.ts < to) out.push({ ...t, seq: seqs.at(i) });
     }
     let more = false;
     for (let j = i; j < ring.size; j++) {

@@ -72,6 +72,10 @@ describe('reference server (embedded)', () => {
       expect(((await r.json()) as { error: string }).error).toMatch(/invalid query/);
     }
     expect((await get('/api/historical/NOPE', viewer)).status).toBe(404);
+    const iso = (await (await get('/api/historical/SYM0001?from=2000-01-01T00:00:00Z&limit=1', viewer)).json()) as { from: number; trades: unknown[] };
+    expect(iso).toMatchObject({ from: Date.UTC(2000, 0, 1) });
+    expect(iso.trades).toHaveLength(1);
+    expect(((await (await get('/api/historical/SYM0001?from=yesterday', viewer)).json()) as { error: string }).error).toMatch(/from: must be epoch milliseconds or an ISO-8601 time \(got "yesterday"\)/);
     const empty = (await (await get('/api/historical/SYM0001?from=0&to=1', viewer)).json()) as { trades: unknown[]; nextCursor: null };
     expect(empty).toMatchObject({ trades: [], nextCursor: null });
   });
@@ -166,8 +170,7 @@ describe('reference server (embedded)', () => {
     const api = (await (await get('/api/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(api.openapi).toMatch(/^3\./);
     expect(Object.keys(api.paths)).toEqual(expect.arrayContaining(['/api/historical/{symbol}', '/api/aggregates/{symbol}/{timeframe}', '/api/orders', '/api/portfolio', '/api/auth/login']));
-    const docs = await fetch(`${server.url}/api/docs`, { redirect: 'manual' });
-    expect(docs.status).toBe(302);
+    expect(await (await get('/api/docs')).text()).toMatch(/<title>tickflow API<\/title>/);
     expect((await get('/nope')).status).toBe(404);
     expect(await (await get('/')).text()).toMatch(/<title>tickflow live<\/title>/);
   });
