@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { withFileLock } from './fileLock.js';
+import { repoCacheDir } from './repoCache.js';
 
 /** The part of chDB's `Session` (an in-process ClickHouse engine) the tests use. */
 export interface ChdbSession {
@@ -34,62 +35,24 @@ export interface ChdbConnectionModule {
 
 const VERSION = 'chdb@3';
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { workspaces?: unknown }).workspaces !== undefined) return dir;
-      } catch {
-        // Not a readable package.json: keep walking up.
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('could not find the tickflow repository root (a package.json with "workspaces") above the test-services package');
-    dir = up;
-  }
-}
-
 /** Folder chDB is installed into: `<repo>/.cache/chdb` (gitignored). */
 export function chdbCacheDir(): string {
-  return join(repoRoot(), '.cache', 'chdb');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return repoCacheDir('chdb');
 }
 
 async function ensureInstalled(cache: string): Promise<void> {
   const installed = (): boolean => existsSync(join(cache, 'node_modules', 'chdb', 'package.json')) && existsSync(join(cache, 'node_modules', '@chdb'));
   if (installed()) return;
   mkdirSync(cache, { recursive: true });
-  const lock = join(cache, '.install.lock');
   // One installer at a time across test workers; a lock older than 15 minutes is stale.
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx'));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 900_000) rmSync(lock, { force: true });
-      } catch {
-        // Released meanwhile.
-      }
-      await sleep(500);
-    }
-  }
-  try {
+  await withFileLock(join(cache, '.install.lock'), () => {
     if (installed()) return;
     console.error(`installing ${VERSION} (first use, ~540 MB) into ${cache} …`);
     const r = spawnSync('npm', ['install', '--prefix', cache, '--no-audit', '--no-fund', '--no-save', '--no-package-lock', VERSION], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (r.status !== 0 || !installed()) {
       throw new Error(`npm install ${VERSION} into ${cache} failed (exit ${r.status}):\n${(r.stderr || r.stdout || '').slice(-3000)}`);
     }
-  } finally {
-    rmSync(lock, { force: true });
-  }
+  }, 900_000);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withFileLock } from './fileLock.js';
 
 /** A program a test needs and the Debian package that provides it. */
 export interface DebianProgram {
@@ -11,33 +12,6 @@ export interface DebianProgram {
 
 const LOCK = join(tmpdir(), 'tickflow-apt.lock');
 const UPDATED = join(tmpdir(), 'tickflow-apt-updated');
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Serialises apt across test workers with an exclusive lock file (stale after 10 minutes). */
-async function withAptLock<T>(fn: () => T): Promise<T> {
-  for (;;) {
-    try {
-      const fd = openSync(LOCK, 'wx');
-      try {
-        return fn();
-      } finally {
-        closeSync(fd);
-        rmSync(LOCK, { force: true });
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try {
-        if (Date.now() - statSync(LOCK).mtimeMs > 600_000) rmSync(LOCK, { force: true });
-      } catch {
-        // The holder released it meanwhile.
-      }
-      await sleep(250);
-    }
-  }
-}
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -58,7 +32,7 @@ export async function ensureDebianPrograms(programs: readonly DebianProgram[], e
   if (process.getuid?.() !== 0) {
     throw new Error(`missing ${missing().map((p) => p.binary).join(', ')}: install the Debian packages ${missing().map((p) => p.pkg).join(' ')} (or set ${envHint} to a running server)`);
   }
-  await withAptLock(() => {
+  await withFileLock(LOCK, () => {
     const still = missing();
     if (still.length === 0) return;
     if (!existsSync(UPDATED)) {

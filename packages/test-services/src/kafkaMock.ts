@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianPrograms } from './debianPackages.js';
+import { repoCacheDir } from './repoCache.js';
 import { exited, killOnExit } from './runningService.js';
 
 /** A topic a test needs: name and partition count. */
@@ -38,23 +39,6 @@ export const TICKFLOW_TOPICS: readonly string[] = ['trades', 'quotes', 'events',
 
 const HEADERS = [{ binary: '/usr/include/librdkafka/rdkafka_mock.h', pkg: 'librdkafka-dev' }, { binary: '/usr/bin/gcc', pkg: 'gcc' }];
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { workspaces?: unknown }).workspaces !== undefined) return dir;
-      } catch {
-        // Not a readable package.json: keep walking up.
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('could not find the tickflow repository root (a package.json with "workspaces") above the test-services package');
-    dir = up;
-  }
-}
-
 function cSource(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const p of [join(here, 'kafkaMock.c'), join(here, '..', 'src', 'kafkaMock.c')]) if (existsSync(p)) return p;
@@ -70,7 +54,7 @@ function cSource(): string {
 export async function buildKafkaMock(): Promise<string> {
   await ensureDebianPrograms(HEADERS, 'KAFKA_BROKERS');
   const src = cSource();
-  const dir = join(repoRoot(), '.cache', 'kafka-mock');
+  const dir = repoCacheDir('kafka-mock');
   const bin = join(dir, 'kafka-mock');
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   mkdirSync(dir, { recursive: true });
