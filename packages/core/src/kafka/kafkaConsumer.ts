@@ -99,6 +99,19 @@ interface Generation<T> {
   readonly parts: Map<number, { readonly inputs: number[]; readonly progress: PartitionProgress }>;
 }
 
+/**
+ * kafkajs's errors that mean "the group is rebalancing, rejoin" (its own
+ * `isRebalancing`, plus UNKNOWN_MEMBER_ID which its runner also answers by
+ * rejoining). They must reach kafkajs from `eachBatch`: it rejoins only when
+ * the handler throws them (or its own heartbeat between batches sees one).
+ */
+const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/** True for a kafkajs error that asks the member to rejoin the group. */
+function isRebalanceError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && REBALANCE_ERRORS.has(String((e as { type?: unknown }).type));
+}
+
 function tsField(e: unknown): number {
   return (e as { ts: number }).ts;
 }
@@ -156,6 +169,10 @@ export class KafkaConsumer<T = Trade> {
   private lastMessageAt = Date.now();
   private stopping = false;
   private failure: TickflowError | undefined;
+  /** A rebalance error a commit ran into, to be thrown to kafkajs from the batch handler. */
+  private rejoin: unknown;
+  /** Between kafkajs noticing a rebalance and the new assignment: not idle, whatever the partitions say. */
+  private rebalancing = false;
   private readonly highWatermarks = new Map<number, number>();
   private readonly lastCommitted = new Map<number, number>();
   private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0 };
@@ -211,7 +228,11 @@ export class KafkaConsumer<T = Trade> {
     const done = new Promise<void>((resolve, reject) => {
       finish = (e?: unknown) => (e === undefined ? resolve() : reject(e));
     });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.rebalancing = false;
       const assignment = (e.payload.memberAssignment as Record<string, number[]>)[this.options.topic] ?? [];
       this.pendingAssignment = [...assignment].sort((a, b) => a - b);
       // Rebuild now, not on the next batch: partitions read to their end send no batch.
@@ -241,7 +262,7 @@ export class KafkaConsumer<T = Trade> {
     if (idleMs !== undefined) {
       let checking = false;
       idleCheck = setInterval(() => {
-        if (checking || this.stopping || Date.now() - this.lastMessageAt < idleMs || this.gen === undefined || this.pendingAssignment !== undefined) return;
+        if (checking || this.stopping || Date.now() - this.lastMessageAt < idleMs || this.gen === undefined || this.pendingAssignment !== undefined || this.rebalancing) return;
         checking = true;
         this.caughtUp()
           .then((yes) => {
@@ -263,6 +284,11 @@ export class KafkaConsumer<T = Trade> {
         autoCommit: false,
         partitionsConsumedConcurrently: 1,
         eachBatch: (payload) => this.serial(() => this.onBatch(payload, run)).catch((e: unknown) => {
+          // kafkajs rejoins on these; GROUP_JOIN then rebuilds the jobs on the new assignment.
+          if (isRebalanceError(e)) {
+            if (this.stopping) return;
+            throw e;
+          }
           this.fail(e, 'processing a batch failed');
           finish(this.failure);
         }),
@@ -401,6 +427,10 @@ export class KafkaConsumer<T = Trade> {
     }
     await this.handOver(gen, batch, pause);
     if (Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run);
+    // Throws kafkajs's rebalance errors (from the commit or the heartbeat) on to kafkajs, which rejoins.
+    const rejoin = this.rejoin;
+    this.rejoin = undefined;
+    if (rejoin !== undefined) throw rejoin;
     await heartbeat();
   }
 
@@ -458,6 +488,7 @@ export class KafkaConsumer<T = Trade> {
       await this.consumer!.commitOffsets(offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata })));
     } catch (e) {
       // A rebalance is under way: the next owner re-reads from the last commit, which is safe.
+      if (isRebalanceError(e)) this.rejoin = e;
       this.warn(`offset commit failed (${e instanceof Error ? e.message : String(e)}); the partitions resume from the previous commit`);
       return;
     }
