@@ -4,6 +4,7 @@ import type { Quote } from '@tickflow/core';
 import type { WsServer } from '@tickflow/ws-server';
 import { aggregationOperators } from '../aggregation.js';
 import type { InMemoryMarketStore } from './marketStore.js';
+import type { StoreOutputs } from './storeBackends.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
@@ -20,6 +21,8 @@ export interface MarketFeedOptions {
   /** Called with every stored candle update (the live page's event stream). */
   readonly onCandles: (batch: readonly Candle[]) => void;
   readonly warn: (message: string) => void;
+  /** Full mode: every window update and raw trade batch also goes here (the store sinks). */
+  readonly outputs?: StoreOutputs | undefined;
 }
 
 /** The running feed. */
@@ -52,6 +55,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
   const candleJob = pipeline<Trade>({ name: 'candles', ...LIVE }).pipe(c[0], c[1]).late(late).deadLetters(dead).to({
     write(batch: readonly Candle[]) {
       o.metrics.windows.inc({ kind: 'candles' }, batch.length);
+      o.outputs?.candles(batch);
       const fresh: Candle[] = [];
       for (const x of batch) if (o.store.upsertCandle(x)) fresh.push(x);
       if (fresh.length > 0) {
@@ -64,6 +68,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
   const profileJob = pipeline<Trade>({ name: 'profiles', ...LIVE }).pipe(p[0], p[1]).late(late).deadLetters(dead).to({
     write(batch: readonly VolumeProfile[]) {
       o.metrics.windows.inc({ kind: 'profile' }, batch.length);
+      o.outputs?.profiles(batch);
       const fresh = batch.filter((x) => o.store.upsertProfile(x));
       if (fresh.length > 0) o.ws.publish('profile', fresh);
     },
@@ -72,6 +77,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
   const tickJob = pipeline<Trade>({ name: 'ticks', ...LIVE }).pipe(t[0], t[1]).late(late).deadLetters(dead).to({
     write(batch: readonly TickCount[]) {
       o.metrics.windows.inc({ kind: 'ticks' }, batch.length);
+      o.outputs?.ticks(batch);
       for (const x of batch) o.store.upsertTicks(x);
     },
   });
@@ -87,6 +93,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
       write(batch: readonly Trade[]) {
         o.metrics.ingested(batch.length);
         o.store.addTrades(batch);
+        o.outputs?.trades(batch);
         for (const j of windowJobs) j.pushBatch(batch);
         o.ws.publish('trades', batch);
         const quotes: Quote[] = [];

@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { parseDuration } from '@tickflow/core';
 import { HttpError, parseOr400 } from './httpErrors.js';
 import type { RouteContext } from './routeContext.js';
 import { requireRole } from './routeContext.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
+import type { Sourced } from './storeBackends.js';
 
 const PROFILE_TIMEFRAMES = ['1m', '5m'] as const;
 /** Time to wait after a bar's end before its result counts as settled (grace 5 s + wall-clock lag 2 s + margin). */
@@ -38,6 +39,14 @@ export function doc(schema: z.ZodType): Record<string, unknown> {
 
 const bearer = [{ bearerAuth: [] }];
 
+/** Full mode: the response header naming the source that answered (clickhouse, postgres, memory, or cache). */
+export const SOURCE_HEADER = 'x-data-source';
+
+function sourced<T>(reply: FastifyReply, r: Sourced<T>): T {
+  void reply.header(SOURCE_HEADER, r.source);
+  return r.value;
+}
+
 /** Market-data routes: historical trades, aggregates, symbols, stats, volume profiles. */
 export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const viewer = requireRole(ctx, 'viewer');
@@ -55,12 +64,12 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get(
     '/api/historical/:symbol',
     { preHandler: viewer, schema: { summary: 'Raw trades in a time range, paginated by cursor', tags: ['market'], security: bearer, params: doc(SymbolParams), querystring: doc(HistoricalQuery) } },
-    async (req) => {
+    async (req, reply) => {
       const { symbol } = parseOr400(SymbolParams, req.params, 'path');
       const q = parseOr400(HistoricalQuery, req.query, 'query');
       if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
       await knownSymbol(symbol);
-      const page = await ctx.reader.trades({ symbol, ...q });
+      const page = ctx.stores === undefined ? await ctx.reader.trades({ symbol, ...q }) : sourced(reply, await ctx.stores.tradesOf({ symbol, ...q }));
       return { symbol, from: q.from, to: q.to, limit: q.limit, ...page };
     },
   );
@@ -81,10 +90,12 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
         const hit = ctx.cache.get(key);
         if (hit !== undefined) {
           void reply.header('x-cache', 'hit');
+          if (ctx.stores !== undefined) void reply.header(SOURCE_HEADER, 'cache');
           return hit;
         }
       }
-      const candles = await ctx.reader.candles({ symbol, timeframe, from: q.from, to: q.to, limit: q.limit });
+      const cq = { symbol, timeframe, from: q.from, to: q.to, limit: q.limit };
+      const candles = ctx.stores === undefined ? await ctx.reader.candles(cq) : sourced(reply, await ctx.stores.candlesOf(cq));
       const body = { symbol, timeframe, from: q.from, to: q.to, candles };
       if (q.to <= settled) ctx.cache.set(key, body);
       void reply.header('x-cache', q.to <= settled ? 'miss' : 'bypass');
@@ -102,11 +113,12 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get(
     '/api/profile/:symbol/:timeframe',
     { preHandler: viewer, schema: { summary: 'Volume profiles (1m, 5m)', tags: ['market'], security: bearer, params: doc(ProfileParams), querystring: doc(ProfileQuery) } },
-    async (req) => {
+    async (req, reply) => {
       const { symbol, timeframe } = parseOr400(ProfileParams, req.params, 'path');
       const q = parseOr400(ProfileQuery, req.query, 'query');
       await knownSymbol(symbol);
-      return { symbol, timeframe, profiles: await ctx.reader.profiles({ symbol, timeframe, ...q }) };
+      const pq = { symbol, timeframe, ...q };
+      return { symbol, timeframe, profiles: ctx.stores === undefined ? await ctx.reader.profiles(pq) : sourced(reply, await ctx.stores.profilesOf(pq)) };
     },
   );
 }

@@ -20,6 +20,7 @@ import type { RouteContext } from './routeContext.js';
 import type { ServerConfigInput } from './serverConfig.js';
 import { parseServerConfig, seconds } from './serverConfig.js';
 import { ServerMetrics } from './serverMetrics.js';
+import { StoreBackends } from './storeBackends.js';
 import { TtlCache } from './ttlCache.js';
 
 /** A running reference server. */
@@ -28,6 +29,8 @@ export interface ReferenceServer {
   readonly url: string;
   readonly port: number;
   readonly store: InMemoryMarketStore;
+  /** Full mode: the configured stores (sink stats, read breakers); undefined in embedded mode. */
+  readonly stores: StoreBackends | undefined;
   /** Graceful shutdown: stop intake, flush the window jobs, close WebSockets, HTTP and the audit log. */
   close(): Promise<void>;
 }
@@ -61,6 +64,23 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const broker = new PaperBroker(audit, config.startingCash, (s) => store.lastPrice(s));
   const limiter = new RateLimiter(config.rateLimit);
   let closing = false;
+  let stores: StoreBackends | undefined;
+  try {
+    stores = await StoreBackends.connect(
+      {
+        clickhouseUrls: config.clickhouseUrl,
+        databaseUrl: config.databaseUrl,
+        maxBufferedRows: 100_000,
+        log: (m) => log.info(m),
+        warn: (m) => log.warn(m),
+        onBreaker: (name, state) => log.warn({ store: name, breaker: state }, `${name} reads: circuit breaker ${state}`),
+      },
+      store,
+    );
+  } catch (e) {
+    audit.close();
+    throw e;
+  }
 
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: false });
   // zod validates in the handlers (clear messages); the route schemas only document the API.
@@ -82,7 +102,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     },
   });
   const metrics = new ServerMetrics(ws);
-  const ctx: RouteContext = { config, reader: store, store, cache: new TtlCache(60_000), tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed.stats().events > 0 };
+  const ctx: RouteContext = { config, reader: store, store, cache: new TtlCache(60_000), tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed.stats().events > 0, stores };
 
   app.decorateRequest('authUser', undefined);
   app.addHook('onRequest', async (req, reply) => {
@@ -123,6 +143,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       if (config.print) for (const c of b) if (c.final && c.timeframe === '1m') log.info({ candle: c }, 'final candle');
     },
     warn: (m) => log.warn(m),
+    outputs: stores,
   });
   opsRoutes(app, ctx, () => ({ ...feed.stats() }));
 
@@ -131,19 +152,22 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   } catch (e) {
     await feed.stop();
     await ws.close();
+    await stores?.close();
     audit.close();
     throw e;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
-  log.info({ url, mode: 'embedded', marketData: 'in-process store', cache: 'in-process (60 s TTL)', audit: audit.path, ws: `${url.replace('http', 'ws')}/ws` }, `tickflow serve: live dashboard on ${url}`);
+  const marketData = stores === undefined ? 'in-process store' : `reads: ${stores.order.join(' → ')}; writes: ${stores.order.filter((x) => x !== 'memory').join(', ')} sinks and the in-process store`;
+  log.info({ url, mode: stores === undefined ? 'embedded' : 'full', marketData, cache: 'in-process (60 s TTL)', audit: audit.path, ws: `${url.replace('http', 'ws')}/ws` }, `tickflow serve: live dashboard on ${url}`);
 
   let closed: Promise<void> | undefined;
   return {
     url,
     port,
     store,
+    stores,
     close() {
       closed ??= (async () => {
         closing = true;
@@ -151,6 +175,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         await ws.close();
         live.close();
         await app.close();
+        await stores?.close();
         audit.close();
       })();
       return closed;

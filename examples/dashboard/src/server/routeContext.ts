@@ -7,6 +7,7 @@ import type { InMemoryMarketStore, MarketDataReader } from './marketStore.js';
 import type { PaperBroker } from './paperBroker.js';
 import type { ServerConfig } from './serverConfig.js';
 import type { ServerMetrics } from './serverMetrics.js';
+import type { StoreBackends } from './storeBackends.js';
 import type { TtlCache } from './ttlCache.js';
 
 declare module 'fastify' {
@@ -28,6 +29,8 @@ export interface RouteContext {
   readonly audit: AuditLog;
   readonly metrics: ServerMetrics;
   readonly ready: () => boolean;
+  /** Full mode: the configured stores, read in order behind circuit breakers (undefined in embedded mode). */
+  readonly stores?: StoreBackends | undefined;
 }
 
 /** A preHandler that lets only users with at least `role` through (401 without a valid token, 403 with a weaker role, audited). */

@@ -54,6 +54,15 @@ export const ServerConfigSchema = z.object({
   startingCash: z.coerce.number().positive().default(100_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   print: z.boolean().default(false),
+  clickhouseUrl: z
+    .string()
+    .transform((s) => s.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+    .refine((l) => l.length > 0 && l.every((u) => /^https?:\/\/[^\s/]+/.test(u) && URL.canParse(u)), 'must be one http(s):// URL or several separated by commas (shards)')
+    .optional(),
+  databaseUrl: z
+    .string()
+    .refine((u) => /^postgres(ql)?:\/\//.test(u) && URL.canParse(u), 'must be a postgres:// (or postgresql://) URL')
+    .optional(),
 });
 
 /** The validated configuration of `tickflow serve`. */
@@ -79,16 +88,22 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'retentionBars', flag: '--retention-bars N', env: 'TICKFLOW_RETENTION_BARS', help: 'bars kept per symbol and timeframe (default 1440)' },
   { key: 'retentionTrades', flag: '--retention-trades N', env: 'TICKFLOW_RETENTION_TRADES', help: 'raw trades kept per symbol (default 10000)' },
   { key: 'startingCash', flag: '', env: 'TICKFLOW_STARTING_CASH', help: 'paper-trading cash per user (default 100000)' },
+  { key: 'clickhouseUrl', flag: '--clickhouse-url URL', env: 'CLICKHOUSE_URL', help: 'full mode: ClickHouse HTTP URL, or several comma separated (shards); pipeline outputs go there, reads prefer it' },
+  { key: 'databaseUrl', flag: '--database-url URL', env: 'DATABASE_URL', help: 'full mode: Timescale/PostgreSQL URL; pipeline outputs go there, reads fall back to it' },
   { key: 'logLevel', flag: '--log-level LEVEL', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
 ];
 
 /** `tickflow serve --help`. */
 export function serveHelp(): string {
-  const lines = ['tickflow serve: the reference server, embedded mode (synthetic feed, in-process store, REST + WebSocket on one port)', '', 'Options (flag, environment variable):'];
+  const lines = ['tickflow serve: the reference server (synthetic feed → operators → stores, REST + WebSocket on one port)', 'Embedded mode (no store URL set): in-process store only. Full mode: CLICKHOUSE_URL and/or DATABASE_URL.', '', 'Options (flag, environment variable):'];
   for (const s of SETTINGS) lines.push(`  ${(s.flag || '').padEnd(22)} ${(s.env ?? '').padEnd(26)} ${s.help}`);
   lines.push('  --print                                         print each final 1m candle to stdout', '');
   lines.push('Routes: / (live page), /api/docs, /api/openapi.json, /ws (WebSocket), /healthz, /readyz, /metrics');
-  lines.push('Full mode (KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL, REDIS_URL) is not built yet: those variables are ignored.');
+  lines.push(
+    'Full mode: candles (1m, 5m), volume profiles, tick counts and raw trades also go to ClickHouse and/or PostgreSQL through their sinks;',
+    '/api/historical, /api/aggregates and /api/profile read ClickHouse, then PostgreSQL, then the in-process store (a circuit breaker per store;',
+    'the x-data-source header names the answering source). KAFKA_BROKERS and REDIS_URL are not used by serve yet.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -100,7 +115,8 @@ export function parseServerConfig(input: Partial<Record<keyof ServerConfigInput,
       const key = i.path[0] as keyof ServerConfigInput;
       const s = SETTINGS.find((x) => x.key === key);
       const name = [s?.flag.split(' ')[0], s?.env].filter((v) => v !== undefined && v !== '').join(' / ') || String(key);
-      return `  ${name}: ${i.message} (got ${JSON.stringify(input[key])})`;
+      const got = JSON.stringify(input[key]);
+      return `  ${name}: ${i.message} (got ${key === 'databaseUrl' || key === 'clickhouseUrl' ? got?.replace(/\/\/[^/@\s]*@/g, '//***@') : got})`;
     });
     throw new TickflowError('INVALID_ARGUMENT', `invalid configuration:\n${lines.join('\n')}\nRun tickflow serve --help for every setting.`, { cause: r.error });
   }

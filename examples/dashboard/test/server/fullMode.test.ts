@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Candle } from '@tickflow/core';
+import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
+import { TimescaleStore } from '@tickflow/sinks/timescale';
+import { startClickHouse, startPostgres } from '@tickflow/test-services';
+import type { ClickHouseService, PostgresService } from '@tickflow/test-services';
+import type { ReferenceServer } from '../../src/server/referenceServer.js';
+import { startReferenceServer } from '../../src/server/referenceServer.js';
+
+const SECRET = 'test-secret-test-secret-test-secret!';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('reference server in full mode (ClickHouse + PostgreSQL)', () => {
+  let ch: ClickHouseService;
+  let pg: PostgresService;
+  let dir: string;
+  let server: ReferenceServer;
+  let token: string;
+  const aggregates = async (): Promise<{ status: number; source: string | null; candles: Candle[] }> => {
+    const r = await fetch(`${server.url}/api/aggregates/SYM0001/1m`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await r.json()) as { candles?: Candle[] };
+    return { status: r.status, source: r.headers.get('x-data-source'), candles: body.candles ?? [] };
+  };
+
+  beforeAll(async () => {
+    // Our own servers even when CLICKHOUSE_URL / DATABASE_URL are set: this test kills ClickHouse.
+    [ch, pg] = await Promise.all([startClickHouse({ ownServer: true }), startPostgres({ ownServer: true })]);
+    dir = mkdtempSync(join(tmpdir(), 'tickflow-full-'));
+    server = await startReferenceServer({ port: 0, host: '127.0.0.1', symbols: 3, rate: 500, seed: 3, logLevel: 'silent', jwtSecret: SECRET, dataDir: dir, clickhouseUrl: ch.url, databaseUrl: pg.url });
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: 'viewer' }) });
+    token = ((await login.json()) as { accessToken: string }).accessToken;
+  }, 300_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await Promise.all([ch?.stop(), pg?.stop()]);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes candles to both stores and answers /api/aggregates from ClickHouse', async () => {
+    expect(server.stores?.order).toEqual(['clickhouse', 'postgres', 'memory']);
+    const now = Date.now();
+    const reader = await ClickHouseStore.connect({ url: ch.url, log: () => {} });
+    const pgReader = await TimescaleStore.connect({ url: pg.url, createSchema: false, aggregateRefresh: false, log: () => {} });
+    try {
+      await until(async () => ((await reader.readCandles({ symbol: 'SYM0001', timeframe: '1m', from: now - 120_000 })).length > 0 ? true : undefined), 'candles in ClickHouse');
+      await until(async () => ((await pgReader.readCandles({ symbol: 'SYM0001', timeframe: '5m', from: now - 600_000, to: now + 600_000 })).length > 0 ? true : undefined), 'candles in PostgreSQL');
+    } finally {
+      await reader.close();
+      await pgReader.close();
+    }
+    const r = await until(async () => {
+      const a = await aggregates();
+      return a.candles.length > 0 ? a : undefined;
+    }, 'candles over REST');
+    expect(r.status).toBe(200);
+    expect(r.source).toBe('clickhouse');
+    expect(r.candles[0]!.symbol).toBe('SYM0001');
+    const profile = await fetch(`${server.url}/api/profile/SYM0001/1m`, { headers: { authorization: `Bearer ${token}` } });
+    expect(profile.status).toBe(200);
+    expect(profile.headers.get('x-data-source')).toBe('clickhouse');
+    const hist = await fetch(`${server.url}/api/historical/SYM0001?limit=5`, { headers: { authorization: `Bearer ${token}` } });
+    expect(hist.status).toBe(200);
+    expect(hist.headers.get('x-data-source')).toBe('clickhouse');
+    expect(((await hist.json()) as { trades: unknown[] }).trades).toHaveLength(5);
+  }, 40_000);
+
+  it('keeps answering while ClickHouse is down (fallback), then reads return to ClickHouse and the sinks resume', async () => {
+    const chCandles = () => server.stores!.stats().stores.clickhouse!.sinks.candles!;
+    await until(async () => (chCandles().rowsWritten > 0 ? true : undefined), 'ClickHouse candle writes');
+    await ch.kill();
+    const sources = new Set<string>();
+    const statuses = new Set<number>();
+    const outageEnd = Date.now() + 3_000;
+    while (Date.now() < outageEnd) {
+      const a = await aggregates();
+      statuses.add(a.status);
+      sources.add(a.source ?? 'none');
+      await sleep(50);
+    }
+    expect([...statuses]).toEqual([200]);
+    expect(sources.has('postgres')).toBe(true);
+    expect([...sources].every((s) => s === 'postgres' || s === 'memory')).toBe(true);
+    expect(server.stores!.stats().stores.clickhouse!.readBreakerOpens).toBeGreaterThan(0);
+    const writtenDuringOutage = chCandles().rowsWritten;
+    expect(chCandles().retries + chCandles().breakerOpens).toBeGreaterThan(0);
+
+    await ch.restart();
+    const back = await until(async () => {
+      const a = await aggregates();
+      expect(a.status).toBe(200);
+      return a.source === 'clickhouse' ? a : undefined;
+    }, 'reads back on ClickHouse');
+    expect(back.candles.length).toBeGreaterThan(0);
+    await until(async () => (chCandles().rowsWritten > writtenDuringOutage && chCandles().breaker === 'closed' ? true : undefined), 'ClickHouse sink resumed');
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { mode: string };
+    expect(health.mode).toBe('full');
+  }, 40_000);
+});
