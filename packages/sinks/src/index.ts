@@ -6,4 +6,5 @@ export type { BreakerState, Sink, SinkEvents, SinkOptions, SinkStats, SinkTarget
 export { backoffDelay } from './backoff.js';
 export type { BackoffSettings } from './backoff.js';
 export { TradeKeyer } from './tradeKey.js';
+export type { TradeKeyOf } from './tradeKey.js';
 export { candleProblem, quoteProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from './rowValidation.js';

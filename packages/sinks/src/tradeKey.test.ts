@@ -20,6 +20,14 @@ describe('TradeKeyer', () => {
     expect(stream.map((x) => a.key(x))).toEqual(stream.map((x) => b.key(x)));
   });
 
+  it('keyOnce gives one object the same key however often it is seen, and an equal object the next key', () => {
+    const keyer = new TradeKeyer();
+    const a = { ...t };
+    const b = { ...t };
+    expect([keyer.keyOnce(a), keyer.keyOnce(a), keyer.keyOnce(b), keyer.keyOnce(a)]).toEqual(['~150.25:10:buy#0', '~150.25:10:buy#0', '~150.25:10:buy#1', '~150.25:10:buy#0']);
+    expect(keyer.keyOnce({ ...t, id: 'X-1' })).toBe('X-1');
+  });
+
   it('forgets occurrences older than its memory, so state stays bounded', () => {
     const keyer = new TradeKeyer(1_000);
     expect(keyer.key(t)).toBe('~150.25:10:buy#0');

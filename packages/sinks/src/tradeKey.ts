@@ -1,5 +1,8 @@
 import type { Trade } from '@tickflow/core';
 
+/** How a store gets the idempotency key of a trade row. */
+export type TradeKeyOf = (trade: Trade) => string;
+
 /**
  * Gives every trade a stable key for idempotent writes (design §5): the
  * exchange trade id when the trade has one; otherwise its content
@@ -20,6 +23,7 @@ import type { Trade } from '@tickflow/core';
  */
 export class TradeKeyer {
   private readonly seen = new Map<string, number>();
+  private readonly byObject = new WeakMap<Trade, string>();
   private readonly byTs: number[] = [];
   private readonly keysByTs: string[] = [];
   private head = 0;
@@ -43,6 +47,21 @@ export class TradeKeyer {
       this.forgetOld();
     }
     return `${content}#${n}`;
+  }
+
+  /**
+   * The key of one trade object, given once: the same object seen again (a
+   * retried or re-delivered row) keeps the key it got the first time, while
+   * an equal trade in another object is a new print (`key` counts it).
+   */
+  keyOnce(t: Trade): string {
+    if (t.id !== undefined && t.id !== '') return t.id;
+    let k = this.byObject.get(t);
+    if (k === undefined) {
+      k = this.key(t);
+      this.byObject.set(t, k);
+    }
+    return k;
   }
 
   private forgetOld(): void {

@@ -5,9 +5,6 @@ import type { RowBinaryReader, RowBinaryWriter } from './rowBinary.js';
 // of TRADE_COLUMNS, CANDLE_COLUMNS, … in clickHouseSchema.ts (the INSERT names
 // the columns, and the unit tests round-trip every kind through both paths).
 
-/** A trade's stable key for idempotent writes: the exchange id, or the TradeKeyer key. */
-export type TradeKeyOf = (trade: Trade) => string;
-
 const SIDE_CODE = { buy: 1, sell: 2 } as const;
 
 /** Writes one `trades_raw` row in RowBinary. */

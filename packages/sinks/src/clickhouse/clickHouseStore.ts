@@ -22,7 +22,7 @@ import {
   tradeJson,
   volumeProfileJson,
 } from './clickHouseRows.js';
-import type { TradeKeyOf } from './clickHouseRows.js';
+import type { TradeKeyOf } from '../tradeKey.js';
 import { clickHouseCapabilities, clickHouseSchema, columnType, msToTime, quoteIdent, quoteString, timeToMs } from './clickHouseSchema.js';
 import type { ClickHouseCapabilities, ClickHouseSchema, TableSpec } from './clickHouseSchema.js';
 import { RowBinaryReader, RowBinaryWriter } from './rowBinary.js';
@@ -653,8 +653,7 @@ function checkTables(schema: ClickHouseSchema, columns: readonly { table: string
 export class ClickHouseTarget<K extends ClickHouseSinkKind> {
   readonly name: string;
   private readonly keyer = new TradeKeyer();
-  private readonly keys = new WeakMap<Trade, string>();
-  private readonly keyOf: TradeKeyOf = (t) => (t.id !== undefined && t.id !== '' ? t.id : (this.keys.get(t) ?? this.keyer.key(t)));
+  private readonly keyOf: TradeKeyOf = (t) => this.keyer.keyOnce(t);
 
   constructor(
     private readonly kind: K,
@@ -668,11 +667,8 @@ export class ClickHouseTarget<K extends ClickHouseSinkKind> {
 
   validate(row: ClickHouseRowOfKind[K]): string | undefined {
     const p = rowProblem(this.kind, row, this.options);
-    if (p === undefined && this.kind === 'trades') {
-      const t = row as Trade;
-      // The same object seen again is a re-delivery of the same trade: it keeps its key.
-      if ((t.id === undefined || t.id === '') && !this.keys.has(t)) this.keys.set(t, this.keyer.key(t));
-    }
+    // Keys are given in arrival order; the same object seen again is a re-delivery and keeps its key.
+    if (p === undefined && this.kind === 'trades') this.keyer.keyOnce(row as Trade);
     return p;
   }
 

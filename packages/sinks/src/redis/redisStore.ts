@@ -85,7 +85,6 @@ function backoff(times: number, maxMs: number): number {
  */
 export class RedisStore {
   private readonly keyer = new TradeKeyer();
-  private readonly tradeKeys = new WeakMap<Trade, string>();
   private readonly subscribers = new Set<Redis>();
   private serverInfo: RedisServerInfo | undefined;
   private closed = false;
@@ -328,14 +327,9 @@ export class RedisStore {
     }
   }
 
-  /** The stable key of a trade; cached per row object so a retried batch gets the same keys. */
+  /** The stable key of a trade; kept per row object so a retried batch gets the same keys. */
   private tradeKey(t: Trade): string {
-    let k = this.tradeKeys.get(t);
-    if (k === undefined) {
-      k = this.keyer.key(t);
-      this.tradeKeys.set(t, k);
-    }
-    return k;
+    return this.keyer.keyOnce(t);
   }
 
   private async putTrades(rows: readonly Trade[]): Promise<void> {

@@ -6,6 +6,7 @@ import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
 import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
 import { TradeKeyer } from '../tradeKey.js';
+import type { TradeKeyOf } from '../tradeKey.js';
 import { AGGREGATE_VIEWS, checkSchemaName, timescaleSchema } from './timescaleSchema.js';
 import type { TimescaleMode } from './timescaleSchema.js';
 
@@ -268,9 +269,6 @@ function latestPerWindow<T extends { symbol: string; timeframe: string; start: n
   const keep = [...at.values()].sort((a, b) => a - b);
   return keep.map((i) => rows[i]!);
 }
-
-/** A trade's key for idempotent writes (exchange id or TradeKeyer key). */
-type TradeKeyOf = (t: Trade) => string;
 
 /** Most rows per statement: keeps array parameters and server memory moderate. */
 const ROWS_PER_STATEMENT = 50_000;
@@ -853,8 +851,7 @@ async function createSchema(sql: Sql, o: ParsedOptions, mode: TimescaleMode): Pr
 export class TimescaleTarget<K extends TimescaleSinkKind> implements SinkTarget<TimescaleRowOfKind[K]> {
   readonly name: string;
   private readonly keyer = new TradeKeyer();
-  private readonly keys = new WeakMap<Trade, string>();
-  private readonly keyOf: TradeKeyOf = (t) => (t.id !== undefined && t.id !== '' ? t.id : (this.keys.get(t) ?? this.keyer.key(t)));
+  private readonly keyOf: TradeKeyOf = (t) => this.keyer.keyOnce(t);
 
   constructor(
     private readonly kind: K,
@@ -866,10 +863,8 @@ export class TimescaleTarget<K extends TimescaleSinkKind> implements SinkTarget<
 
   validate(row: TimescaleRowOfKind[K]): string | undefined {
     const p = rowProblem(this.kind, row);
-    if (p === undefined && this.kind === 'trades') {
-      const t = row as Trade;
-      if (t.id === undefined || t.id === '') this.keys.set(t, this.keyer.key(t));
-    }
+    // Keys are given in arrival order; the same object seen again is a re-delivery and keeps its key.
+    if (p === undefined && this.kind === 'trades') this.keyer.keyOnce(row as Trade);
     return p;
   }
 
