@@ -209,8 +209,14 @@ describe('BatchingSink', () => {
     const target = new MemoryTarget<number>();
     const sink = new BatchingSink(target, { maxBatchSize: 1_000, maxBatchAge: 60_000 });
     sink.enqueue(range(7));
-    await sink.close();
-    await sink.close();
+    target.hold();
+    const first = sink.close();
+    let secondDone = false;
+    const second = sink.close().then(() => (secondDone = true));
+    await sleep(10);
+    expect(secondDone).toBe(false); // a second close waits for the rows too
+    target.release();
+    await Promise.all([first, second]);
     expect(target.rows).toEqual(range(7));
     expect(target.closed).toBe(1);
     expect(() => sink.enqueue([1])).toThrow(TickflowError);

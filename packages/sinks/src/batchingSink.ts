@@ -188,6 +188,7 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
   private pumping = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closing = false;
+  private closePromise: Promise<void> | undefined;
   private closed = false;
   private warnedDeadLetter = false;
   private breakerState: BreakerState = 'closed';
@@ -256,8 +257,13 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     return p.catch(() => undefined);
   }
 
-  async close(): Promise<void> {
-    if (this.closed || this.closing) return;
+  close(): Promise<void> {
+    // Every caller waits for the same close: the last rows durable, the target closed.
+    this.closePromise ??= this.closeOnce();
+    return this.closePromise;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closing = true;
     try {
       await this.flush();
