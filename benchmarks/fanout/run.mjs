@@ -11,11 +11,11 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { fmt } from '../format.mjs';
 
 const SYMBOLS = 100;
 const PER_CONN = 10;
 const now = () => performance.timeOrigin + performance.now();
-const fmt = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
 
 function waitFor(child, type, timeoutMs) {
   return new Promise((resolve, reject) => {

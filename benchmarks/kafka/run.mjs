@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
+import { fmt } from '../format.mjs';
 
 const { Partitioners } = kafkajs;
 
@@ -48,12 +49,6 @@ const END_WHEN_IDLE_MS = 1000;
  */
 const MOCK_DEFAULT_TRADES = 360_000;
 const REPEATS = 3;
-
-function fmt(n) {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return n.toFixed(0);
-}
 
 /**
  * 100 symbol names spread evenly over the 6 partitions by kafkajs's default

@@ -4,18 +4,13 @@
 // CLICKHOUSE_URL / DATABASE_URL / TIMESCALE_URL / REDIS_URL point at).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { fmt } from '../format.mjs';
 
 const stores = {
   clickhouse: './clickhouse.mjs',
   timescale: './timescale.mjs',
   redis: './redis.mjs',
 };
-
-function fmt(n) {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return n.toFixed(0);
-}
 
 export async function main(args) {
   const { values } = parseArgs({ args, options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
