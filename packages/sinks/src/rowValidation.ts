@@ -30,13 +30,15 @@ function epochMs(name: string, value: unknown): string | undefined {
   return undefined;
 }
 
-const timeframeMs = new Map<string, number>();
+// Timeframes seen before skip the parse; bounded, since rows come from outside.
+const knownTimeframes = new Set<string>();
 
 function timeframeProblem(timeframe: unknown): string | undefined {
   if (typeof timeframe !== 'string') return `timeframe must be a string like "1m", got ${typeof timeframe}`;
-  if (timeframeMs.has(timeframe)) return undefined;
+  if (knownTimeframes.has(timeframe)) return undefined;
   try {
-    timeframeMs.set(timeframe, parseDuration(timeframe, 'timeframe'));
+    parseDuration(timeframe, 'timeframe');
+    if (knownTimeframes.size < 64) knownTimeframes.add(timeframe);
     return undefined;
   } catch {
     return `timeframe must be a duration like "1m" or "5m", got ${JSON.stringify(timeframe.slice(0, 20))}`;
