@@ -91,7 +91,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
     .deadLetters(dead)
     .to({
       write(batch: readonly Trade[]) {
-        o.metrics.ingested(batch.length);
+        o.metrics.ingested(batch.length, batch.length > 0 ? batch[batch.length - 1]!.ts : undefined);
         o.store.addTrades(batch);
         o.outputs?.trades(batch);
         for (const j of windowJobs) j.pushBatch(batch);

@@ -8,6 +8,7 @@ import { startWsServer, tokenOf } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
 import { AuditLog } from './auditLog.js';
 import { TokenIssuer, generatedSecret } from './auth.js';
+import type { Role } from './auth.js';
 import { HttpError } from './httpErrors.js';
 import { livePageRoutes } from './livePageRoutes.js';
 import { startMarketFeed } from './marketFeed.js';
@@ -100,8 +101,17 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       const user = token === undefined ? undefined : await tokens.verify(token, 'access');
       return user === undefined ? null : { subject: user.username, claims: { role: user.role } };
     },
+    // Entitlements: which channel kinds each role may subscribe to (TICKFLOW_WS_ENTITLEMENTS).
+    authorize: (principal, channel) => {
+      const kinds = config.wsEntitlements[principal.claims?.role as Role] ?? [];
+      return kinds.includes('*') || kinds.includes(channel.kind);
+    },
   });
   const metrics = new ServerMetrics(ws);
+  if (stores !== undefined) {
+    const st = stores;
+    metrics.watchStores({ stores: () => st.stats().stores, droppedRows: () => st.stats().droppedRows });
+  }
   const ctx: RouteContext = { config, reader: store, store, cache: new TtlCache(60_000), tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed.stats().events > 0, stores };
 
   app.decorateRequest('authUser', undefined);

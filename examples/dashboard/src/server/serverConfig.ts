@@ -63,7 +63,66 @@ export const ServerConfigSchema = z.object({
     .string()
     .refine((u) => /^postgres(ql)?:\/\//.test(u) && URL.canParse(u), 'must be a postgres:// (or postgresql://) URL')
     .optional(),
+  redisUrl: z
+    .string()
+    .refine((u) => parseRedisUrl(u) !== undefined, 'must be redis://[:password@]host:port[/db], rediss://…, or redis-sentinel://[:password@]host:port[,host:port…]/masterName[/db]')
+    .optional(),
+  kafkaBrokers: z
+    .string()
+    .transform((s) => s.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+    .refine((l) => l.length > 0 && l.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)), 'must be host:port, or several separated by commas')
+    .optional(),
+  kafkaGroup: z.string().min(1).max(255).default('tickflow-serve'),
+  kafkaTradesTopic: z.string().min(1).max(249).default('trades'),
+  kafkaQuotesTopic: z.string().min(1).max(249).default('quotes'),
+  /** Connection pool maxima of the stores. */
+  clickhouseMaxConnections: int(1, 1_000).default(10),
+  databasePoolMax: int(1, 1_000).default(10),
+  /** Anonymous visitors may get a read-only (viewer) guest token from POST /api/auth/guest. */
+  guestAccess: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+    .default(true)
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
+  /** WebSocket entitlements: role → channel kinds it may subscribe to. */
+  wsEntitlements: z
+    .string()
+    .default('viewer:*,trader:*,admin:*')
+    .transform((text, ctx) => {
+      const out: Record<string, string[]> = {};
+      for (const item of text.split(',').filter((x) => x.trim() !== '')) {
+        const [role, kinds] = item.trim().split(':');
+        const list = (kinds ?? '').split('|').map((k) => k.trim()).filter((k) => k !== '');
+        if (!ROLES.includes(role as never) || list.length === 0 || !list.every((k) => k === '*' || WS_KINDS.includes(k as never))) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" must be role:kind|kind… with role one of ${ROLES.join(', ')} and kinds * or ${WS_KINDS.join(', ')}` });
+          return z.NEVER;
+        }
+        out[role!] = list;
+      }
+      return out as Partial<Record<DemoUser['role'], string[]>>;
+    }),
 });
+
+/** WebSocket channel kinds (see docs/protocol.md). */
+export const WS_KINDS = ['trades', 'quotes', 'candles', 'profile', 'ticker'] as const;
+
+/** A Redis connection from REDIS_URL: one node, or a Sentinel group. */
+export type RedisTarget =
+  | { readonly mode: 'single'; readonly url: string }
+  | { readonly mode: 'sentinel'; readonly sentinels: { host: string; port: number }[]; readonly name: string; readonly password: string | undefined; readonly db: number };
+
+/** Parses REDIS_URL (undefined when malformed). */
+export function parseRedisUrl(u: string): RedisTarget | undefined {
+  if (/^rediss?:\/\/[^\s/]+/.test(u) && URL.canParse(u)) return { mode: 'single', url: u };
+  const m = /^redis-sentinel:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/@\s]+)\/([^/\s]+)(?:\/(\d+))?$/.exec(u);
+  if (m === null) return undefined;
+  const sentinels: { host: string; port: number }[] = [];
+  for (const hp of m[2]!.split(',')) {
+    const hm = /^([^:\s]+):(\d{1,5})$/.exec(hp.trim());
+    if (hm === null || Number(hm[2]) > 65_535 || Number(hm[2]) < 1) return undefined;
+    sentinels.push({ host: hm[1]!, port: Number(hm[2]) });
+  }
+  return { mode: 'sentinel', sentinels, name: decodeURIComponent(m[3]!), password: m[1] === undefined || m[1] === '' ? undefined : decodeURIComponent(m[1]), db: m[4] === undefined ? 0 : Number(m[4]) };
+}
 
 /** The validated configuration of `tickflow serve`. */
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
@@ -90,6 +149,15 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'startingCash', flag: '', env: 'TICKFLOW_STARTING_CASH', help: 'paper-trading cash per user (default 100000)' },
   { key: 'clickhouseUrl', flag: '--clickhouse-url URL', env: 'CLICKHOUSE_URL', help: 'full mode: ClickHouse HTTP URL, or several comma separated (shards); pipeline outputs go there, reads prefer it' },
   { key: 'databaseUrl', flag: '--database-url URL', env: 'DATABASE_URL', help: 'full mode: Timescale/PostgreSQL URL; pipeline outputs go there, reads fall back to it' },
+  { key: 'redisUrl', flag: '--redis-url URL', env: 'REDIS_URL', help: 'full mode: Redis (redis://host:port or redis-sentinel://host:port,…/master): latest prices/candles, the shared aggregate cache, WebSocket fan-out across nodes' },
+  { key: 'kafkaBrokers', flag: '--kafka-brokers LIST', env: 'KAFKA_BROKERS', help: 'full mode: ingest from Kafka (host:port,…) instead of the synthetic feed' },
+  { key: 'kafkaGroup', flag: '', env: 'KAFKA_GROUP', help: 'Kafka consumer group (default tickflow-serve)' },
+  { key: 'kafkaTradesTopic', flag: '', env: 'KAFKA_TRADES_TOPIC', help: 'Kafka topic of trades (default trades)' },
+  { key: 'kafkaQuotesTopic', flag: '', env: 'KAFKA_QUOTES_TOPIC', help: 'Kafka topic of quotes (default quotes)' },
+  { key: 'clickhouseMaxConnections', flag: '', env: 'CLICKHOUSE_MAX_CONNECTIONS', help: 'ClickHouse HTTP connections per shard (default 10)' },
+  { key: 'databasePoolMax', flag: '', env: 'DATABASE_POOL_MAX', help: 'PostgreSQL pool size (default 10)' },
+  { key: 'guestAccess', flag: '', env: 'TICKFLOW_GUEST_ACCESS', help: 'true|false: anonymous visitors get a read-only viewer token from POST /api/auth/guest (default true)' },
+  { key: 'wsEntitlements', flag: '', env: 'TICKFLOW_WS_ENTITLEMENTS', help: 'WebSocket channel kinds per role, e.g. viewer:ticker|candles,trader:* (default every role every kind)' },
   { key: 'logLevel', flag: '--log-level LEVEL', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
 ];
 
@@ -116,7 +184,7 @@ export function parseServerConfig(input: Partial<Record<keyof ServerConfigInput,
       const s = SETTINGS.find((x) => x.key === key);
       const name = [s?.flag.split(' ')[0], s?.env].filter((v) => v !== undefined && v !== '').join(' / ') || String(key);
       const got = JSON.stringify(input[key]);
-      return `  ${name}: ${i.message} (got ${key === 'databaseUrl' || key === 'clickhouseUrl' ? got?.replace(/\/\/[^/@\s]*@/g, '//***@') : got})`;
+      return `  ${name}: ${i.message} (got ${key === 'databaseUrl' || key === 'clickhouseUrl' || key === 'redisUrl' ? got?.replace(/\/\/[^/@\s]*@/g, '//***@') : got})`;
     });
     throw new TickflowError('INVALID_ARGUMENT', `invalid configuration:\n${lines.join('\n')}\nRun tickflow serve --help for every setting.`, { cause: r.error });
   }
