@@ -17,6 +17,8 @@ export interface DemoUser {
 export interface AuthUser {
   readonly username: string;
   readonly role: Role;
+  /** When the verified token expires (epoch ms). */
+  readonly expiresAt?: number | undefined;
 }
 
 /** Access and refresh tokens, as returned by login and refresh. */
@@ -65,7 +67,7 @@ export class TokenIssuer {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
       if (payload.typ !== typ || typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role)) return undefined;
-      return { username: payload.sub, role: payload.role as Role };
+      return { username: payload.sub, role: payload.role as Role, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
     } catch {
       return undefined;
     }

@@ -1,6 +1,5 @@
-import type { Candle, DeadLetter, Job, LateEvent, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import type { Candle, DeadLetter, Job, LateEvent, Output, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { pipeline, quoteOfTrade, syntheticTrades } from '@tickflow/core';
-import type { Quote } from '@tickflow/core';
 import type { WsServer } from '@tickflow/ws-server';
 import { aggregationOperators } from '../aggregation.js';
 import type { InMemoryMarketStore } from './marketStore.js';
@@ -8,119 +7,160 @@ import type { StoreOutputs } from './storeBackends.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
-/** Options of the embedded feed. */
-export interface MarketFeedOptions {
-  readonly symbols: number;
-  readonly rate: number;
-  readonly seed: number;
+/** Where the feed's trades and window results go. */
+export interface FeedTargets {
   readonly store: InMemoryMarketStore;
   readonly ws: WsServer;
   readonly metrics: ServerMetrics;
   /** Called with every batch of trades after it is stored (paper-order fills). */
   readonly onTrades: (batch: readonly Trade[]) => void;
-  /** Called with every stored candle update (the live page's event stream). */
-  readonly onCandles: (batch: readonly Candle[]) => void;
+  /** Called with every stored candle update. */
+  readonly onCandles?: (batch: readonly Candle[]) => void;
   readonly warn: (message: string) => void;
-  /** Full mode: every window update and raw trade batch also goes here (the store sinks). */
+  /** Full mode: every window update and raw trade batch also goes here (the store sinks); a returned promise is backpressure. */
   readonly outputs?: StoreOutputs | undefined;
 }
 
-/** The running feed. */
+/** Options of the embedded (synthetic) feed. */
+export interface MarketFeedOptions extends FeedTargets {
+  readonly symbols: number;
+  readonly rate: number;
+  readonly seed: number;
+}
+
+/** A running feed (synthetic or Kafka). */
 export interface MarketFeed {
   readonly stats: () => { events: number; emitted: number; late: number; deadLetters: number };
   /** Stops intake, then flushes the window jobs (their pending updates are delivered). */
   stop(): Promise<void>;
 }
 
-const LIVE = { outOfOrderness: '1s', wallClockLag: '2s', idleTimeout: '5s' } as const;
+/** Event-time settings of the live jobs: the synthetic feed is on the wall clock, so its watermark follows it. */
+export const LIVE_TIMING = { outOfOrderness: '1s', wallClockLag: '2s', idleTimeout: '5s' } as const;
+/** Kafka: event time only (replays after a restart or rebalance must not count as late). */
+export const KAFKA_TIMING = { outOfOrderness: '1s', idleTimeout: '5s' } as const;
 const EMIT = { mode: 'update', throttle: '250ms' } as const;
+/** Timeframes of the stored and streamed volume profiles and tick counts. */
+export const PROFILE_TIMEFRAMES = ['1m', '5m'] as const;
+export const TICK_TIMEFRAMES = ['1m'] as const;
+
+type Timing = typeof LIVE_TIMING | typeof KAFKA_TIMING;
+
+/** The jobs of one ingest: a pass-through job for raw trades and the three window jobs. */
+export interface FeedJobs {
+  /** Raw trades: store, WebSocket trades/quotes, sinks, paper fills. */
+  readonly raw: Output<Trade>;
+  readonly windows: Job<Trade, unknown>[];
+  readonly late: Output<LateEvent>;
+  readonly dead: Output<DeadLetter>;
+}
 
 /**
- * Embedded ingest: the synthetic trade feed (trades carry bid/ask, so quotes
- * come with them) on the wall clock → the raw-trade store, the WebSocket
- * `trades`/`quotes` channels and three window jobs built from the same
- * operators as `tickflow aggregate`: candles (1m, 5m and, rolled up by the
- * operator, 15m, 1h, 1d), volume profiles (1m, 5m) and tick counts (1m).
- * Their results go to the store and the WebSocket server.
+ * The live jobs, built from the same operators as `tickflow aggregate`:
+ * candles (1m, 5m and, rolled up by the operator, 15m, 1h, 1d), volume
+ * profiles (1m, 5m) and tick counts (1m). Their results go to the in-process
+ * store, the WebSocket server and (full mode) the store sinks; a sink that
+ * pushes back makes the output's write return a promise (backpressure).
  */
-export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
-  const late = { write: (b: readonly LateEvent[]) => void o.metrics.late.inc(b.length) };
-  const dead = {
-    write: (b: readonly DeadLetter[]) => {
+export function feedJobs(o: FeedTargets, timing: Timing): FeedJobs {
+  const late: Output<LateEvent> = { write: (b) => void o.metrics.late.inc(b.length) };
+  const dead: Output<DeadLetter> = {
+    write: (b) => {
       o.metrics.deadLetters.inc(b.length);
       for (const d of b) o.warn(`dead letter from ${d.origin}: ${d.reason}`);
     },
   };
   const c = aggregationOperators({ timeframes: [...CANDLE_TIMEFRAMES], kind: 'candles', grace: '5s', emit: EMIT });
-  const candleJob = pipeline<Trade>({ name: 'candles', ...LIVE }).pipe(c[0], c[1]).late(late).deadLetters(dead).to({
+  const candleJob = pipeline<Trade>({ name: 'candles', ...timing }).pipe(c[0], c[1]).late(late).deadLetters(dead).to({
     write(batch: readonly Candle[]) {
       o.metrics.windows.inc({ kind: 'candles' }, batch.length);
-      o.outputs?.candles(batch);
       const fresh: Candle[] = [];
       for (const x of batch) if (o.store.upsertCandle(x)) fresh.push(x);
       if (fresh.length > 0) {
         o.ws.publish('candles', fresh);
-        o.onCandles(fresh);
+        o.onCandles?.(fresh);
       }
+      return o.outputs?.candles(batch);
     },
   });
-  const p = aggregationOperators({ timeframes: ['1m', '5m'], kind: 'profile', grace: '5s', emit: EMIT });
-  const profileJob = pipeline<Trade>({ name: 'profiles', ...LIVE }).pipe(p[0], p[1]).late(late).deadLetters(dead).to({
+  const p = aggregationOperators({ timeframes: [...PROFILE_TIMEFRAMES], kind: 'profile', grace: '5s', emit: EMIT });
+  const profileJob = pipeline<Trade>({ name: 'profiles', ...timing }).pipe(p[0], p[1]).late(late).deadLetters(dead).to({
     write(batch: readonly VolumeProfile[]) {
       o.metrics.windows.inc({ kind: 'profile' }, batch.length);
-      o.outputs?.profiles(batch);
       const fresh = batch.filter((x) => o.store.upsertProfile(x));
       if (fresh.length > 0) o.ws.publish('profile', fresh);
+      return o.outputs?.profiles(batch);
     },
   });
-  const t = aggregationOperators({ timeframes: ['1m'], kind: 'ticks', grace: '5s', emit: EMIT });
-  const tickJob = pipeline<Trade>({ name: 'ticks', ...LIVE }).pipe(t[0], t[1]).late(late).deadLetters(dead).to({
+  const t = aggregationOperators({ timeframes: [...TICK_TIMEFRAMES], kind: 'ticks', grace: '5s', emit: EMIT });
+  const tickJob = pipeline<Trade>({ name: 'ticks', ...timing }).pipe(t[0], t[1]).late(late).deadLetters(dead).to({
     write(batch: readonly TickCount[]) {
       o.metrics.windows.inc({ kind: 'ticks' }, batch.length);
-      o.outputs?.ticks(batch);
       for (const x of batch) o.store.upsertTicks(x);
+      return o.outputs?.ticks(batch);
     },
   });
-  const windowJobs: Job<Trade, unknown>[] = [candleJob, profileJob, tickJob];
+  const raw: Output<Trade> = {
+    write(batch: readonly Trade[]) {
+      o.metrics.ingested(batch.length, batch.length > 0 ? batch[batch.length - 1]!.ts : undefined);
+      o.store.addTrades(batch);
+      o.ws.publish('trades', batch);
+      const quotes: Quote[] = [];
+      for (const tr of batch) {
+        const q = quoteOfTrade(tr);
+        if (q !== undefined) quotes.push(q);
+      }
+      if (quotes.length > 0) o.ws.publish('quotes', quotes);
+      o.onTrades(batch);
+      if (o.outputs === undefined) return undefined;
+      const waitTrades = o.outputs.trades(batch);
+      const waitQuotes = quotes.length > 0 ? o.outputs.quotes(quotes) : undefined;
+      return waitQuotes === undefined ? waitTrades : waitTrades === undefined ? waitQuotes : Promise.all([waitTrades, waitQuotes]).then(() => undefined);
+    },
+  };
+  return { raw, windows: [candleJob, profileJob, tickJob], late, dead };
+}
+
+/** Sums the counters of a feed's jobs. */
+export function feedStats(ingest: { events: number; deadLetters: number }, windows: readonly Job<Trade, unknown>[]): { events: number; emitted: number; late: number; deadLetters: number } {
+  let emitted = 0;
+  let late = 0;
+  let dead = ingest.deadLetters;
+  for (const j of windows) {
+    emitted += j.stats.emitted;
+    late += j.stats.late;
+    dead += j.stats.deadLetters;
+  }
+  return { events: ingest.events, emitted, late, deadLetters: dead };
+}
+
+/**
+ * Embedded ingest: the synthetic trade feed (trades carry bid/ask, so quotes
+ * come with them) on the wall clock → the raw-trade outputs and the window
+ * jobs of `feedJobs`.
+ */
+export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
+  const jobs = feedJobs(o, LIVE_TIMING);
+  const windowJobs = jobs.windows;
   const ticker = setInterval(() => {
     for (const j of windowJobs) j.tick();
   }, 100);
 
   const ac = new AbortController();
-  const ingest = pipeline(syntheticTrades({ symbols: o.symbols, rate: o.rate, seed: o.seed, clock: 'wall' }), { name: 'ingest', ...LIVE })
-    .deadLetters(dead)
+  const ingest = pipeline(syntheticTrades({ symbols: o.symbols, rate: o.rate, seed: o.seed, clock: 'wall' }), { name: 'ingest', ...LIVE_TIMING })
+    .deadLetters(jobs.dead)
     .to({
       write(batch: readonly Trade[]) {
-        o.metrics.ingested(batch.length, batch.length > 0 ? batch[batch.length - 1]!.ts : undefined);
-        o.store.addTrades(batch);
-        o.outputs?.trades(batch);
+        const waitRaw = jobs.raw.write(batch);
         for (const j of windowJobs) j.pushBatch(batch);
-        o.ws.publish('trades', batch);
-        const quotes: Quote[] = [];
-        for (const tr of batch) {
-          const q = quoteOfTrade(tr);
-          if (q !== undefined) quotes.push(q);
-        }
-        if (quotes.length > 0) o.ws.publish('quotes', quotes);
-        o.onTrades(batch);
+        return waitRaw;
       },
     });
   const running = ingest.run({ signal: ac.signal });
   running.catch((e: unknown) => o.warn(`ingest stopped: ${e instanceof Error ? e.message : String(e)}`));
 
   return {
-    stats: () => {
-      const s = ingest.stats;
-      let emitted = 0;
-      let lateN = 0;
-      let deadN = s.deadLetters;
-      for (const j of windowJobs) {
-        emitted += j.stats.emitted;
-        lateN += j.stats.late;
-        deadN += j.stats.deadLetters;
-      }
-      return { events: s.events, emitted, late: lateN, deadLetters: deadN };
-    },
+    stats: () => feedStats(ingest.stats, windowJobs),
     async stop() {
       ac.abort();
       await running.catch(() => undefined);

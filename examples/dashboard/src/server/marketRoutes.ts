@@ -5,9 +5,9 @@ import { HttpError, parseOr400 } from './httpErrors.js';
 import type { RouteContext } from './routeContext.js';
 import { requireRole } from './routeContext.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
+import { PROFILE_TIMEFRAMES } from './marketFeed.js';
 import type { Sourced } from './storeBackends.js';
 
-const PROFILE_TIMEFRAMES = ['1m', '5m'] as const;
 /** Time to wait after a bar's end before its result counts as settled (grace 5 s + wall-clock lag 2 s + margin). */
 const SETTLE_MS = 10_000;
 
@@ -51,7 +51,9 @@ function sourced<T>(reply: FastifyReply, r: Sourced<T>): T {
 export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const viewer = requireRole(ctx, 'viewer');
   const knownSymbol = async (symbol: string): Promise<void> => {
-    if (ctx.reader.lastPrice(symbol) === undefined && !(await ctx.reader.symbols()).includes(symbol)) {
+    if (ctx.reader.lastPrice(symbol) !== undefined) return;
+    if (ctx.stores !== undefined && (await ctx.stores.lastTrade(symbol)) !== undefined) return;
+    if (!(await ctx.reader.symbols()).includes(symbol)) {
       throw new HttpError(404, `unknown symbol "${symbol}": GET /api/symbols lists the symbols`);
     }
   };
@@ -87,11 +89,11 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const settled = Math.floor((Date.now() - SETTLE_MS) / size) * size;
       const key = `agg|${symbol}|${timeframe}|${q.from}|${q.to}|${q.limit}`;
       if (q.to <= settled) {
-        const hit = ctx.cache.get(key);
+        const hit = await ctx.cache.get(key);
         if (hit !== undefined) {
-          void reply.header('x-cache', 'hit');
+          void reply.header('x-cache', hit.where === 'redis' ? 'hit-redis' : 'hit');
           if (ctx.stores !== undefined) void reply.header(SOURCE_HEADER, 'cache');
-          return hit;
+          return hit.value;
         }
       }
       const cq = { symbol, timeframe, from: q.from, to: q.to, limit: q.limit };
@@ -103,9 +105,15 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.get('/api/stats/:symbol', { preHandler: viewer, schema: { summary: 'Last price, 24h change, high, low, volume, VWAP', tags: ['market'], security: bearer, params: doc(SymbolParams) } }, async (req) => {
+  app.get('/api/stats/:symbol', { preHandler: viewer, schema: { summary: 'Last price, 24h change, high, low, volume, VWAP', tags: ['market'], security: bearer, params: doc(SymbolParams) } }, async (req, reply) => {
     const { symbol } = parseOr400(SymbolParams, req.params, 'path');
-    const stats = await ctx.reader.stats(symbol, Date.now());
+    let stats;
+    if (ctx.stores === undefined) stats = await ctx.reader.stats(symbol, Date.now());
+    else {
+      const r = await ctx.stores.statsOf(symbol, Date.now());
+      void reply.header(SOURCE_HEADER, r.source);
+      stats = r.stats;
+    }
     if (stats === undefined) throw new HttpError(404, `unknown symbol "${symbol}": GET /api/symbols lists the symbols`);
     return stats;
   });

@@ -78,6 +78,8 @@ export class Ring<T> {
 /** Bars of one series keyed by start, bounded: a correction replaces its bar, the oldest falls off. */
 class WindowSeries<W extends { start: number; rev: number }> {
   readonly bars: W[] = [];
+  /** Whether retention dropped bars (then the series holds only bars from its oldest retained start on). */
+  evicted = false;
   constructor(private readonly limit: number) {}
 
   upsert(w: W): boolean {
@@ -91,11 +93,17 @@ class WindowSeries<W extends { start: number; rev: number }> {
       }
       if (held.start < w.start) {
         bars.splice(i + 1, 0, w);
-        if (bars.length > this.limit) bars.splice(0, bars.length - this.limit);
+        if (bars.length > this.limit) {
+          bars.splice(0, bars.length - this.limit);
+          this.evicted = true;
+        }
         return true;
       }
     }
-    if (bars.length >= this.limit) return false; // older than everything retained
+    if (bars.length >= this.limit) {
+      this.evicted = true;
+      return false; // older than everything retained
+    }
     bars.unshift(w);
     return true;
   }
@@ -134,6 +142,8 @@ export class InMemoryMarketStore implements MarketDataReader {
   private readonly tickSeries = new Map<string, WindowSeries<TickCount>>();
   private readonly last = new Map<string, Trade>();
   private seq = 0;
+  /** When this store began receiving data: anything earlier is only in the configured stores. */
+  readonly startedAt = Date.now();
   private readonly bars: number;
   private readonly tradeLimit: number;
 
@@ -228,6 +238,30 @@ export class InMemoryMarketStore implements MarketDataReader {
 
   lastPrice(symbol: string): number | undefined {
     return this.last.get(symbol)?.price;
+  }
+
+  /** The latest trade of a symbol. */
+  lastTrade(symbol: string): Trade | undefined {
+    return this.last.get(symbol);
+  }
+
+  /**
+   * Whether a range answered from this store is complete: it returned the
+   * `limit` newest items asked for, or the range starts after both the store
+   * began receiving data and the oldest item retention kept. Full mode answers
+   * an incomplete range with 503 when no configured store can answer.
+   */
+  covers(kind: 'trades' | 'candles' | 'profiles', q: { symbol: string; timeframe?: string; from: number; limit: number }, got: number): boolean {
+    if (got >= q.limit) return true;
+    let since = this.startedAt;
+    if (kind === 'trades') {
+      const ring = this.tradeRings.get(q.symbol)?.trades;
+      if (ring !== undefined && ring.size === ring.capacity) since = Math.max(since, ring.at(0).ts);
+    } else {
+      const s = (kind === 'candles' ? this.candleSeries : this.profileSeries).get(`${q.symbol}|${q.timeframe}`);
+      if (s?.evicted === true) since = Math.max(since, s.bars[0]?.start ?? Number.POSITIVE_INFINITY);
+    }
+    return q.from >= since;
   }
 }
 

@@ -4,13 +4,15 @@ import swagger from '@fastify/swagger';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Candle } from '@tickflow/core';
-import { startWsServer, tokenOf } from '@tickflow/ws-server';
+import { redisBridge, startWsServer, tokenOf } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
 import { AuditLog } from './auditLog.js';
 import { TokenIssuer, generatedSecret } from './auth.js';
 import type { Role } from './auth.js';
 import { HttpError } from './httpErrors.js';
 import { livePageRoutes } from './livePageRoutes.js';
+import { startKafkaFeed } from './kafkaFeed.js';
+import type { FeedTargets, MarketFeed } from './marketFeed.js';
 import { startMarketFeed } from './marketFeed.js';
 import { marketRoutes } from './marketRoutes.js';
 import { InMemoryMarketStore } from './marketStore.js';
@@ -19,10 +21,10 @@ import { PaperBroker } from './paperBroker.js';
 import { RateLimiter } from './rateLimiter.js';
 import type { RouteContext } from './routeContext.js';
 import type { ServerConfigInput } from './serverConfig.js';
-import { parseServerConfig, seconds } from './serverConfig.js';
+import { parseRedisUrl, parseServerConfig, seconds } from './serverConfig.js';
+import { ResponseCache } from './responseCache.js';
 import { ServerMetrics } from './serverMetrics.js';
 import { StoreBackends } from './storeBackends.js';
-import { TtlCache } from './ttlCache.js';
 
 /** A running reference server. */
 export interface ReferenceServer {
@@ -66,19 +68,30 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const limiter = new RateLimiter(config.rateLimit);
   let closing = false;
   let stores: StoreBackends | undefined;
+  let cache: ResponseCache | undefined;
+  let metricsRef: ServerMetrics | undefined;
+  const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   try {
     stores = await StoreBackends.connect(
       {
         clickhouseUrls: config.clickhouseUrl,
         databaseUrl: config.databaseUrl,
+        redis: redisTarget,
+        clickhouseMaxConnections: config.clickhouseMaxConnections,
+        databasePoolMax: config.databasePoolMax,
         maxBufferedRows: 100_000,
+        // Kafka ingest waits for a full sink (partitions pause, nothing is lost); the synthetic feed never waits.
+        whenFull: config.kafkaBrokers === undefined ? 'drop' : 'wait',
         log: (m) => log.info(m),
         warn: (m) => log.warn(m),
         onBreaker: (name, state) => log.warn({ store: name, breaker: state }, `${name} reads: circuit breaker ${state}`),
+        onWritten: (s, t, ms) => metricsRef?.sinkLatency.observe({ store: s, table: t }, ms / 1000),
       },
       store,
     );
+    cache = await ResponseCache.open(60_000, redisTarget);
   } catch (e) {
+    await stores?.close(0);
     audit.close();
     throw e;
   }
@@ -96,10 +109,12 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const ws = await startWsServer({
     server: app.server,
     path: '/ws',
+    // Several nodes: each publishes what it ingested, and applies what the others did (Redis pub/sub).
+    bridge: redisTarget?.mode === 'single' ? redisBridge({ url: redisTarget.url, onError: (e) => log.warn(e.message) }) : undefined,
     authenticate: async (req) => {
       const token = tokenOf(req);
       const user = token === undefined ? undefined : await tokens.verify(token, 'access');
-      return user === undefined ? null : { subject: user.username, claims: { role: user.role } };
+      return user === undefined ? null : { subject: user.username, claims: { role: user.role }, expiresAt: user.expiresAt };
     },
     // Entitlements: which channel kinds each role may subscribe to (TICKFLOW_WS_ENTITLEMENTS).
     authorize: (principal, channel) => {
@@ -108,11 +123,12 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     },
   });
   const metrics = new ServerMetrics(ws);
+  metricsRef = metrics;
   if (stores !== undefined) {
     const st = stores;
     metrics.watchStores({ stores: () => st.stats().stores, droppedRows: () => st.stats().droppedRows });
   }
-  const ctx: RouteContext = { config, reader: store, store, cache: new TtlCache(60_000), tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed.stats().events > 0, stores };
+  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
 
   app.decorateRequest('authUser', undefined);
   app.addHook('onRequest', async (req, reply) => {
@@ -137,24 +153,42 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
 
-  const live = livePageRoutes(app, ctx);
+  livePageRoutes(app, ctx);
   marketRoutes(app, ctx);
   accountRoutes(app, ctx);
-  const feed = startMarketFeed({
-    symbols: config.symbols,
-    rate: config.rate,
-    seed: config.seed,
+  const targets: FeedTargets = {
     store,
     ws,
     metrics,
     onTrades: (b) => broker.onTrades(b),
     onCandles: (b: readonly Candle[]) => {
-      live.publish(b);
       if (config.print) for (const c of b) if (c.final && c.timeframe === '1m') log.info({ candle: c }, 'final candle');
     },
     warn: (m) => log.warn(m),
     outputs: stores,
-  });
+  };
+  let feed: MarketFeed;
+  try {
+    feed =
+      config.kafkaBrokers === undefined
+        ? startMarketFeed({ ...targets, symbols: config.symbols, rate: config.rate, seed: config.seed })
+        : await startKafkaFeed({
+            ...targets,
+            brokers: config.kafkaBrokers,
+            groupId: config.kafkaGroup,
+            tradesTopic: config.kafkaTradesTopic,
+            quotesTopic: config.kafkaQuotesTopic,
+            durable: () => stores?.flush() ?? Promise.resolve(),
+            onQuotes: (b) => stores?.quotes(b),
+            log: (m) => log.info(m),
+          });
+  } catch (e) {
+    await ws.close();
+    await app.close();
+    await stores?.close(0);
+    await cache.close();
+    throw e;
+  }
   opsRoutes(app, ctx, () => ({ ...feed.stats() }));
 
   try {
@@ -183,9 +217,9 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         closing = true;
         await feed.stop();
         await ws.close();
-        live.close();
         await app.close();
         await stores?.close();
+        await cache.close();
         audit.close();
       })();
       return closed;

@@ -8,7 +8,7 @@ import type { PaperBroker } from './paperBroker.js';
 import type { ServerConfig } from './serverConfig.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import type { StoreBackends } from './storeBackends.js';
-import type { TtlCache } from './ttlCache.js';
+import type { ResponseCache } from './responseCache.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +22,8 @@ export interface RouteContext {
   readonly config: ServerConfig;
   readonly reader: MarketDataReader;
   readonly store: InMemoryMarketStore;
-  readonly cache: TtlCache<unknown>;
+  /** Settled aggregate results, 1-minute TTL: in process, shared through Redis when configured. */
+  readonly cache: ResponseCache;
   readonly tokens: TokenIssuer;
   readonly users: readonly DemoUser[];
   readonly broker: PaperBroker;

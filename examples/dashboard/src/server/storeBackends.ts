@@ -1,10 +1,13 @@
-import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import CircuitBreaker from 'opossum';
+import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import type { Sink, SinkOptions, SinkStats } from '@tickflow/sinks';
-import type { ClickHouseStore } from '@tickflow/sinks/clickhouse';
-import type { TimescaleStore } from '@tickflow/sinks/timescale';
-import type { InMemoryMarketStore, StoredTrade, TradePage } from './marketStore.js';
-import type { ReadBreakerState } from './readBreaker.js';
-import { ReadBreaker } from './readBreaker.js';
+import type { RedisStore } from '@tickflow/sinks/redis';
+import { HttpError } from './httpErrors.js';
+import type { InMemoryMarketStore, StoredTrade, SymbolStats, TradePage } from './marketStore.js';
+import { statsOf } from './marketStore.js';
+import { PROFILE_TIMEFRAMES, TICK_TIMEFRAMES } from './marketFeed.js';
+import type { RedisTarget } from './serverConfig.js';
+import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
 /** Where a read was answered: a configured store or the in-process one. */
 export type DataSource = 'clickhouse' | 'postgres' | 'memory';
@@ -15,107 +18,187 @@ export interface Sourced<T> {
   readonly source: DataSource;
 }
 
-/** Candle timeframes written to the stores (the tables ClickHouse creates by default). */
-export const STORED_CANDLE_TIMEFRAMES: readonly string[] = ['1m', '5m'];
-const PROFILE_TIMEFRAMES = ['1m', '5m'];
+/** State of a breaker, as the metrics and /healthz show it. */
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
-/** What the feed hands to the stores: every window update and every raw trade batch. */
+/** What the feed hands to the stores: every window update and every raw trade batch. A returned promise is backpressure. */
 export interface StoreOutputs {
-  trades(batch: readonly Trade[]): void;
-  candles(batch: readonly Candle[]): void;
-  profiles(batch: readonly VolumeProfile[]): void;
-  ticks(batch: readonly TickCount[]): void;
+  trades(batch: readonly Trade[]): void | Promise<void>;
+  candles(batch: readonly Candle[]): void | Promise<void>;
+  profiles(batch: readonly VolumeProfile[]): void | Promise<void>;
+  ticks(batch: readonly TickCount[]): void | Promise<void>;
+  quotes(batch: readonly Quote[]): void | Promise<void>;
 }
 
 type Range = { symbol: string; from: number; to: number; limit: number };
+type SinkSet = { trades: Sink<Trade>; candles: Sink<Candle>; profiles: Sink<VolumeProfile>; ticks: Sink<TickCount>; quotes?: Sink<Quote> };
 
-/** One configured store: its reads (the shape the REST layer needs) and its sinks. */
+/** A store's reads (the shape the REST layer needs), as both the ClickHouse and the Timescale store offer them. */
+interface RangeReader {
+  sink(kind: 'trades', o: SinkOptions): Sink<Trade>;
+  sink(kind: 'candles', o: SinkOptions): Sink<Candle>;
+  sink(kind: 'volumeProfiles', o: SinkOptions): Sink<VolumeProfile>;
+  sink(kind: 'tickCounts', o: SinkOptions): Sink<TickCount>;
+  readTrades(q: Range): Promise<Trade[]>;
+  readCandles(q: Range & { timeframe: string }): Promise<Candle[]>;
+  readVolumeProfiles(q: Range & { timeframe: string }): Promise<VolumeProfile[]>;
+  close(): Promise<void>;
+}
+
+/** One configured range store: its read breaker, its reader and its sinks. */
 interface Backend {
   readonly source: Exclude<DataSource, 'memory'>;
   readonly breaker: ReadBreaker;
-  readonly sinks: { trades: Sink<Trade>; candles: Sink<Candle>; profiles: Sink<VolumeProfile>; ticks: Sink<TickCount> };
-  readTrades(q: Range): Promise<Trade[]>;
-  readCandles(q: Range & { timeframe: string }): Promise<Candle[]>;
-  readProfiles(q: Range & { timeframe: string }): Promise<VolumeProfile[]>;
-  close(): Promise<void>;
+  readonly reader: RangeReader;
+  readonly sinks: SinkSet;
+}
+
+/** Redis: latest prices and windows (sinks), the last trade of symbols ingested elsewhere. */
+interface RedisSide {
+  readonly store: RedisStore;
+  readonly breaker: ReadBreaker;
+  readonly sinks: SinkSet;
 }
 
 /** Settings of the full-mode stores. */
 export interface StoreBackendOptions {
   readonly clickhouseUrls?: readonly string[] | undefined;
   readonly databaseUrl?: string | undefined;
-  /** Rows a sink may hold while its store is down before further rows are dropped (counted), so the live feed never waits. */
+  readonly redis?: RedisTarget | undefined;
+  readonly clickhouseMaxConnections?: number;
+  readonly databasePoolMax?: number;
+  /** Rows a sink may hold while its store is down. */
   readonly maxBufferedRows: number;
+  /**
+   * `drop` (synthetic feed: the live feed never waits; rows beyond the buffer
+   * are dropped and counted) or `wait` (Kafka: a full sink returns a promise,
+   * the consumer pauses its partitions and commits nothing undurable).
+   */
+  readonly whenFull: 'drop' | 'wait';
   readonly log: (message: string) => void;
   readonly warn: (message: string) => void;
-  readonly onBreaker?: (name: string, state: ReadBreakerState) => void;
+  readonly onBreaker?: (name: string, state: BreakerState) => void;
+  /** Called when a sink batch became durable (sink latency metric). */
+  readonly onWritten?: (store: string, table: string, ms: number) => void;
 }
 
-/** The configured stores, in read preference (ClickHouse, then PostgreSQL), with the in-process store last. */
+/** Figures of one store for /healthz and /metrics. */
+export interface StoreStats {
+  readonly readBreaker: BreakerState;
+  readonly readBreakerOpens: number;
+  readonly sinks: Record<string, SinkStats>;
+}
+
+/** Answered when a read needs a configured store and none can answer (503 with Retry-After). */
+export class StoresUnavailable extends HttpError {
+  constructor(what: string, stores: readonly { source: string; state: BreakerState }[]) {
+    super(503, `${what}: no store can answer (${stores.map((s) => `${s.source} breaker ${s.state}`).join(', ')}) and the in-process store does not hold the whole range; retry shortly or ask for a range after the server started`, { 'retry-after': '1' });
+  }
+}
+
+/**
+ * A circuit breaker around store reads (opossum): opens after 2 failures at
+ * ≥ 50 %, fails fast while open, lets one probe through after `resetTimeout`.
+ */
+class ReadBreaker {
+  private readonly cb: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  opens = 0;
+
+  constructor(
+    readonly name: string,
+    onChange: ((name: string, state: BreakerState) => void) | undefined,
+  ) {
+    this.cb = new CircuitBreaker((f: () => Promise<unknown>) => f(), { timeout: 2_000, resetTimeout: 1_000, volumeThreshold: 2, errorThresholdPercentage: 50, rollingCountTimeout: 10_000 });
+    this.cb.on('open', () => {
+      this.opens++;
+      onChange?.(name, 'open');
+    });
+    this.cb.on('halfOpen', () => onChange?.(name, 'halfOpen'));
+    this.cb.on('close', () => onChange?.(name, 'closed'));
+  }
+
+  get state(): BreakerState {
+    return this.cb.opened ? 'open' : this.cb.halfOpen ? 'halfOpen' : 'closed';
+  }
+
+  fire<T>(f: () => Promise<T>): Promise<T> {
+    return this.cb.fire(f) as Promise<T>;
+  }
+
+  shutdown(): void {
+    this.cb.shutdown();
+  }
+}
+
+/**
+ * The configured stores: ClickHouse, then PostgreSQL, for range reads (each
+ * behind a read breaker, the in-process store last), Redis for latest values,
+ * and every store's sinks for the feed's outputs.
+ */
 export class StoreBackends implements StoreOutputs {
   private dropped = 0;
   private warnedDrop = false;
+  private waits: Promise<void>[] = [];
 
   private constructor(
     private readonly backends: readonly Backend[],
+    private readonly redis: RedisSide | undefined,
     private readonly memory: InMemoryMarketStore,
-    private readonly maxBuffered: number,
-    private readonly warn: (message: string) => void,
+    private readonly o: StoreBackendOptions,
   ) {}
 
   /** Connects the stores that are configured (none: undefined, embedded mode). The drivers load only when used. */
   static async connect(o: StoreBackendOptions, memory: InMemoryMarketStore): Promise<StoreBackends | undefined> {
     const backends: Backend[] = [];
-    const sinkOptions = (name: string): SinkOptions => ({
+    let redis: RedisSide | undefined;
+    const sinkOptions = (store: string, table: string): SinkOptions => ({
       maxBatchSize: 5_000,
       maxBatchAge: 250,
       maxBufferedRows: o.maxBufferedRows,
       retry: { initialDelay: 50, maxDelay: 1_000 },
       breaker: { resetTimeout: 500, volumeThreshold: 2, errorThresholdPercentage: 50, timeout: 5_000 },
-      warn: (m) => o.warn(`${name} sink: ${m}`),
+      warn: (m) => o.warn(`${store} ${table} sink: ${m}`),
     });
-    const breaker = (name: string) => new ReadBreaker(name, { failures: 2, resetTimeout: 1_000, timeout: 2_000 }, o.onBreaker);
+    const watch = <S extends SinkSet>(store: string, sinks: S): S => {
+      for (const [table, sink] of Object.entries(sinks) as [string, Sink<unknown>][]) sink.on('written', ({ ms }) => o.onWritten?.(store, table, ms));
+      return sinks;
+    };
+    const add = (source: Backend['source'], reader: RangeReader): void => {
+      const opts = (t: string) => sinkOptions(source, t);
+      const sinks = watch(source, { trades: reader.sink('trades', opts('trades')), candles: reader.sink('candles', opts('candles')), profiles: reader.sink('volumeProfiles', opts('profiles')), ticks: reader.sink('tickCounts', opts('ticks')) });
+      backends.push({ source, breaker: new ReadBreaker(source, o.onBreaker), reader, sinks });
+    };
     try {
       if (o.clickhouseUrls !== undefined && o.clickhouseUrls.length > 0) {
         const { ClickHouseStore } = await import('@tickflow/sinks/clickhouse');
-        const ch: ClickHouseStore = await ClickHouseStore.connect({
+        const ch = await ClickHouseStore.connect({
           url: o.clickhouseUrls.length === 1 ? o.clickhouseUrls[0]! : [...o.clickhouseUrls],
-          timeframes: [...STORED_CANDLE_TIMEFRAMES],
-          profileTimeframes: PROFILE_TIMEFRAMES,
-          tickCountTimeframes: ['1m'],
+          timeframes: [...CANDLE_TIMEFRAMES],
+          profileTimeframes: [...PROFILE_TIMEFRAMES],
+          tickCountTimeframes: [...TICK_TIMEFRAMES],
           requestTimeout: 5_000,
+          maxOpenConnections: o.clickhouseMaxConnections ?? 10,
           log: o.log,
         });
-        const opts = sinkOptions('clickhouse');
-        backends.push({
-          source: 'clickhouse',
-          breaker: breaker('clickhouse'),
-          sinks: { trades: ch.sink('trades', opts), candles: ch.sink('candles', opts), profiles: ch.sink('volumeProfiles', opts), ticks: ch.sink('tickCounts', opts) },
-          readTrades: (q) => ch.readTrades(q),
-          readCandles: (q) => ch.readCandles(q),
-          readProfiles: (q) => ch.readVolumeProfiles(q),
-          close: () => ch.close(),
-        });
+        add('clickhouse', ch as unknown as RangeReader);
       }
       if (o.databaseUrl !== undefined) {
         const { TimescaleStore } = await import('@tickflow/sinks/timescale');
-        const pg: TimescaleStore = await TimescaleStore.connect({ url: o.databaseUrl, log: o.log });
-        const opts = sinkOptions('postgres');
-        backends.push({
-          source: 'postgres',
-          breaker: breaker('postgres'),
-          sinks: { trades: pg.sink('trades', opts), candles: pg.sink('candles', opts), profiles: pg.sink('volumeProfiles', opts), ticks: pg.sink('tickCounts', opts) },
-          readTrades: (q) => pg.readTrades(q),
-          readCandles: (q) => pg.readCandles(q),
-          readProfiles: (q) => pg.readVolumeProfiles(q),
-          close: () => pg.close(),
-        });
+        add('postgres', (await TimescaleStore.connect({ url: o.databaseUrl, maxConnections: o.databasePoolMax ?? 10, log: o.log })) as unknown as RangeReader);
+      }
+      if (o.redis !== undefined) {
+        const { RedisStore } = await import('@tickflow/sinks/redis');
+        const t = o.redis;
+        const store = await RedisStore.connect(t.mode === 'single' ? { url: t.url, log: o.log } : { sentinels: t.sentinels, name: t.name, password: t.password, db: t.db, log: o.log });
+        const opts = (k: string) => sinkOptions('redis', k);
+        const sinks = watch('redis', { trades: store.sink('trades', opts('trades')), candles: store.sink('candles', opts('candles')), profiles: store.sink('volumeProfiles', opts('profiles')), ticks: store.sink('tickCounts', opts('ticks')), quotes: store.sink('quotes', opts('quotes')) });
+        redis = { store, breaker: new ReadBreaker('redis', o.onBreaker), sinks };
       }
     } catch (e) {
-      for (const b of backends) await closeBackend(b);
+      await Promise.all(backends.map((b) => closeSinks(b.sinks, b.reader.close.bind(b.reader), b.breaker)));
       throw e;
     }
-    return backends.length === 0 ? undefined : new StoreBackends(backends, memory, o.maxBufferedRows, o.warn);
+    return backends.length === 0 && redis === undefined ? undefined : new StoreBackends(backends, redis, memory, o);
   }
 
   /** The stores in read order, e.g. ['clickhouse', 'postgres', 'memory']. */
@@ -123,57 +206,98 @@ export class StoreBackends implements StoreOutputs {
     return [...this.backends.map((b) => b.source), 'memory'];
   }
 
+  /** Whether Redis is configured (latest prices, the shared aggregate cache). */
+  get hasRedis(): boolean {
+    return this.redis !== undefined;
+  }
+
   /** Sink counters and read breaker state of each store, plus rows dropped because a sink's buffer was full. */
-  stats(): { stores: Record<string, { readBreaker: ReadBreakerState; readBreakerOpens: number; sinks: Record<string, SinkStats> }>; droppedRows: number } {
-    const stores: Record<string, { readBreaker: ReadBreakerState; readBreakerOpens: number; sinks: Record<string, SinkStats> }> = {};
-    for (const b of this.backends) {
-      stores[b.source] = {
-        readBreaker: b.breaker.state,
-        readBreakerOpens: b.breaker.opens,
-        sinks: { trades: b.sinks.trades.stats, candles: b.sinks.candles.stats, profiles: b.sinks.profiles.stats, ticks: b.sinks.ticks.stats },
-      };
-    }
+  stats(): { stores: Record<string, StoreStats>; droppedRows: number } {
+    const stores: Record<string, StoreStats> = {};
+    const sinkStats = (s: SinkSet): Record<string, SinkStats> => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, (v as Sink<unknown>).stats]));
+    for (const b of this.backends) stores[b.source] = { readBreaker: b.breaker.state, readBreakerOpens: b.breaker.opens, sinks: sinkStats(b.sinks) };
+    if (this.redis !== undefined) stores.redis = { readBreaker: this.redis.breaker.state, readBreakerOpens: this.redis.breaker.opens, sinks: sinkStats(this.redis.sinks) };
     return { stores, droppedRows: this.dropped };
   }
 
-  trades(batch: readonly Trade[]): void {
+  trades(batch: readonly Trade[]): void | Promise<void> {
     for (const b of this.backends) this.offer(b.sinks.trades, batch);
+    if (this.redis !== undefined) this.offer(this.redis.sinks.trades, batch);
+    return this.drained();
   }
 
-  candles(batch: readonly Candle[]): void {
-    const rows = batch.filter((c) => STORED_CANDLE_TIMEFRAMES.includes(c.timeframe));
-    if (rows.length > 0) for (const b of this.backends) this.offer(b.sinks.candles, rows);
+  candles(batch: readonly Candle[]): void | Promise<void> {
+    for (const b of this.backends) this.offer(b.sinks.candles, batch);
+    if (this.redis !== undefined) this.offer(this.redis.sinks.candles, batch);
+    return this.drained();
   }
 
-  profiles(batch: readonly VolumeProfile[]): void {
+  profiles(batch: readonly VolumeProfile[]): void | Promise<void> {
     for (const b of this.backends) this.offer(b.sinks.profiles, batch);
+    if (this.redis !== undefined) this.offer(this.redis.sinks.profiles, batch);
+    return this.drained();
   }
 
-  ticks(batch: readonly TickCount[]): void {
+  ticks(batch: readonly TickCount[]): void | Promise<void> {
     for (const b of this.backends) this.offer(b.sinks.ticks, batch);
+    if (this.redis !== undefined) this.offer(this.redis.sinks.ticks, batch);
+    return this.drained();
   }
 
-  /** The live feed never waits for a store: a sink with a full buffer (store down) drops the batch and counts it. */
+  quotes(batch: readonly Quote[]): void | Promise<void> {
+    if (this.redis?.sinks.quotes !== undefined) this.offer(this.redis.sinks.quotes, batch);
+    return this.drained();
+  }
+
+  /** Resolves when every sink made what it was given durable (awaited before a Kafka offset commit). */
+  async flush(): Promise<void> {
+    const all: Sink<unknown>[] = [];
+    for (const b of this.backends) all.push(...(Object.values(b.sinks) as Sink<unknown>[]));
+    if (this.redis !== undefined) all.push(...(Object.values(this.redis.sinks) as Sink<unknown>[]));
+    await Promise.all(all.map((s) => s.flush()));
+  }
+
   private offer<T>(sink: Sink<T>, batch: readonly T[]): void {
-    if (sink.stats.buffered >= this.maxBuffered) {
+    if (batch.length === 0) return;
+    if (this.o.whenFull === 'drop' && sink.stats.buffered >= this.o.maxBufferedRows) {
       this.dropped += batch.length;
       if (!this.warnedDrop) {
         this.warnedDrop = true;
-        this.warn(`${sink.name}: buffer full (store unavailable?): dropping rows until it drains (counted in droppedRows)`);
+        this.o.warn(`${sink.name}: buffer full (store unavailable?): dropping rows of the synthetic feed until it drains (counted in droppedRows)`);
       }
       return;
     }
-    void sink.enqueue(batch);
+    const wait = sink.enqueue(batch);
+    if (wait !== undefined) {
+      if (this.o.whenFull === 'wait') this.waits.push(wait);
+      else wait.catch(() => undefined);
+    }
   }
 
-  /** Candles from the first store whose breaker lets the read through and that answers, else the in-process store. */
+  private drained(): Promise<void> | undefined {
+    if (this.waits.length === 0) return undefined;
+    const waits = this.waits;
+    this.waits = [];
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Candles from the first store whose breaker lets the read through and that answers, else the in-process store (or 503). */
   candlesOf(q: Range & { timeframe: string }): Promise<Sourced<Candle[]>> {
-    const fromStores = STORED_CANDLE_TIMEFRAMES.includes(q.timeframe);
-    return this.read(fromStores, (b) => b.readCandles(q).then((l) => newest(l, q.limit)), () => this.memory.candles(q));
+    return this.read(
+      `candles of ${q.symbol} ${q.timeframe}`,
+      (b) => b.reader.readCandles(q).then((l) => newest(l, q.limit)),
+      () => this.memory.candles(q),
+      (got) => this.memory.covers('candles', q, got.length),
+    );
   }
 
   profilesOf(q: Range & { timeframe: string }): Promise<Sourced<VolumeProfile[]>> {
-    return this.read(true, (b) => b.readProfiles(q).then((l) => newest(l, q.limit)), () => this.memory.profiles(q));
+    return this.read(
+      `volume profiles of ${q.symbol} ${q.timeframe}`,
+      (b) => b.reader.readVolumeProfiles(q).then((l) => newest(l, q.limit)),
+      () => this.memory.profiles(q),
+      (got) => this.memory.covers('profiles', q, got.length),
+    );
   }
 
   /**
@@ -182,35 +306,60 @@ export class StoreBackends implements StoreOutputs {
    * numbers, so a cursor belongs to the source that issued it (x-data-source).
    */
   tradesOf(q: Range & { cursor: number }): Promise<Sourced<TradePage>> {
-    return this.read(true, (b) => storePage(b, q), () => this.memory.trades(q));
+    return this.read(
+      `trades of ${q.symbol}`,
+      (b) => storePage(b, q),
+      () => this.memory.trades(q),
+      (got) => q.cursor > 0 || this.memory.covers('trades', q, got.trades.length),
+    );
   }
 
-  private async read<T>(useStores: boolean, fromStore: (b: Backend) => Promise<T>, fromMemory: () => Promise<T>): Promise<Sourced<T>> {
-    if (useStores) {
-      for (const b of this.backends) {
-        if (!b.breaker.allows) continue;
-        try {
-          return { value: await b.breaker.fire(() => fromStore(b)), source: b.source };
-        } catch {
-          // next store
-        }
+  /** The latest trade: the in-process store, else Redis (symbols ingested by another node). */
+  async lastTrade(symbol: string): Promise<Trade | undefined> {
+    const held = this.memory.lastTrade(symbol);
+    if (held !== undefined || this.redis === undefined) return held;
+    const r = this.redis;
+    return r.breaker.fire(() => r.store.getLastTrade(symbol)).catch(() => undefined);
+  }
+
+  /** 24h stats from the stores' 1m candles (they outlive restarts), the in-process store when none answers. */
+  async statsOf(symbol: string, now: number): Promise<{ stats: SymbolStats | undefined; source: DataSource }> {
+    const last = await this.lastTrade(symbol);
+    if (last === undefined) return { stats: undefined, source: 'memory' };
+    const r = await this.read(`24h stats of ${symbol}`, (b) => b.reader.readCandles({ symbol, timeframe: '1m', from: now - 86_400_000, to: now + 60_000, limit: 1_500 }), () => this.memory.candles({ symbol, timeframe: '1m', from: now - 86_400_000, to: Number.POSITIVE_INFINITY, limit: 1_500 }), () => true);
+    const ticks = r.source === 'memory' ? ((await this.memory.stats(symbol, now))?.ticksLastMinute ?? 0) : (r.value.at(-1)?.trades ?? 0);
+    return { stats: statsOf(symbol, last, r.value, ticks), source: r.source };
+  }
+
+  private async read<T>(what: string, fromStore: (b: Backend) => Promise<T>, fromMemory: () => Promise<T>, complete: (value: T) => boolean): Promise<Sourced<T>> {
+    for (const b of this.backends) {
+      try {
+        return { value: await b.breaker.fire(() => fromStore(b)), source: b.source };
+      } catch {
+        // next store
       }
     }
-    return { value: await fromMemory(), source: 'memory' };
+    const value = await fromMemory();
+    if (this.backends.length > 0 && !complete(value)) throw new StoresUnavailable(what, this.backends.map((b) => ({ source: b.source, state: b.breaker.state })));
+    return { value, source: 'memory' };
   }
 
   /** Flushes the sinks (bounded wait when a store is down) and closes the stores. */
   async close(flushMs = 3_000): Promise<void> {
-    await Promise.all(this.backends.map((b) => closeBackend(b, flushMs)));
+    await Promise.all([
+      ...this.backends.map((b) => closeSinks(b.sinks, () => b.reader.close(), b.breaker, flushMs)),
+      ...(this.redis === undefined ? [] : [closeSinks(this.redis.sinks, () => this.redis!.store.close(), this.redis.breaker, flushMs)]),
+    ]);
   }
 }
 
-async function closeBackend(b: Backend, flushMs = 0): Promise<void> {
-  const sinks = [b.sinks.trades, b.sinks.candles, b.sinks.profiles, b.sinks.ticks] as Sink<unknown>[];
+async function closeSinks(sinks: SinkSet, closeStore: () => Promise<void>, breaker: ReadBreaker, flushMs = 0): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([Promise.all(sinks.map((s) => s.close().catch(() => undefined))), new Promise<void>((r) => (timer = setTimeout(r, flushMs)))]);
+  const all = Object.values(sinks) as Sink<unknown>[];
+  await Promise.race([Promise.all(all.map((s) => s.close().catch(() => undefined))), new Promise<void>((r) => (timer = setTimeout(r, flushMs)))]);
   if (timer !== undefined) clearTimeout(timer);
-  await b.close().catch(() => undefined);
+  breaker.shutdown();
+  await closeStore().catch(() => undefined);
 }
 
 function newest<T>(list: T[], limit: number): T[] {
@@ -221,7 +370,7 @@ async function storePage(b: Backend, q: Range & { cursor: number }): Promise<Tra
   const cursorTs = Math.floor(q.cursor / 1000);
   const from = Math.max(q.from, cursorTs);
   const skip = cursorTs >= q.from && q.cursor > 0 ? q.cursor % 1000 : 0;
-  const rows = await b.readTrades({ symbol: q.symbol, from, to: q.to, limit: skip + q.limit + 1 });
+  const rows = await b.reader.readTrades({ symbol: q.symbol, from, to: q.to, limit: skip + q.limit + 1 });
   const page = rows.slice(skip, skip + q.limit);
   const out: StoredTrade[] = [];
   let lastTs = -1;

@@ -66,6 +66,8 @@ export const ClickHouseStoreOptionsSchema = z
     insertFormat: z.enum(['RowBinary', 'JSONEachRow']).default('RowBinary'),
     /** HTTP request timeout. Default 30 s. */
     requestTimeout: DurationSchema.default(30_000),
+    /** Most HTTP connections open at once, per shard (the client's keep-alive pool). Default 10. */
+    maxOpenConnections: z.number().int().positive().default(10),
   })
   .refine((o) => (o.url === undefined) !== (o.clients === undefined), { message: 'give either url (one or several) or clients' });
 
@@ -273,6 +275,7 @@ export class ClickHouseStore {
               username: o.username,
               password: o.password,
               request_timeout: parseDuration(o.requestTimeout, 'requestTimeout'),
+              max_open_connections: o.maxOpenConnections,
               compression: { request: false, response: false },
               application: 'tickflow',
               log: { level: ClickHouseLogLevel.OFF },

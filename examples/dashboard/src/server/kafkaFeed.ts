@@ -1,0 +1,106 @@
+import type { Job, Quote, Trade } from '@tickflow/core';
+import { normalizeQuote, pipeline } from '@tickflow/core';
+import type { KafkaConsumer } from '@tickflow/core/kafka';
+import type { FeedTargets, MarketFeed } from './marketFeed.js';
+import { KAFKA_TIMING, feedJobs, feedStats } from './marketFeed.js';
+import { CANDLE_TIMEFRAMES } from './serverConfig.js';
+
+/** Options of the Kafka ingest. */
+export interface KafkaFeedOptions extends FeedTargets {
+  readonly brokers: readonly string[];
+  readonly groupId: string;
+  readonly tradesTopic: string;
+  readonly quotesTopic: string;
+  /** Makes everything handed to the store sinks durable (awaited before each offset commit). */
+  readonly durable: () => Promise<unknown>;
+  /** Quotes from the quotes topic (Redis latest quote); WebSocket `quotes` is published here too. */
+  readonly onQuotes?: (batch: readonly Quote[]) => void | Promise<void>;
+  readonly log: (message: string) => void;
+}
+
+/**
+ * Full-mode ingest from Kafka: the trades topic drives the same jobs as the
+ * synthetic feed through `kafkaConsumer` (offsets committed only once the
+ * windows of the events before them closed and the store sinks made their
+ * results durable; a sink that pushes back pauses the partitions), and the
+ * quotes topic feeds the WebSocket `quotes` channel. Processes in one
+ * consumer group split the partitions; their WebSocket clients still see
+ * every symbol through the Redis bridge.
+ */
+export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
+  const { kafkaConsumer } = await import('@tickflow/core/kafka');
+  let windows: Job<Trade, unknown>[] = [];
+  const ingestCounts = { events: 0, deadLetters: 0 };
+  const trades: KafkaConsumer<Trade> = kafkaConsumer<Trade>({
+    brokers: o.brokers,
+    topic: o.tradesTopic,
+    groupId: o.groupId,
+    clientId: 'tickflow-serve',
+    windows: { size: [...CANDLE_TIMEFRAMES], grace: '5s' },
+    deadLetterTopic: `${o.tradesTopic}-dead-letter`,
+    onWarning: o.warn,
+  });
+  const quotes: KafkaConsumer<Quote> = kafkaConsumer<Quote>({
+    brokers: o.brokers,
+    topic: o.quotesTopic,
+    groupId: `${o.groupId}-quotes`,
+    clientId: 'tickflow-serve',
+    windows: { size: '1s' },
+    parse: normalizeQuote,
+    onWarning: o.warn,
+  });
+  const ticker = setInterval(() => {
+    for (const j of windows) j.tick();
+  }, 100);
+  const lagTimer = setInterval(() => {
+    o.metrics.consumerLag.set({ topic: o.tradesTopic, partition: 'all' }, trades.stats.lag);
+    o.metrics.consumerLag.set({ topic: o.quotesTopic, partition: 'all' }, quotes.stats.lag);
+  }, 1_000);
+  lagTimer.unref();
+  const ac = new AbortController();
+  const failed = (what: string) => (e: unknown) => {
+    if (!ac.signal.aborted) o.warn(`kafka ${what} consumer stopped: ${e instanceof Error ? e.message : String(e)}`);
+  };
+  const runningTrades = trades
+    .run({
+      jobs: () => {
+        const jobs = feedJobs(o, KAFKA_TIMING);
+        windows = jobs.windows;
+        const raw = pipeline<Trade>({ name: 'ingest', ...KAFKA_TIMING }).deadLetters(jobs.dead).to(jobs.raw);
+        o.log(`kafka: partitions of ${o.tradesTopic} assigned; windows rebuilt from the committed offsets`);
+        return [raw, ...jobs.windows];
+      },
+      durable: o.durable,
+      signal: ac.signal,
+    })
+    .catch(failed('trades'));
+  const runningQuotes = quotes
+    .run({
+      jobs: () => [
+        pipeline<Quote>({ name: 'quotes', ...KAFKA_TIMING }).to({
+          write(batch: readonly Quote[]) {
+            o.ws.publish('quotes', batch);
+            return o.onQuotes?.(batch);
+          },
+        }),
+      ],
+      signal: ac.signal,
+    })
+    .catch(failed('quotes'));
+  o.log(`kafka: consuming ${o.tradesTopic} and ${o.quotesTopic} from ${o.brokers.join(',')} as group ${o.groupId}`);
+  return {
+    stats: () => {
+      const s = trades.stats;
+      ingestCounts.events = s.events;
+      ingestCounts.deadLetters = s.deadLetters;
+      return feedStats(ingestCounts, windows);
+    },
+    async stop() {
+      ac.abort();
+      await Promise.all([runningTrades, runningQuotes]);
+      clearInterval(ticker);
+      clearInterval(lagTimer);
+      for (const j of windows) await j.flush().catch(() => undefined);
+    },
+  };
+}
