@@ -104,7 +104,7 @@ describe('tickflow aggregate', () => {
 });
 
 describe('tickflow serve (embedded)', () => {
-  it('serves live candles from the synthetic feed as JSON and server-sent events', async () => {
+  it('serves live candles from the synthetic feed over REST (guest token) and the dashboard page', async () => {
     const server = await serveCommand({ port: 0, host: '127.0.0.1', symbols: 5, rate: 2000, seed: 1, timeframes: ['1m', '5m'], print: false }, () => {});
     try {
       let symbols: Candle[] = [];
@@ -114,20 +114,17 @@ describe('tickflow serve (embedded)', () => {
       }
       expect(symbols.map((c) => c.symbol)).toEqual(['SYM0001', 'SYM0002', 'SYM0003', 'SYM0004', 'SYM0005']);
       expect(symbols[0]).toMatchObject({ timeframe: '1m', final: false });
-      const candles = (await (await fetch(`${server.url}/api/candles/SYM0001?timeframe=5m`)).json()) as Candle[];
+      const { accessToken } = (await (await fetch(`${server.url}/api/auth/guest`, { method: 'POST' })).json()) as { accessToken: string };
+      const auth = { headers: { authorization: `Bearer ${accessToken}` } };
+      const { candles } = (await (await fetch(`${server.url}/api/aggregates/SYM0001/5m`, auth)).json()) as { candles: Candle[] };
       expect(candles[0]).toMatchObject({ symbol: 'SYM0001', timeframe: '5m' });
-      const bad = await fetch(`${server.url}/api/candles/SYM0001?timeframe=2h`);
+      const bad = await fetch(`${server.url}/api/aggregates/SYM0001/2h`, auth);
       expect(bad.status).toBe(400);
-      expect(((await bad.json()) as { error: string }).error).toMatch(/timeframe must be one of 1m, 5m/);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/timeframe/);
       expect((await fetch(`${server.url}/nope`)).status).toBe(404);
-      const events = await fetch(`${server.url}/events`);
-      const reader = events.body!.getReader();
-      let text = '';
-      while (!text.includes('event: candle')) text += new TextDecoder().decode((await reader.read()).value);
-      await reader.cancel();
-      expect(text).toMatch(/data: \{"symbol":"SYM/);
-      const page = await (await fetch(server.url)).text();
-      expect(page).toMatch(/<title>tickflow live<\/title>/);
+      const page = await fetch(server.url);
+      expect(page.status, 'the dashboard page is built by `npm run build` (vite build → dist/web)').toBe(200);
+      expect(await page.text()).toMatch(/<title>tickflow live<\/title>/);
     } finally {
       await server.close();
     }

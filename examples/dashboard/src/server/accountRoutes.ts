@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, parseOr400 } from './httpErrors.js';
@@ -10,13 +10,15 @@ import { doc } from './marketRoutes.js';
 export const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }).strict();
 export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(8192) }).strict();
 const bearer = [{ bearerAuth: [] }];
+/** Subjects of guest tokens: `guest-` and 8 random hex digits. */
+export const GUEST_SUBJECT = /^guest-[0-9a-f]{8}$/;
 
 function sameText(a: string, b: string): boolean {
   const h = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(h(a), h(b));
 }
 
-/** Auth (login, refresh), paper orders, portfolio and the audit trail. */
+/** Auth (login, guest, refresh), paper orders, portfolio and the audit trail. */
 export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/api/auth/login', { schema: { summary: 'Sign in as a demo user: access + refresh JWT', tags: ['auth'], body: doc(LoginBody) } }, async (req) => {
     const body = parseOr400(LoginBody, req.body, 'body');
@@ -30,10 +32,22 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return ctx.tokens.issue(user);
   });
 
+  app.post('/api/auth/guest', { schema: { summary: 'Anonymous read-only access: a viewer token pair for a new guest (when guest access is on)', tags: ['auth'] } }, async (req) => {
+    if (!ctx.config.guestAccess) throw new HttpError(403, 'guest access is turned off on this server (TICKFLOW_GUEST_ACCESS=false): sign in with POST /api/auth/login');
+    const user = { username: `guest-${randomBytes(4).toString('hex')}`, role: 'viewer' as const };
+    ctx.audit.append({ ts: Date.now(), type: 'guest_login', user: user.username, ip: req.ip });
+    return ctx.tokens.issue(user);
+  });
+
   app.post('/api/auth/refresh', { schema: { summary: 'Exchange a refresh token for a new token pair', tags: ['auth'], body: doc(RefreshBody) } }, async (req) => {
     const body = parseOr400(RefreshBody, req.body, 'body');
     const user = await ctx.tokens.verify(body.refreshToken, 'refresh');
     if (user === undefined) throw new HttpError(401, 'invalid or expired refresh token: sign in again with POST /api/auth/login');
+    // Guests stay viewers while guest access is on.
+    if (GUEST_SUBJECT.test(user.username) && user.role === 'viewer' && !ctx.users.some((u) => u.username === user.username)) {
+      if (!ctx.config.guestAccess) throw new HttpError(401, 'guest access is turned off on this server: sign in with POST /api/auth/login');
+      return ctx.tokens.issue(user);
+    }
     // The role comes from the current configuration, not the old token.
     const current = ctx.users.find((u) => u.username === user.username);
     if (current === undefined) throw new HttpError(401, `user "${user.username}" no longer exists`);

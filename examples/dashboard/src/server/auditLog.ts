@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { TickflowError } from '@tickflow/core';
 
 /** What the audit trail records. */
-export type AuditType = 'login' | 'login_failed' | 'order' | 'fill' | 'order_rejected' | 'order_cancelled' | 'forbidden';
+export type AuditType = 'login' | 'login_failed' | 'guest_login' | 'order' | 'fill' | 'order_rejected' | 'order_cancelled' | 'forbidden';
 
 /** One line of the audit trail. */
 export interface AuditEntry {

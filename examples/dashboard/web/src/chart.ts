@@ -1,0 +1,125 @@
+import { CandlestickSeries, ColorType, HistogramSeries, createChart } from 'lightweight-charts';
+import type { CandlestickData, HistogramData, IChartApi, ISeriesApi, UTCTimestamp } from 'lightweight-charts';
+import type { Candle } from './types.js';
+
+const UP = '#26a69a';
+const DOWN = '#ef5350';
+/** Bars kept per chart (history loads ask for fewer). */
+const MAX_BARS = 2000;
+
+function barOf(c: Candle): CandlestickData<UTCTimestamp> {
+  return { time: (c.start / 1000) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close };
+}
+
+function volumeOf(c: Candle): HistogramData<UTCTimestamp> {
+  return { time: (c.start / 1000) as UTCTimestamp, value: c.volume, color: c.close >= c.open ? 'rgba(38,166,154,0.45)' : 'rgba(239,83,80,0.45)' };
+}
+
+/**
+ * The candlestick chart with volume bars (lightweight-charts 5). Candles of the
+ * shown symbol and timeframe are merged by window start (the higher revision
+ * wins); `paint()` pushes what changed since the last paint to the series: a
+ * full `setData` after a history load, else `update` per changed bar.
+ */
+export class CandleChart {
+  readonly chart: IChartApi;
+  readonly candles: ISeriesApi<'Candlestick'>;
+  private readonly volume: ISeriesApi<'Histogram'>;
+  private bars: Candle[] = [];
+  private pending = new Map<number, Candle>();
+  private reset = false;
+  private key = '';
+  /** Start of the newest bar given to the series. */
+  private seriesLast = -1;
+
+  constructor(container: HTMLElement) {
+    this.chart = createChart(container, {
+      autoSize: true,
+      layout: { background: { type: ColorType.Solid, color: '#131722' }, textColor: '#c7ccd8', fontSize: 11, attributionLogo: false },
+      grid: { vertLines: { color: '#1f2433' }, horzLines: { color: '#1f2433' } },
+      rightPriceScale: { borderColor: '#2a3040', scaleMargins: { top: 0.08, bottom: 0.28 } },
+      timeScale: { borderColor: '#2a3040', timeVisible: true, secondsVisible: false, rightOffset: 3 },
+      crosshair: { mode: 0 },
+    });
+    this.candles = this.chart.addSeries(CandlestickSeries, { upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN });
+    this.volume = this.chart.addSeries(HistogramSeries, { priceFormat: { type: 'volume' }, priceScaleId: 'volume', lastValueVisible: false, priceLineVisible: false });
+    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
+  }
+
+  /** Shows another symbol or timeframe: clears the bars until history and live rows arrive. */
+  show(symbol: string, timeframe: string): void {
+    const key = `${symbol}|${timeframe}`;
+    if (key === this.key) return;
+    this.key = key;
+    this.bars = [];
+    this.pending.clear();
+    this.reset = true;
+  }
+
+  /** Merges candles (history or live) of the shown symbol and timeframe; nothing is drawn until `paint()`. */
+  merge(rows: readonly Candle[], history = false): void {
+    for (const c of rows) {
+      if (`${c.symbol}|${c.timeframe}` !== this.key) continue;
+      const i = this.indexOf(c.start);
+      const old = this.bars[i];
+      if (old !== undefined && old.start === c.start) {
+        if (c.rev < old.rev && !(c.final && !old.final)) continue;
+        this.bars[i] = c;
+      } else {
+        this.bars.splice(i, 0, c);
+        // A bar inserted before the end needs a full redraw.
+        if (i < this.bars.length - 1) this.reset = true;
+      }
+      if (!history) this.pending.set(c.start, c);
+    }
+    if (history) this.reset = true;
+    if (this.bars.length > MAX_BARS) {
+      this.bars.splice(0, this.bars.length - MAX_BARS);
+      this.reset = true;
+    }
+  }
+
+  /** Index of the first bar with start ≥ `start` (binary search). */
+  private indexOf(start: number): number {
+    let lo = 0;
+    let hi = this.bars.length;
+    if (hi > 0 && this.bars[hi - 1]!.start < start) return hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.bars[mid]!.start < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Pushes the changes to the chart (once per batch). */
+  paint(): void {
+    if (this.reset) {
+      this.reset = false;
+      this.pending.clear();
+      this.candles.setData(this.bars.map(barOf));
+      this.volume.setData(this.bars.map(volumeOf));
+      this.seriesLast = this.bars[this.bars.length - 1]?.start ?? -1;
+      return;
+    }
+    if (this.pending.size === 0) return;
+    const updates = [...this.pending.values()].sort((a, b) => a.start - b.start);
+    this.pending.clear();
+    for (const c of updates) {
+      // Bars before the series' newest one are already in it (inserts before the end redraw everything).
+      const historical = c.start < this.seriesLast;
+      this.candles.update(barOf(c), historical);
+      this.volume.update(volumeOf(c), historical);
+      if (c.start > this.seriesLast) this.seriesLast = c.start;
+    }
+  }
+
+  /** The bars shown (a copy; for the test hook). */
+  data(): readonly Candle[] {
+    return this.bars.slice();
+  }
+
+  get last(): Candle | undefined {
+    return this.bars[this.bars.length - 1];
+  }
+}

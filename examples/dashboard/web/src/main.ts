@@ -1,0 +1,292 @@
+// The dashboard page: one WebSocket client (100 ms batches), REST for history,
+// profiles and the account; every view takes data on each batch and the page
+// paints once per animation frame after it.
+import { createClient } from '@tickflow/ws-server/client';
+import type { ChannelUpdate, Subscription, TickflowClient } from '@tickflow/ws-server/client';
+import { AccountPanel } from './account.js';
+import { Api, ApiError } from './api.js';
+import type { Session } from './api.js';
+import { CandleChart } from './chart.js';
+import { ConnectionStatus } from './connectionStatus.js';
+import type { DataState } from './connectionStatus.js';
+import { direction, formatPercent, formatPrice } from './format.js';
+import { ProfileView } from './profile.js';
+import { TradeTape } from './tape.js';
+import { TIMEFRAMES } from './types.js';
+import type { Candle, TickerRow, Timeframe, Trade, VolumeProfile } from './types.js';
+import { Watchlist } from './watchlist.js';
+
+/** What browser tests and the benchmark read (`window.tickflowPage`). */
+export interface PageHook {
+  readonly symbol: string;
+  readonly timeframe: Timeframe;
+  readonly state: DataState;
+  /** The chart's bars. */
+  candles(): readonly Candle[];
+  /** Last price of the shown symbol (ticker). */
+  lastPrice(): number | undefined;
+  profile(): VolumeProfile | undefined;
+  /** History loads finished (GET /api/aggregates). */
+  readonly historyLoads: number;
+  /** Batches received and frames painted. */
+  readonly batches: number;
+  readonly paints: number;
+}
+
+declare global {
+  interface Window {
+    tickflowPage?: PageHook;
+  }
+}
+
+function el<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (e === null) throw new Error(`the page has no #${id}`);
+  return e as T;
+}
+
+const api = new Api();
+const notice = el<HTMLElement>('notice');
+const picker = el<HTMLSelectElement>('symbol');
+const lastPriceEl = el<HTMLElement>('last-price');
+const changeEl = el<HTMLElement>('last-change');
+const chartTitle = el<HTMLElement>('chart-title');
+const status = new ConnectionStatus(el('status'));
+const chart = new CandleChart(el('chart'));
+const profile = new ProfileView(el<HTMLCanvasElement>('profile'), el('profile-label'), chart.candles);
+const tape = new TradeTape(el<HTMLTableSectionElement>('tape-body'));
+const watchlist = new Watchlist(el<HTMLTableSectionElement>('watchlist-body'), (s) => show(s, timeframe));
+const tfButtons = [...document.querySelectorAll<HTMLButtonElement>('#timeframes button')];
+
+const [hashSymbol, hashTf] = decodeURIComponent(location.hash.slice(1)).split('/');
+let symbol = hashSymbol ?? '';
+let timeframe: Timeframe = (TIMEFRAMES as readonly string[]).includes(hashTf ?? '') ? (hashTf as Timeframe) : '1m';
+let client: TickflowClient | undefined;
+let subs: Subscription<string>[] = [];
+let loadGeneration = 0;
+let historyLoads = 0;
+let batches = 0;
+let paints = 0;
+let frame = 0;
+let shownTicker: TickerRow | undefined;
+/** `symbol|timeframe` on screen. */
+let shownKey = '';
+
+const profileTimeframe = (tf: Timeframe): '1m' | '5m' => (tf === '1m' ? '1m' : '5m');
+const candleChannel = () => `candles:${symbol}:${timeframe}` as const;
+const tradeChannel = () => `trades:${symbol}` as const;
+const profileChannel = () => `profile:${symbol}:${profileTimeframe(timeframe)}` as const;
+
+function say(message: string): void {
+  notice.textContent = message;
+  notice.hidden = message === '';
+}
+
+function schedulePaint(): void {
+  if (frame !== 0) return;
+  frame = requestAnimationFrame(paint);
+}
+
+/** One paint per frame: only what changed since the last one. */
+function paint(): void {
+  frame = 0;
+  paints++;
+  watchlist.paint();
+  chart.paint();
+  profile.paint();
+  tape.paint();
+  status.paint();
+  if (picker.options.length !== watchlist.symbols().length) fillPicker(watchlist.symbols());
+  const t = shownTicker;
+  if (t !== undefined) {
+    lastPriceEl.textContent = formatPrice(t.last);
+    changeEl.textContent = formatPercent(t.changePct);
+    changeEl.className = direction(t.changePct);
+  }
+}
+
+/** Takes one batch of the SDK (every channel that changed in the last 100 ms); no DOM work here. */
+function onBatch(updates: readonly ChannelUpdate[]): void {
+  batches++;
+  status.onBatch();
+  for (const u of updates) {
+    const rows = u.reset ? u.rows : u.changed;
+    switch (u.kind) {
+      case 'ticker':
+        watchlist.update(rows as readonly TickerRow[]);
+        for (const r of rows as readonly TickerRow[]) if (r.symbol === symbol) shownTicker = r;
+        break;
+      case 'candles':
+        if (u.channel === candleChannel()) chart.merge(rows as readonly Candle[]);
+        break;
+      case 'profile':
+        if (u.channel === profileChannel()) profile.set(rows as readonly VolumeProfile[]);
+        break;
+      case 'trades':
+        if (u.channel === tradeChannel()) tape.set(u.rows as readonly Trade[]);
+        break;
+      case 'quotes':
+        break;
+    }
+  }
+  schedulePaint();
+}
+
+function subscribeShown(): void {
+  for (const s of subs) s.unsubscribe();
+  subs = [];
+  if (client === undefined || symbol === '') return;
+  subs = [client.subscribe(candleChannel()), client.subscribe(tradeChannel()), client.subscribe(profileChannel())];
+}
+
+/** (Re)connects the WebSocket with the session's token (a new client after sign in, so the role's entitlements apply). */
+function connect(): void {
+  client?.close();
+  status.restart();
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  const c = createClient({ url, token: () => api.token(), batchInterval: 100 });
+  client = c;
+  c.on('status', (s) => {
+    if (client === c) status.onClientStatus(s);
+  });
+  c.on('batch', (u) => {
+    if (client === c) onBatch(u);
+  });
+  c.on('error', (e) => {
+    if (client !== c) return;
+    if (e.code === 'TOKEN') say(`No market data: ${e.message.replace(/^token function failed: /, '')}`);
+    else if (e.channel !== undefined) say(`${e.channel}: ${e.message}`);
+  });
+  c.subscribe('ticker');
+  subscribeShown();
+}
+
+/** Loads the chart's history (GET /api/aggregates) and the newest volume profile (GET /api/profile). */
+async function loadHistory(): Promise<void> {
+  const gen = ++loadGeneration;
+  const sym = symbol;
+  const tf = timeframe;
+  try {
+    const [agg, prof] = await Promise.all([
+      api.get<{ candles: Candle[] }>(`/api/aggregates/${encodeURIComponent(sym)}/${tf}?limit=300`),
+      api.get<{ profiles: VolumeProfile[] }>(`/api/profile/${encodeURIComponent(sym)}/${profileTimeframe(tf)}?limit=1`).catch(() => ({ profiles: [] })),
+    ]);
+    if (gen !== loadGeneration) return;
+    chart.merge(agg.candles, true);
+    profile.set(prof.profiles);
+    historyLoads++;
+    say('');
+    schedulePaint();
+  } catch (e) {
+    if (gen !== loadGeneration) return;
+    say(`Could not load ${sym} ${tf} history: ${e instanceof ApiError ? e.message : String(e)}`);
+  }
+}
+
+/** Shows a symbol and timeframe: live channels, history, hash, picker. */
+function show(nextSymbol: string, nextTf: Timeframe): void {
+  if (nextSymbol === '' || `${nextSymbol}|${nextTf}` === shownKey) return;
+  if (!shownKey.startsWith(`${nextSymbol}|`)) {
+    tape.clear();
+    shownTicker = undefined;
+    lastPriceEl.textContent = '–';
+    changeEl.textContent = '';
+  }
+  symbol = nextSymbol;
+  timeframe = nextTf;
+  shownKey = `${symbol}|${timeframe}`;
+  chart.show(symbol, timeframe);
+  profile.clear();
+  picker.value = symbol;
+  watchlist.select(symbol);
+  account.symbolChanged(symbol);
+  for (const b of tfButtons) b.setAttribute('aria-pressed', String(b.dataset.tf === timeframe));
+  chartTitle.textContent = `${symbol} · ${timeframe}`;
+  history.replaceState(null, '', `#${symbol}/${timeframe}`);
+  subscribeShown();
+  void loadHistory();
+  schedulePaint();
+}
+
+function fillPicker(symbols: readonly string[]): void {
+  const sorted = [...new Set(symbols)].sort();
+  picker.replaceChildren(...sorted.map((s) => new Option(s, s, false, s === symbol)));
+}
+
+const account = new AccountPanel(
+  api,
+  () => symbol,
+  (s) => (s === symbol ? shownTicker?.last : watchlist.lastOf(s)),
+  () => connect(),
+);
+api.onSession = (s: Session | undefined) => {
+  el('session').textContent = s === undefined ? 'signed out' : s.guest ? 'guest (read only)' : `${s.username} · ${s.role}`;
+  account.showSession(s);
+};
+
+picker.addEventListener('change', () => show(picker.value, timeframe));
+for (const b of tfButtons) b.addEventListener('click', () => show(symbol, b.dataset.tf as Timeframe));
+window.addEventListener('resize', () => {
+  profile.invalidate();
+  schedulePaint();
+});
+chart.chart.timeScale().subscribeVisibleLogicalRangeChange(() => {
+  profile.invalidate();
+  schedulePaint();
+});
+
+window.tickflowPage = {
+  get symbol() {
+    return symbol;
+  },
+  get timeframe() {
+    return timeframe;
+  },
+  get state() {
+    return status.state;
+  },
+  candles: () => chart.data(),
+  lastPrice: () => shownTicker?.last,
+  profile: () => profile.current,
+  get historyLoads() {
+    return historyLoads;
+  },
+  get batches() {
+    return batches;
+  },
+  get paints() {
+    return paints;
+  },
+};
+
+async function start(): Promise<void> {
+  try {
+    await api.guest();
+  } catch (e) {
+    api.onSession(undefined);
+    say(e instanceof ApiError && e.status === 403 ? `${e.message.replace(/: sign in with.*/, '')}. Log in to see market data.` : `Could not start a guest session: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  connect();
+  try {
+    const res = await fetch('/api/symbols');
+    if (!res.ok) throw new ApiError(res.status, `GET /api/symbols answered ${res.status}`);
+    const latest = (await res.json()) as Candle[];
+    fillPicker(latest.map((c) => c.symbol));
+    show(symbol !== '' ? symbol : (latest[0]?.symbol ?? ''), timeframe);
+    if (latest.length === 0) say('No symbols yet: the feed has not produced a candle. The page picks the first symbol of the ticker.');
+  } catch (e) {
+    say(`Could not list the symbols: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // A server that had no candles at load: show the first symbol the ticker brings.
+  const wait = setInterval(() => {
+    if (symbol !== '') return clearInterval(wait);
+    const first = watchlist.symbols().sort()[0];
+    if (first !== undefined) {
+      clearInterval(wait);
+      say('');
+      show(first, timeframe);
+    }
+  }, 250);
+}
+
+void start();
