@@ -75,8 +75,11 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
   );
 
   const AuditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
-  app.get('/api/audit', { preHandler: requireRole(ctx, 'admin'), schema: { summary: 'The newest audit entries (admin)', tags: ['admin'], security: bearer, querystring: doc(AuditQuery) } }, async (req) => {
+  app.get('/api/audit', { preHandler: requireRole(ctx, 'admin'), schema: { summary: 'The newest audit entries (admin): from PostgreSQL when configured (x-data-source: postgres), else or while it is down the in-memory tail (x-data-source: memory, x-audit-fallback says why)', tags: ['admin'], security: bearer, querystring: doc(AuditQuery) } }, async (req, reply) => {
     const { limit } = parseOr400(AuditQuery, req.query, 'query');
-    return { path: ctx.audit.path, entries: ctx.audit.recent(limit) };
+    const page = await ctx.audit.read(limit);
+    void reply.header('x-data-source', page.source);
+    if (page.degraded !== undefined) void reply.header('x-audit-fallback', 'postgres-unavailable');
+    return { store: ctx.audit.store, path: ctx.audit.path, source: page.source, ...(page.degraded === undefined ? {} : { degraded: page.degraded }), entries: page.entries };
   });
 }

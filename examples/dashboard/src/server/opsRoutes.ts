@@ -3,7 +3,7 @@ import type { RouteContext } from './routeContext.js';
 
 /** Health, readiness, Prometheus metrics and the OpenAPI document. */
 export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number>): void {
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({ status: 'ok', mode: ctx.stores === undefined ? 'embedded' : 'full', ...feedStats(), ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }) }));
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({ status: 'ok', mode: ctx.stores === undefined ? 'embedded' : 'full', ...feedStats(), audit: ctx.audit.stats(), ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }) }));
   app.get('/readyz', { schema: { summary: 'Readiness: the feed has delivered trades and the server is not shutting down', tags: ['ops'] } }, async (_req, reply) => {
     const ready = ctx.ready();
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', mode: 'embedded', stores: { marketData: 'in-process', cache: 'in-process', audit: ctx.audit.path } });

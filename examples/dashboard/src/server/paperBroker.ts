@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Trade } from '@tickflow/core';
-import type { AuditEntry, AuditLog } from './auditLog.js';
+import type { AuditEntry, AuditTrail } from './auditLog.js';
 import type { Performance, Position } from './portfolio.js';
 import { applyFill, performance, unrealisedPnl } from './portfolio.js';
 
@@ -63,8 +63,9 @@ interface Account {
  * Paper trading against live prices: market orders fill at the last trade
  * price, limit orders fill at once when marketable and otherwise rest until a
  * trade crosses the limit (filled at that trade's price). Long only, cash
- * checked. Every order, fill and rejection goes to the audit log first, and
- * the state is rebuilt from the log at start, so it survives a restart.
+ * checked. Every order, fill and rejection goes to the audit trail first,
+ * and the state is rebuilt from it at start (`audit.loaded`, in append
+ * order), so it survives a restart, and with PostgreSQL a new node.
  */
 export class PaperBroker {
   private readonly accounts = new Map<string, Account>();
@@ -73,7 +74,7 @@ export class PaperBroker {
   private nextId = 1;
 
   constructor(
-    private readonly audit: AuditLog,
+    private readonly audit: AuditTrail,
     private readonly startingCash = 100_000,
     private readonly priceOf: (symbol: string) => number | undefined = () => undefined,
   ) {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Candle } from '@tickflow/core';
 import { redisBridge, startWsServer, tokenOf } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
-import { AuditLog } from './auditLog.js';
+import { openAuditTrail } from './auditLog.js';
 import { TokenIssuer, generatedSecret } from './auth.js';
 import type { Role } from './auth.js';
 import { HttpError } from './httpErrors.js';
@@ -62,8 +62,10 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   }
   const tokens = new TokenIssuer(secret, seconds(config.accessTtl), seconds(config.refreshTtl));
   const store = new InMemoryMarketStore({ bars: config.retentionBars, trades: config.retentionTrades });
-  const audit = AuditLog.open(config.auditLog);
+  // The NDJSON journal first (fsync'd per entry), shipped to PostgreSQL's tickflow_audit when DATABASE_URL is set.
+  const audit = await openAuditTrail({ path: config.auditLog, databaseUrl: config.databaseUrl, poolMax: Math.min(config.databasePoolMax, 2), warn: (m) => log.warn(m) });
   if (audit.skipped > 0) log.warn({ path: audit.path, skipped: audit.skipped }, 'audit log: skipped unreadable lines (a torn write?)');
+  log.info({ store: audit.store, journal: audit.path, entries: audit.loaded.length }, audit.store === 'postgres' ? `audit trail: PostgreSQL table tickflow_audit, journal ${audit.path}` : `audit trail: NDJSON file ${audit.path}`);
   const broker = new PaperBroker(audit, config.startingCash, (s) => store.lastPrice(s));
   const limiter = new RateLimiter(config.rateLimit);
   let closing = false;
@@ -92,7 +94,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     cache = await ResponseCache.open(60_000, redisTarget);
   } catch (e) {
     await stores?.close(0);
-    audit.close();
+    await audit.close();
     throw e;
   }
 
@@ -187,6 +189,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await app.close();
     await stores?.close(0);
     await cache.close();
+    await audit.close();
     throw e;
   }
   opsRoutes(app, ctx, () => ({ ...feed.stats() }));
@@ -197,14 +200,14 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await feed.stop();
     await ws.close();
     await stores?.close();
-    audit.close();
+    await audit.close();
     throw e;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   const marketData = stores === undefined ? 'in-process store' : `reads: ${stores.order.join(' → ')}; writes: ${stores.order.filter((x) => x !== 'memory').join(', ')} sinks and the in-process store`;
-  log.info({ url, mode: stores === undefined ? 'embedded' : 'full', marketData, cache: 'in-process (60 s TTL)', audit: audit.path, ws: `${url.replace('http', 'ws')}/ws` }, `tickflow serve: live dashboard on ${url}`);
+  log.info({ url, mode: stores === undefined ? 'embedded' : 'full', marketData, cache: 'in-process (60 s TTL)', audit: audit.store === 'postgres' ? `postgres (journal ${audit.path})` : audit.path, ws: `${url.replace('http', 'ws')}/ws` }, `tickflow serve: live dashboard on ${url}`);
 
   let closed: Promise<void> | undefined;
   return {
@@ -220,7 +223,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         await app.close();
         await stores?.close();
         await cache.close();
-        audit.close();
+        await audit.close();
       })();
       return closed;
     },

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditLog } from './auditLog.js';
+import type { AuditTrail } from './auditLog.js';
 import type { AuthUser, DemoUser, Role, TokenIssuer } from './auth.js';
 import { hasRole } from './auth.js';
 import { HttpError } from './httpErrors.js';
@@ -27,7 +27,8 @@ export interface RouteContext {
   readonly tokens: TokenIssuer;
   readonly users: readonly DemoUser[];
   readonly broker: PaperBroker;
-  readonly audit: AuditLog;
+  /** The audit trail: the NDJSON journal, shipped to PostgreSQL when DATABASE_URL is set. */
+  readonly audit: AuditTrail;
   readonly metrics: ServerMetrics;
   readonly ready: () => boolean;
   /** Full mode: the configured stores, read in order behind circuit breakers (undefined in embedded mode). */
