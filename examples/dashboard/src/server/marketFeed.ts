@@ -112,10 +112,8 @@ export function feedJobs(o: FeedTargets, timing: Timing): FeedJobs {
       }
       if (quotes.length > 0) o.ws.publish('quotes', quotes);
       o.onTrades(batch);
-      if (o.outputs === undefined) return undefined;
-      const waitTrades = o.outputs.trades(batch);
-      const waitQuotes = quotes.length > 0 ? o.outputs.quotes(quotes) : undefined;
-      return waitQuotes === undefined ? waitTrades : waitTrades === undefined ? waitQuotes : Promise.all([waitTrades, waitQuotes]).then(() => undefined);
+      // Quotes derived from trades lack sizes: only the quotes topic's go to the stores.
+      return o.outputs?.trades(batch);
     },
   };
   return { raw, windows: [candleJob, profileJob, tickJob], late, dead };

@@ -99,8 +99,10 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const cq = { symbol, timeframe, from: q.from, to: q.to, limit: q.limit };
       const candles = ctx.stores === undefined ? await ctx.reader.candles(cq) : sourced(reply, await ctx.stores.candlesOf(cq));
       const body = { symbol, timeframe, from: q.from, to: q.to, candles };
-      if (q.to <= settled) ctx.cache.set(key, body);
-      void reply.header('x-cache', q.to <= settled ? 'miss' : 'bypass');
+      // Only complete results: every bar final, and with Kafka ingest not empty (a lagging consumer may still fill a past range).
+      const cacheable = q.to <= settled && candles.every((c) => c.final) && (candles.length > 0 || ctx.config.kafkaBrokers === undefined);
+      if (cacheable) ctx.cache.set(key, body);
+      void reply.header('x-cache', cacheable ? 'miss' : 'bypass');
       return body;
     },
   );

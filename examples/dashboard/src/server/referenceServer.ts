@@ -71,7 +71,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   let closing = false;
   let stores: StoreBackends | undefined;
   let cache: ResponseCache | undefined;
-  let metricsRef: ServerMetrics | undefined;
+  const late: { metrics?: ServerMetrics } = {}; // the metrics need the WebSocket server, which starts after the stores
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   try {
     stores = await StoreBackends.connect(
@@ -87,7 +87,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         log: (m) => log.info(m),
         warn: (m) => log.warn(m),
         onBreaker: (name, state) => log.warn({ store: name, breaker: state }, `${name} reads: circuit breaker ${state}`),
-        onWritten: (s, t, ms) => metricsRef?.sinkLatency.observe({ store: s, table: t }, ms / 1000),
+        onWritten: (s, t, ms) => late.metrics?.sinkLatency.observe({ store: s, table: t }, ms / 1000),
       },
       store,
     );
@@ -125,7 +125,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     },
   });
   const metrics = new ServerMetrics(ws);
-  metricsRef = metrics;
+  late.metrics = metrics;
   if (stores !== undefined) {
     const st = stores;
     metrics.watchStores({ stores: () => st.stats().stores, droppedRows: () => st.stats().droppedRows });

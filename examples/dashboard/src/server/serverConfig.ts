@@ -163,14 +163,17 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
 
 /** `tickflow serve --help`. */
 export function serveHelp(): string {
-  const lines = ['tickflow serve: the reference server (synthetic feed → operators → stores, REST + WebSocket on one port)', 'Embedded mode (no store URL set): in-process store only. Full mode: CLICKHOUSE_URL and/or DATABASE_URL.', '', 'Options (flag, environment variable):'];
+  const lines = ['tickflow serve: the reference server (synthetic feed → operators → stores, REST + WebSocket on one port)', 'Embedded mode (no service configured): synthetic feed, in-process store. Full mode: any of KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL, REDIS_URL.', '', 'Options (flag, environment variable):'];
   for (const s of SETTINGS) lines.push(`  ${(s.flag || '').padEnd(22)} ${(s.env ?? '').padEnd(26)} ${s.help}`);
   lines.push('  --print                                         print each final 1m candle to stdout', '');
   lines.push('Routes: / (live page), /api/docs, /api/openapi.json, /ws (WebSocket), /healthz, /readyz, /metrics');
   lines.push(
-    'Full mode: candles (1m, 5m), volume profiles, tick counts and raw trades also go to ClickHouse and/or PostgreSQL through their sinks;',
-    '/api/historical, /api/aggregates and /api/profile read ClickHouse, then PostgreSQL, then the in-process store (a circuit breaker per store;',
-    'the x-data-source header names the answering source). KAFKA_BROKERS and REDIS_URL are not used by serve yet.',
+    'Full mode: each configured service replaces its embedded stand-in. KAFKA_BROKERS: trades (and quotes) come from Kafka instead of the',
+    'synthetic feed; offsets are committed once the windows closed and the sinks made them durable; a full sink pauses the partitions.',
+    'CLICKHOUSE_URL / DATABASE_URL: candles (1m…1d), volume profiles, tick counts and raw trades go there; /api/historical, /api/aggregates,',
+    '/api/profile and /api/stats read ClickHouse, then PostgreSQL, then the in-process store, each behind a circuit breaker (x-data-source names',
+    'the answer\'s source); 503 with Retry-After when none can answer a range the in-process store does not hold. REDIS_URL: latest prices,',
+    'candles and quotes, the aggregate cache shared by every node (x-cache: hit-redis), and WebSocket fan-out across nodes (single-node URL).',
   );
   return `${lines.join('\n')}\n`;
 }

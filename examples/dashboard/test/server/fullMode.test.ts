@@ -109,4 +109,36 @@ describe('reference server in full mode (ClickHouse + PostgreSQL)', () => {
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { mode: string };
     expect(health.mode).toBe('full');
   }, 40_000);
+
+  it('answers 503 with Retry-After when no store can answer a range the in-process store does not hold, and serves recent ranges from it', async () => {
+    await Promise.all([ch.kill(), pg.stopServer()]);
+    try {
+      const auth = { authorization: `Bearer ${token}` };
+      const all = await fetch(`${server.url}/api/aggregates/SYM0001/1m?from=0`, { headers: auth });
+      expect(all.status).toBe(503);
+      expect(all.headers.get('retry-after')).toBe('1');
+      expect(((await all.json()) as { error: string }).error).toMatch(/no store can answer \(clickhouse breaker \w+, postgres breaker \w+\)/);
+      // The newest bar is in the in-process store: asking for just that is answered from it.
+      const newest = await fetch(`${server.url}/api/aggregates/SYM0001/1m?from=0&limit=1`, { headers: auth });
+      expect(newest.status).toBe(200);
+      expect(newest.headers.get('x-data-source')).toBe('memory');
+      expect(((await newest.json()) as { candles: Candle[] }).candles).toHaveLength(1);
+      // So is a range that starts after the server did (it saw every trade since).
+      const recent = await fetch(`${server.url}/api/aggregates/SYM0001/1m?from=${server.store.startedAt}`, { headers: auth });
+      expect(recent.status).toBe(200);
+      expect(recent.headers.get('x-data-source')).toBe('memory');
+      // Failed reads open the read breakers (opossum: ≥ 50 % failures in its 10 s window), visible in /metrics.
+      await until(async () => {
+        await fetch(`${server.url}/api/aggregates/SYM0001/1m?from=0`, { headers: auth });
+        const metrics = await (await fetch(`${server.url}/metrics`)).text();
+        return /tickflow_breaker_state\{store="clickhouse",path="read"\} 2/.test(metrics) ? true : undefined;
+      }, 'the ClickHouse read breaker open in /metrics');
+    } finally {
+      await Promise.all([ch.restart(), pg.startServer()]);
+    }
+    await until(async () => {
+      const a = await aggregates();
+      return a.status === 200 && a.source === 'clickhouse' ? true : undefined;
+    }, 'reads back on ClickHouse');
+  }, 60_000);
 });
