@@ -24,7 +24,7 @@ import type { ServerConfigInput } from './serverConfig.js';
 import { parseRedisUrl, parseServerConfig, seconds } from './serverConfig.js';
 import { ResponseCache } from './responseCache.js';
 import { ServerMetrics } from './serverMetrics.js';
-import { StoreBackends } from './storeBackends.js';
+import { StoreBackends, StoresUnavailable } from './storeBackends.js';
 
 /** A running reference server. */
 export interface ReferenceServer {
@@ -148,6 +148,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     metrics.http.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
+    if (e instanceof StoresUnavailable) metrics.unavailable.inc();
     if (e instanceof HttpError) return reply.status(e.status).headers(e.headers).send({ error: e.message });
     const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     if (status === 500) log.error({ err: e }, 'request failed');

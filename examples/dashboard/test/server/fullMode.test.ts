@@ -131,7 +131,7 @@ describe('reference server in full mode (ClickHouse + PostgreSQL)', () => {
       await until(async () => {
         await fetch(`${server.url}/api/aggregates/SYM0001/1m?from=0`, { headers: auth });
         const metrics = await (await fetch(`${server.url}/metrics`)).text();
-        return /tickflow_breaker_state\{store="clickhouse",path="read"\} 2/.test(metrics) ? true : undefined;
+        return /tickflow_breaker_state\{store="clickhouse",path="read"\} 2/.test(metrics) && /tickflow_http_store_unavailable_total [1-9]/.test(metrics) ? true : undefined;
       }, 'the ClickHouse read breaker open in /metrics');
     } finally {
       await Promise.all([ch.restart(), pg.startServer()]);
