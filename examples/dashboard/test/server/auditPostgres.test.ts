@@ -7,19 +7,9 @@ import { startPostgres } from '@tickflow/test-services';
 import type { PostgresService } from '@tickflow/test-services';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { sleep, until } from '../waitUntil.js';
 
 const SECRET = 'audit-secret-audit-secret-audit-secret!';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 interface JournalLine {
   id: string;

@@ -12,19 +12,9 @@ import { startKafka, startPostgres, startRestartableRedis } from '@tickflow/test
 import type { KafkaService, PostgresService, RestartableRedis } from '@tickflow/test-services';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { until } from '../waitUntil.js';
 
 const SECRET = 'test-secret-test-secret-test-secret!';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Trades of two symbols, one every 10 ms per symbol, starting `from` (event time). */
 function tradesFrom(from: number, n: number, seq0: number): Trade[] {
