@@ -165,7 +165,10 @@ describe('dashboard page in Chromium', () => {
       expect(narrow.scrollWidth, `no sideways scrolling at ${width} px`).toBeLessThanOrEqual(width);
       expect(narrow.watch.top).toBeGreaterThanOrEqual(narrow.chart.bottom); // one column
       expect(narrow.canvasWidth).toBeGreaterThan(200);
-      if (width === 390) await page.screenshot({ path: join(SCREENSHOTS, 'phone.png'), fullPage: true });
+      if (width === 390) {
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: join(SCREENSHOTS, 'phone.png') });
+      }
     }
     await page.setViewportSize({ width: 1280, height: 800 });
   });
@@ -183,5 +186,35 @@ describe('dashboard page in Chromium', () => {
     await page.waitForFunction((b) => document.getElementById('last-price')!.textContent !== b, before, { timeout: 5000 });
     expect(await page.textContent('#status')).toBe('live');
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('dashboard page without guest access', () => {
+  it('says that guest access is off, then streams after a login', { timeout: 60_000 }, async () => {
+    requireBuiltPage();
+    const dir = mkdtempSync(join(tmpdir(), 'tickflow-browser-noguest-'));
+    const server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir, jwtSecret: SECRET, rate: 200, symbols: 3, guestAccess: false });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(server.url);
+      await page.waitForFunction(() => /guest access is turned off.*Log in to see market data/.test(document.getElementById('notice')!.textContent ?? ''));
+      expect(await page.isVisible('#notice')).toBe(true);
+      expect(await page.evaluate(() => window.tickflowPage.state)).not.toBe('live');
+      await page.fill('#login-form input[name="username"]', 'viewer');
+      await page.fill('#login-form input[name="password"]', 'viewer');
+      await page.click('#login-form button[type="submit"]');
+      await page.waitForFunction(() => window.tickflowPage.state === 'live' && window.tickflowPage.candles().length > 0, undefined, { timeout: 15_000 });
+      // A viewer sees the market but is told it cannot trade.
+      expect(await page.textContent('#summary')).toMatch(/viewer is a viewer: viewers see market data but cannot trade/);
+      expect(await page.isVisible('#order-form')).toBe(false);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
