@@ -22,6 +22,9 @@ const steps = [
   ['build', npx, ['turbo', 'run', 'build', '--output-logs=errors-only']],
   ['typecheck', npx, ['turbo', 'run', 'typecheck', '--output-logs=errors-only']],
   ['lint', npx, ['turbo', 'run', 'lint', '--output-logs=errors-only']],
+  // deploy/test (the deployment kit's checks) is not a workspace package: checked here.
+  ['typecheck deploy', npx, ['tsc', '-p', 'deploy/tsconfig.json', '--noEmit']],
+  ['lint deploy', npx, ['eslint', 'deploy/test']],
 ];
 for (const [label, cmd, args] of steps) {
   const code = run(label, cmd, args);
