@@ -221,26 +221,25 @@ export class StoreBackends implements StoreOutputs {
   }
 
   trades(batch: readonly Trade[]): void | Promise<void> {
-    for (const b of this.backends) this.offer(b.sinks.trades, batch);
-    if (this.redis !== undefined) this.offer(this.redis.sinks.trades, batch);
-    return this.drained();
+    return this.fanOut('trades', batch);
   }
 
   candles(batch: readonly Candle[]): void | Promise<void> {
-    for (const b of this.backends) this.offer(b.sinks.candles, batch);
-    if (this.redis !== undefined) this.offer(this.redis.sinks.candles, batch);
-    return this.drained();
+    return this.fanOut('candles', batch);
   }
 
   profiles(batch: readonly VolumeProfile[]): void | Promise<void> {
-    for (const b of this.backends) this.offer(b.sinks.profiles, batch);
-    if (this.redis !== undefined) this.offer(this.redis.sinks.profiles, batch);
-    return this.drained();
+    return this.fanOut('profiles', batch);
   }
 
   ticks(batch: readonly TickCount[]): void | Promise<void> {
-    for (const b of this.backends) this.offer(b.sinks.ticks, batch);
-    if (this.redis !== undefined) this.offer(this.redis.sinks.ticks, batch);
+    return this.fanOut('ticks', batch);
+  }
+
+  /** Hands a batch to the sink of that kind of every store (Redis included); a promise when one pushes back. */
+  private fanOut(kind: 'trades' | 'candles' | 'profiles' | 'ticks', batch: readonly unknown[]): void | Promise<void> {
+    for (const b of this.backends) this.offer(b.sinks[kind] as Sink<unknown>, batch);
+    if (this.redis !== undefined) this.offer(this.redis.sinks[kind] as Sink<unknown>, batch);
     return this.drained();
   }
 
