@@ -127,6 +127,19 @@ describe('kustomize sources', () => {
     expect(config.port).toBe(3000);
   });
 
+  it('the ServiceMonitor (prometheus-operator) selects the Service and its http port, with job="tickflow" as the alerts expect', () => {
+    const service = readYaml<IService & KubeObject>(join(BASE, 'service.yaml'));
+    const monitor = readYaml<KubeObject & { spec: { jobLabel: string; namespaceSelector: { matchNames: string[] }; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } }>(join(DEPLOY, 'prometheus', 'servicemonitor.yml'));
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(monitor.spec.namespaceSelector.matchNames).toContain(readKustomization(BASE).namespace);
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) expect(service.metadata.labels?.[k], k).toBe(v);
+    expect(service.metadata.labels?.[monitor.spec.jobLabel]).toBe('tickflow');
+    for (const e of monitor.spec.endpoints) {
+      expect(service.spec!.ports!.map((p) => p.name)).toContain(e.port);
+      expect(e.path).toBe('/metrics');
+    }
+  });
+
   it.skipIf(kubectl === undefined)('kubectl kustomize renders base and production (kubectl present on this machine)', () => {
     expect(kustomizeBuild(kubectl!, BASE).length).toBeGreaterThan(5);
     expect(kustomizeBuild(kubectl!, PRODUCTION).length).toBeGreaterThan(5);
