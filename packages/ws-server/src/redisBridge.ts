@@ -5,16 +5,26 @@ import { TickflowError, formatIssues } from '@tickflow/core';
 import type { FeedKind, WsBridge } from './wsServer.js';
 
 /** Options of redisBridge. */
-export const RedisBridgeOptionsSchema = z.object({
-  /** Redis URL (`redis://127.0.0.1:6379`). */
-  url: z.string().min(1),
-  /** Pub/sub channel shared by the nodes. Default `tickflow:ws`. */
-  channel: z.string().min(1).default('tickflow:ws'),
-  /** This node's id (messages it published come back to it and are skipped). Default: random. */
-  nodeId: z.string().min(1).max(64).optional(),
-  /** Called when Redis fails (publishes while disconnected are dropped and counted, not queued). */
-  onError: z.custom<(error: TickflowError) => void>((v) => typeof v === 'function').optional(),
-});
+export const RedisBridgeOptionsSchema = z
+  .object({
+    /** Redis URL (`redis://127.0.0.1:6379`); or give `sentinels` and `name`. */
+    url: z.string().min(1).optional(),
+    /** Sentinel: the sentinels' addresses (the bridge follows the master they name across failovers). */
+    sentinels: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) })).min(1).optional(),
+    /** Sentinel: the master's name. */
+    name: z.string().min(1).optional(),
+    /** Sentinel: password of the data nodes. */
+    password: z.string().optional(),
+    /** Sentinel: database number. Default 0. */
+    db: z.number().int().nonnegative().optional(),
+    /** Pub/sub channel shared by the nodes. Default `tickflow:ws`. */
+    channel: z.string().min(1).default('tickflow:ws'),
+    /** This node's id (messages it published come back to it and are skipped). Default: random. */
+    nodeId: z.string().min(1).max(64).optional(),
+    /** Called when Redis fails (publishes while disconnected are dropped and counted, not queued). */
+    onError: z.custom<(error: TickflowError) => void>((v) => typeof v === 'function').optional(),
+  })
+  .refine((o) => (o.url !== undefined) !== (o.sentinels !== undefined && o.name !== undefined), { message: 'give either url, or sentinels and name' });
 
 /** Options of redisBridge (see RedisBridgeOptionsSchema). */
 export type RedisBridgeOptions = z.input<typeof RedisBridgeOptionsSchema>;
@@ -51,6 +61,7 @@ export function redisBridge(options: RedisBridgeOptions): RedisBridge {
   if (!parsed.success) throw new TickflowError('INVALID_ARGUMENT', `invalid redisBridge options: ${formatIssues(parsed.error)}`, { cause: parsed.error });
   const o = parsed.data;
   const nodeId = o.nodeId ?? Math.random().toString(36).slice(2, 12);
+  const where = o.url ?? `master "${o.name}" of sentinels ${(o.sentinels ?? []).map((a) => `${a.host}:${a.port}`).join(',')}`;
   const packr = new Packr({ useRecords: false });
   const stats = { published: 0, received: 0, dropped: 0 };
   let pub: Redis | undefined;
@@ -63,8 +74,10 @@ export function redisBridge(options: RedisBridgeOptions): RedisBridge {
     async start(deliver) {
       const { Redis: RedisClient } = await import('ioredis');
       const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 1 };
-      pub = new RedisClient(o.url, { ...common, enableOfflineQueue: false });
-      sub = new RedisClient(o.url, common);
+      const client = (extra: RedisOptions): Redis =>
+        o.url !== undefined ? new RedisClient(o.url, { ...common, ...extra }) : new RedisClient({ ...common, ...extra, sentinels: o.sentinels, name: o.name, password: o.password, db: o.db ?? 0 });
+      pub = client({ enableOfflineQueue: false });
+      sub = client({});
       pub.on('error', (e) => fail('publisher', e));
       sub.on('error', (e) => fail('subscriber', e));
       try {
@@ -73,7 +86,7 @@ export function redisBridge(options: RedisBridgeOptions): RedisBridge {
       } catch (e) {
         pub.disconnect();
         sub.disconnect();
-        throw new TickflowError('BRIDGE_FAILED', `cannot connect to Redis at ${o.url}: ${e instanceof Error ? e.message : String(e)}; check the URL and that Redis is running`, { cause: e });
+        throw new TickflowError('BRIDGE_FAILED', `cannot connect to Redis at ${where}: ${e instanceof Error ? e.message : String(e)}; check the URL and that Redis is running`, { cause: e });
       }
       sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
         let m: BridgeMessage;

@@ -4,7 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis } from '@tickflow/test-services';
+import { startRedis, startRedisSentinel } from '@tickflow/test-services';
 import type { RunningService } from '@tickflow/test-services';
 import { redisBridge, startWsServer } from '../src/index.js';
 import type { DeltaMessage, SnapshotMessage } from '../src/protocol.js';
@@ -88,6 +88,31 @@ describe('redisBridge', () => {
       n.send('close');
       await exited;
     }
+  });
+
+  it('bridges through the master a Redis Sentinel group names (in-process nodes)', async () => {
+    const group = await startRedisSentinel();
+    try {
+      const bridge = () => redisBridge({ sentinels: [...group.sentinels], name: group.masterName, channel: 'tickflow:sentinel-test' });
+      const [a, b] = await Promise.all([startWsServer({ flushInterval: 5, bridge: bridge() }), startWsServer({ flushInterval: 5, bridge: bridge() })]);
+      try {
+        const onB = await rawClient(b.url);
+        onB.send({ type: 'subscribe', channels: ['candles:AAPL:1m'] });
+        await onB.next('snapshot');
+        a.publish('candles', [candle()]);
+        expect(((await onB.next('delta', (m) => m.channel === 'candles:AAPL:1m', 5_000)) as DeltaMessage).rows).toEqual([candle()]);
+        await onB.close();
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    } finally {
+      await group.stop();
+    }
+  });
+
+  it('needs either a url or sentinels and a name', () => {
+    expect(() => redisBridge({ sentinels: [{ host: '127.0.0.1', port: 26379 }] })).toThrow(/give either url, or sentinels and name/);
+    expect(() => redisBridge({})).toThrow(/give either url, or sentinels and name/);
   });
 
   it('fails loudly when Redis is unreachable at start', async () => {

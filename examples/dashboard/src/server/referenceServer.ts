@@ -112,7 +112,10 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     server: app.server,
     path: '/ws',
     // Several nodes: each publishes what it ingested, and applies what the others did (Redis pub/sub).
-    bridge: redisTarget?.mode === 'single' ? redisBridge({ url: redisTarget.url, onError: (e) => log.warn(e.message) }) : undefined,
+    bridge:
+      redisTarget === undefined
+        ? undefined
+        : redisBridge({ ...(redisTarget.mode === 'single' ? { url: redisTarget.url } : { sentinels: redisTarget.sentinels, name: redisTarget.name, password: redisTarget.password, db: redisTarget.db }), onError: (e) => log.warn(e.message) }),
     authenticate: async (req) => {
       const token = tokenOf(req);
       const user = token === undefined ? undefined : await tokens.verify(token, 'access');

@@ -173,7 +173,7 @@ export function serveHelp(): string {
     'CLICKHOUSE_URL / DATABASE_URL: candles (1m…1d), volume profiles, tick counts and raw trades go there; /api/historical, /api/aggregates,',
     '/api/profile and /api/stats read ClickHouse, then PostgreSQL, then the in-process store, each behind a circuit breaker (x-data-source names',
     'the answer\'s source); 503 with Retry-After when none can answer a range the in-process store does not hold. REDIS_URL: latest prices,',
-    'candles and quotes, the aggregate cache shared by every node (x-cache: hit-redis), and WebSocket fan-out across nodes (single-node URL).',
+    'candles and quotes, the aggregate cache shared by every node (x-cache: hit-redis), and WebSocket fan-out across nodes.',
   );
   return `${lines.join('\n')}\n`;
 }
