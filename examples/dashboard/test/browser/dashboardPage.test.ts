@@ -185,6 +185,12 @@ describe('dashboard page in Chromium', () => {
     const before = await page.textContent('#last-price');
     await page.waitForFunction((b) => document.getElementById('last-price')!.textContent !== b, before, { timeout: 5000 });
     expect(await page.textContent('#status')).toBe('live');
+    // The chart's live bar follows the new server too (its revisions start again at 1).
+    const bar = await page.evaluate(() => window.tickflowPage.candles().at(-1)!);
+    await page.waitForFunction((b) => {
+      const now = window.tickflowPage.candles().at(-1);
+      return now !== undefined && (now.start !== b.start || now.rev !== b.rev || now.close !== b.close);
+    }, bar, { timeout: 5000 });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ function volumeOf(c: Candle): HistogramData<UTCTimestamp> {
 /**
  * The candlestick chart with volume bars (lightweight-charts 5). Candles of the
  * shown symbol and timeframe are merged by window start (the higher revision
- * wins); `paint()` pushes what changed since the last paint to the series: a
+ * of a history row wins, live rows always do); `paint()` pushes what changed since the last paint to the series: a
  * full `setData` after a history load, else `update` per changed bar.
  */
 export class CandleChart {
@@ -56,14 +56,16 @@ export class CandleChart {
     this.reset = true;
   }
 
-  /** Merges candles (history or live) of the shown symbol and timeframe; nothing is drawn until `paint()`. */
+  /** Merges candles (REST history, or live rows) of the shown symbol and timeframe; nothing is drawn until `paint()`. */
   merge(rows: readonly Candle[], history = false): void {
     for (const c of rows) {
       if (`${c.symbol}|${c.timeframe}` !== this.key) continue;
       const i = this.indexOf(c.start);
       const old = this.bars[i];
       if (old !== undefined && old.start === c.start) {
-        if (c.rev < old.rev && !(c.final && !old.final)) continue;
+        // History may be older than what the WebSocket already brought; live rows are the server's state now
+        // (after a server restart revisions start again at 1).
+        if (history && c.rev < old.rev && !(c.final && !old.final)) continue;
         this.bars[i] = c;
       } else {
         this.bars.splice(i, 0, c);

@@ -77,6 +77,9 @@ const candleChannel = () => `candles:${symbol}:${timeframe}` as const;
 const tradeChannel = () => `trades:${symbol}` as const;
 const profileChannel = () => `profile:${symbol}:${profileTimeframe(timeframe)}` as const;
 
+/** Why there is no session (guest access refused); shown instead of the errors that follow from it. */
+let noSessionNotice = '';
+
 function say(message: string): void {
   notice.textContent = message;
   notice.hidden = message === '';
@@ -154,7 +157,7 @@ function connect(): void {
   });
   c.on('error', (e) => {
     if (client !== c) return;
-    if (e.code === 'TOKEN') say(`No market data: ${e.message.replace(/^token function failed: /, '')}`);
+    if (e.code === 'TOKEN') say(api.session === undefined && noSessionNotice !== '' ? noSessionNotice : `No market data: ${e.message.replace(/^token function failed: /, '')}`);
     else if (e.channel !== undefined) say(`${e.channel}: ${e.message}`);
   });
   c.subscribe('ticker');
@@ -179,7 +182,7 @@ async function loadHistory(): Promise<void> {
     schedulePaint();
   } catch (e) {
     if (gen !== loadGeneration) return;
-    say(`Could not load ${sym} ${tf} history: ${e instanceof ApiError ? e.message : String(e)}`);
+    say(api.session === undefined && noSessionNotice !== '' ? noSessionNotice : `Could not load ${sym} ${tf} history: ${e instanceof ApiError ? e.message : String(e)}`);
   }
 }
 
@@ -217,7 +220,15 @@ const account = new AccountPanel(
   api,
   () => symbol,
   (s) => (s === symbol ? shownTicker?.last : watchlist.lastOf(s)),
-  () => connect(),
+  () => {
+    connect();
+    // Signed in after a refused guest session: the history could not load before.
+    if (noSessionNotice !== '') {
+      noSessionNotice = '';
+      say('');
+      void loadHistory();
+    }
+  },
 );
 api.onSession = (s: Session | undefined) => {
   el('session').textContent = s === undefined ? 'signed out' : s.guest ? 'guest (read only)' : `${s.username} · ${s.role}`;
@@ -264,7 +275,8 @@ async function start(): Promise<void> {
     await api.guest();
   } catch (e) {
     api.onSession(undefined);
-    say(e instanceof ApiError && e.status === 403 ? `${e.message.replace(/: sign in with.*/, '')}. Log in to see market data.` : `Could not start a guest session: ${e instanceof Error ? e.message : String(e)}`);
+    noSessionNotice = e instanceof ApiError && e.status === 403 ? `${e.message.replace(/: sign in with.*/, '')}. Log in to see market data.` : `Could not start a guest session: ${e instanceof Error ? e.message : String(e)}`;
+    say(noSessionNotice);
   }
   connect();
   try {
