@@ -166,7 +166,7 @@ describe('dashboard page in Chromium', () => {
       expect(narrow.watch.top).toBeGreaterThanOrEqual(narrow.chart.bottom); // one column
       expect(narrow.canvasWidth).toBeGreaterThan(200);
       if (width === 390) {
-        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.evaluate(() => document.scrollingElement!.scrollTo(0, 0));
         await page.screenshot({ path: join(SCREENSHOTS, 'phone.png') });
       }
     }
