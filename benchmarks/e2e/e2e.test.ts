@@ -112,16 +112,17 @@ describe('e2e /proc and /metrics parsing', () => {
 
   it('attributes CPU to named processes with their descendants, the rest of the tree and the rest of the machine', () => {
     const procs = (t: Record<number, [number, number]>) => new Map(Object.entries(t).map(([pid, [ppid, ticks]]) => [Number(pid), { pid: Number(pid), comm: 'x', ppid, ticks }]));
-    // root 1 → server 2 (→ 3), clients 4; 9 is another user's process.
-    const a = { at: 0, machine: { busy: 0, total: 0 }, procs: procs({ 1: [0, 0], 2: [1, 0], 3: [2, 0], 4: [1, 0], 9: [0, 0] }) };
-    const b = { at: 10_000, machine: { busy: 1_500, total: 2_000 }, procs: procs({ 1: [0, 100], 2: [1, 500], 3: [2, 100], 4: [1, 300], 9: [0, 500] }) };
+    // root 1 → server 2 (→ 3), clients 4, a service 5 (→ 6); 9 is another user's process.
+    const a = { at: 0, machine: { busy: 0, total: 0 }, procs: procs({ 1: [0, 0], 2: [1, 0], 3: [2, 0], 4: [1, 0], 5: [1, 0], 6: [5, 0], 9: [0, 0] }) };
+    const b = { at: 10_000, machine: { busy: 1_700, total: 2_000 }, procs: procs({ 1: [0, 100], 2: [1, 500], 3: [2, 100], 4: [1, 300], 5: [1, 50], 6: [5, 150], 9: [0, 500] }) };
     const cpu = (cpuBetween as (a: unknown, b: unknown, named: Record<string, number | number[]>, root: number) => Record<string, number>)(a, b, { server: 2, clients: [4] }, 1);
     const cores = (ticks: number) => ticks / (CLK_TCK as number) / 10;
     expect(cpu.server).toBeCloseTo(cores(600));
     expect(cpu.clients).toBeCloseTo(cores(300));
-    expect(cpu.restOfBenchmark).toBeCloseTo(cores(100));
-    expect(cpu.machine).toBeCloseTo(cores(1_500));
-    expect(cpu.elsewhere).toBeCloseTo(cores(1_500 - 1_000));
+    expect(cpu.benchmark).toBeCloseTo(cores(100));
+    expect(cpu.services).toBeCloseTo(cores(200));
+    expect(cpu.machine).toBeCloseTo(cores(1_700));
+    expect(cpu.elsewhere).toBeCloseTo(cores(1_700 - 1_200));
     expect(cpu.cores).toBe(Math.round(cores(2_000)));
   });
 

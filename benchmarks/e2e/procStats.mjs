@@ -94,8 +94,9 @@ export function descendants(sample, root) {
 /**
  * CPU between two samples in cores (1 = one core busy all the time):
  * `named` (name → pid or pid list, each with its descendants counted to it),
- * `restOfBenchmark` (this process tree minus the named ones: the parent,
- * autocannon, the test services), `elsewhere` (the machine's busy time outside
+ * `benchmark` (`root` itself: coordination and autocannon), `services` (the
+ * rest of root's process tree: the test services' servers, the Kafka mock
+ * broker), `elsewhere` (the machine's busy time outside
  * this process tree: other work on the machine), `machine`, `cores`.
  * @param {ReturnType<typeof cpuSample>} a
  * @param {ReturnType<typeof cpuSample>} b
@@ -123,8 +124,8 @@ export function cpuBetween(a, b, named, root = process.pid) {
     for (const p of own) claimed.add(p);
     out[name] = cores(ticksOf(own));
   }
-  const rest = [...tree].filter((p) => !claimed.has(p));
-  out.restOfBenchmark = cores(ticksOf(rest));
+  out.benchmark = cores(ticksOf([root]));
+  out.services = cores(ticksOf([...tree].filter((p) => p !== root && !claimed.has(p))));
   const machineBusy = b.machine.busy - a.machine.busy;
   const machineTotal = b.machine.total - a.machine.total;
   const nCores = machineTotal / CLK_TCK / seconds;

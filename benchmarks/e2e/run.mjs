@@ -2,10 +2,11 @@
 // serve`, built) under load, end to end.
 //
 // Per scenario: spawns `node examples/dashboard/dist/cli.js serve` on a free
-// port (embedded mode: the synthetic feed at --rate; full mode: the same with
-// ClickHouse, PostgreSQL and Redis from @tickflow/test-services; kafka mode:
-// full mode ingesting from librdkafka's mock broker, fed by a kafkajs
-// producer process at the rate), signs in as viewer, forks the WebSocket
+// port (embedded: the synthetic feed at --rate, in-process store; full: the
+// same with ClickHouse, PostgreSQL and Redis from @tickflow/test-services;
+// kafka-memory: ingest from librdkafka's mock broker (a fresh one per
+// scenario), fed by a kafkajs producer process (producer.mjs) at the rate;
+// kafka: the same with the three stores), signs in as viewer, forks the WebSocket
 // clients (clients.mjs, K connections over --client-procs processes), warms
 // up, then measures phases:
 //   ws            only ingest + fan-out
@@ -19,8 +20,8 @@
 // the rest of the benchmark and the rest of the machine (/proc), server RSS.
 // Options: --rates 10000,50000,100000 --clients 1000 --symbols 100
 //   --seconds 20 --warmup 5 --rest-seconds 10 --rest-connections 10
-//   --client-procs 2 --ticker-every 10 --modes embedded,full,kafka
-//   --full-rate 100000 --kafka-rate 20000 --rest-at all|max --no-profile --quick
+//   --client-procs 2 --ticker-every 10 --modes embedded,full,kafka-memory,kafka
+//   --full-rate 20000 --kafka-rate 10000 --rest-at all|max --profile embedded|full|none --quick
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const JWT_SECRET = 'e2e-benchmark-secret-0123456789abcdef';
 const REST_SYMBOLS = 10;
+/** embedded: synthetic feed, in-process store; full: + ClickHouse, PostgreSQL, Redis; kafka-memory: Kafka ingest, in-process store; kafka: Kafka ingest + the three stores. */
+const MODES = ['embedded', 'full', 'kafka-memory', 'kafka'];
 const TARGETS = { tradesPerSecond: 100_000, clients: 1_000, e2eP99Ms: 50, restCachedP99Ms: 20 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -258,8 +261,19 @@ async function autocannonRun({ base, token, paths, seconds, connections }) {
   };
 }
 
-/** Runs one scenario (one server) and returns its phases. */
+/** Runs one scenario; a failure (e.g. clients cannot connect to a saturated server) is recorded, not thrown. */
 async function runScenario(o) {
+  try {
+    return await runScenarioOrThrow(o);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    console.log(`  FAILED: ${message}`);
+    return { mode: o.mode, rate: o.rate, clients: o.clients, symbols: o.symbols, failed: message, phases: [] };
+  }
+}
+
+/** Runs one scenario (one server) and returns its phases. */
+async function runScenarioOrThrow(o) {
   const label = `${o.mode} R=${fmt(o.rate)}/s K=${o.clients}`;
   console.log(`\n${label}: starting the server${o.profileDir ? ' under --cpu-prof' : ''}`);
   const server = await startServer({ rate: o.rate, symbols: o.symbols, services: o.services, kafkaBrokers: o.kafkaBrokers, profileDir: o.profileDir });
@@ -308,6 +322,8 @@ async function runScenario(o) {
           late: d('tickflow_late_events_total'),
           deadLetters: d('tickflow_dead_letters_total'),
           sinkRowsWrittenPerSecond: d('tickflow_sink_rows_written_total') / seconds,
+          sinkRowsDropped: d('tickflow_sink_dropped_rows_total'),
+          sinkRowsBufferedAtEnd: m1.tickflow_sink_buffered_rows ?? null,
           eventLoopLagP99Ms: (m1.nodejs_eventloop_lag_p99_seconds ?? 0) * 1000,
           kafkaLagAtEnd: m1.tickflow_kafka_consumer_lag_messages ?? null,
           ...procMemory(server.pid),
@@ -339,6 +355,12 @@ async function runScenario(o) {
     }
     result.healthz = await (await fetch(`${server.base}/healthz`)).json();
     result.serverPeakRssMb = procMemory(server.pid)?.peakRssMb;
+  } catch (e) {
+    // What the server managed while the scenario failed: trades ingested since it started.
+    const m = await server.metrics().catch(() => ({}));
+    const up = (Date.now() - serverStartedAt) / 1000;
+    if (e instanceof Error) e.message += ` (server: ${fmt((m.tickflow_trades_ingested_total ?? 0) / up)} trades/s ingested on average over ${up.toFixed(0)} s, ${m.tickflow_ws_connections ?? '?'} WebSocket connections, ingest lag ${m.tickflow_ingest_lag_seconds ?? '?'} s, event-loop p99 ${((m.nodejs_eventloop_lag_p99_seconds ?? 0) * 1000).toFixed(0)} ms, sink rows dropped ${m.tickflow_sink_dropped_rows_total ?? 0})`;
+    throw e;
   } finally {
     await clients?.stop();
     await producer?.stop().catch(() => undefined);
@@ -358,7 +380,7 @@ function printPhase(p) {
   const cpu = p.cpu;
   console.log(
     `  ${p.phase.padEnd(13)} ingested ${fmt(p.ingestedPerSecond).padStart(7)}/s  trade latency p50 ${ms(l?.p50Ms)} p99 ${ms(l?.p99Ms)} max ${ms(l?.maxMs)} ms (${fmt(p.clients?.tradeRowsPerSecond ?? 0)} rows/s to clients, gaps ${p.clients?.gaps ?? '–'})  ` +
-      `CPU server ${cpu.server.toFixed(2)} clients ${cpu.clients.toFixed(2)}${cpu.producer !== undefined ? ` producer ${cpu.producer.toFixed(2)}` : ''} bench ${cpu.restOfBenchmark.toFixed(2)} elsewhere ${cpu.elsewhere.toFixed(2)} of ${cpu.cores} cores  RSS ${Math.round(p.server.rssMb)} MB`,
+      `CPU server ${cpu.server.toFixed(2)} clients ${cpu.clients.toFixed(2)}${cpu.producer !== undefined ? ` producer ${cpu.producer.toFixed(2)}` : ''} bench ${cpu.benchmark.toFixed(2)} services ${cpu.services.toFixed(2)} elsewhere ${cpu.elsewhere.toFixed(2)} of ${cpu.cores} cores  RSS ${Math.round(p.server.rssMb)} MB  server loop delay p99 ${Math.round(p.server.eventLoopLagP99Ms)} ms`,
   );
   if (p.rest) {
     const r = p.rest;
@@ -393,6 +415,7 @@ export async function main(args) {
       modes: { type: 'string' },
       'full-rate': { type: 'string' },
       'kafka-rate': { type: 'string' },
+      profile: { type: 'string' },
       'no-profile': { type: 'boolean' },
       quick: { type: 'boolean' },
     },
@@ -414,44 +437,57 @@ export async function main(args) {
     clientProcs: num(values['client-procs'], 2, 'client-procs'),
     tickerEvery: num(values['ticker-every'], 10, 'ticker-every'),
   };
-  const modes = (values.modes ?? (quick ? 'embedded' : 'embedded,full,kafka')).split(',');
-  for (const m of modes) if (!['embedded', 'full', 'kafka'].includes(m)) throw new Error(`--modes: unknown mode ${m} (embedded, full, kafka)`);
+  const modes = (values.modes ?? (quick ? 'embedded' : MODES.join(','))).split(',');
+  for (const m of modes) if (!MODES.includes(m)) throw new Error(`--modes: unknown mode ${m} (${MODES.join(', ')})`);
   const restAt = values['rest-at'] ?? 'max';
   const headline = Math.max(...rates);
-  const fullRate = num(values['full-rate'], headline, 'full-rate');
-  const kafkaRate = num(values['kafka-rate'], 20_000, 'kafka-rate');
-  const profile = !values['no-profile'] && !quick && modes.includes('embedded');
+  const fullRate = num(values['full-rate'], 20_000, 'full-rate');
+  const kafkaRate = num(values['kafka-rate'], 10_000, 'kafka-rate');
+  const profile = values['no-profile'] ? 'none' : (values.profile ?? (quick ? 'none' : 'embedded'));
+  if (!['none', 'embedded', 'full'].includes(profile)) throw new Error(`--profile must be embedded, full or none, got ${profile}`);
   console.log(
     `e2e: tickflow serve (built) with K=${o.clients} WebSocket clients in ${o.clientProcs} processes (trades:SYMx + candles:SYMx:1m each, ticker every ${o.tickerEvery}th), ${o.symbols} symbols; ` +
       `warm-up ${o.warmup} s, ${o.seconds} s per ws phase, REST ${o.restSeconds} s × ${o.restConnections} connections; ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}; everything shares this machine`,
   );
   const scenarios = [];
   const services = [];
+  let urls;
   try {
     if (modes.includes('embedded')) for (const rate of rates) scenarios.push(await runScenario({ ...o, mode: 'embedded', rate, rest: restAt === 'all' || rate === headline }));
-    if (modes.includes('full') || modes.includes('kafka')) {
+    const needStores = modes.includes('full') || modes.includes('kafka') || profile === 'full';
+    if (needStores || modes.includes('kafka-memory')) {
       const ts = await import('@tickflow/test-services');
-      const wanted = [ts.startClickHouse(), ts.startPostgres(), ts.startRedis(), modes.includes('kafka') ? ts.startKafka({ topics: ts.TICKFLOW_TOPICS }) : Promise.resolve(undefined)];
-      const started = await Promise.allSettled(wanted);
-      for (const r of started) if (r.status === 'fulfilled' && r.value !== undefined) services.push(r.value);
-      const failed = started.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      const [ch, pg, redis, kafka] = started.map((r) => r.value);
-      const urls = { clickhouse: ch.url, postgres: pg.url, redis: redis.url };
+      if (needStores) {
+        const started = await Promise.allSettled([ts.startClickHouse(), ts.startPostgres(), ts.startRedis()]);
+        for (const r of started) if (r.status === 'fulfilled') services.push(r.value);
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        const [ch, pg, redis] = started.map((r) => r.value);
+        urls = { clickhouse: ch.url, postgres: pg.url, redis: redis.url };
+      }
       if (modes.includes('full')) scenarios.push(await runScenario({ ...o, mode: 'full', rate: fullRate, services: urls, rest: true }));
-      if (modes.includes('kafka')) scenarios.push(await runScenario({ ...o, mode: 'kafka', rate: kafkaRate, services: urls, kafkaBrokers: kafka.brokers, rest: true }));
+      // A fresh mock broker per Kafka scenario: no earlier topic content or committed offsets.
+      for (const mode of ['kafka-memory', 'kafka']) {
+        if (!modes.includes(mode)) continue;
+        const kafka = await ts.startKafka({ topics: ts.TICKFLOW_TOPICS });
+        try {
+          scenarios.push(await runScenario({ ...o, mode, rate: kafkaRate, services: mode === 'kafka' ? urls : undefined, kafkaBrokers: kafka.brokers, rest: true }));
+        } finally {
+          await kafka.stop();
+        }
+      }
     }
     let serverProfile;
-    if (profile) {
+    if (profile !== 'none') {
       const dir = mkdtempSync(join(tmpdir(), 'tickflow-e2e-prof-'));
       try {
-        const r = await runScenario({ ...o, mode: 'embedded', rate: headline, rest: false, seconds: Math.min(o.seconds, 15), profileDir: dir });
+        const r = await runScenario({ ...o, mode: profile, rate: profile === 'full' ? fullRate : headline, services: profile === 'full' ? urls : undefined, rest: false, seconds: Math.min(o.seconds, 15), profileDir: dir });
         serverProfile = { run: r, ...(await profileSummary(dir)) };
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
       if (serverProfile.areas) {
-        console.log(`\nserver profile (embedded, R=${fmt(headline)}/s, K=${o.clients}): ${serverProfile.busyMs} ms busy of ${serverProfile.totalMs} ms; self time by area:`);
+        console.log(`\nserver profile (${profile}, R=${fmt(profile === 'full' ? fullRate : headline)}/s, K=${o.clients}): ${serverProfile.busyMs} ms busy of ${serverProfile.totalMs} ms; self time by area:`);
         for (const a of serverProfile.areas.slice(0, 10)) console.log(`  ${String(a.pct).padStart(5)} %  ${a.name}`);
         console.log('top functions (% of busy):');
         for (const f of serverProfile.functions.slice(0, 15)) console.log(`  ${String(f.pct).padStart(5)} %  ${f.name}`);
