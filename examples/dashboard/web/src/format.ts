@@ -29,7 +29,9 @@ export function formatVolume(v: number): string {
 
 /** Signed percentage with 2 decimals, e.g. `+1.25%`. */
 export function formatPercent(p: number): string {
-  return `${p > 0 ? '+' : ''}${p.toFixed(2)}%`;
+  const text = Math.abs(p).toFixed(2);
+  // No "-0.00%" for a tiny loss.
+  return `${text === '0.00' ? '' : p > 0 ? '+' : '-'}${text}%`;
 }
 
 /** `HH:MM:SS` in local time. */
