@@ -11,7 +11,7 @@ export interface ServeOptions {
   readonly symbols: number;
   readonly rate: number;
   readonly seed: number;
-  /** Timeframes of the live page and `/events`. */
+  /** Timeframes given with --timeframe (the first is the one of GET /api/symbols). */
   readonly timeframes: string[];
   /** Log each final 1m candle. */
   readonly print: boolean;

@@ -136,7 +136,7 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'symbols', flag: '--symbols N', env: 'TICKFLOW_SYMBOLS', help: 'synthetic symbols (default 20)' },
   { key: 'rate', flag: '--rate N', env: 'TICKFLOW_RATE', help: 'synthetic trades per second (default 200)' },
   { key: 'seed', flag: '--seed N', env: 'TICKFLOW_SEED', help: 'feed seed (default 1)' },
-  { key: 'liveTimeframes', flag: '--timeframe LIST', help: 'timeframes of the live page and /events (default 1m,5m); REST serves 1m,5m,15m,1h,1d' },
+  { key: 'liveTimeframes', flag: '--timeframe LIST', help: 'the first is the timeframe of the latest candle per symbol in GET /api/symbols (default 1m,5m); REST and the WebSocket serve 1m,5m,15m,1h,1d' },
   { key: 'dataDir', flag: '--data-dir DIR', env: 'TICKFLOW_DATA_DIR', help: 'folder for the audit log (default .tickflow)' },
   { key: 'auditLog', flag: '--audit-log FILE', env: 'TICKFLOW_AUDIT_LOG', help: 'audit trail, NDJSON (default DATA_DIR/audit.ndjson)' },
   { key: 'jwtSecret', flag: '', env: 'JWT_SECRET', help: 'HS256 secret, ≥ 32 characters (default: generated per run, logged as a warning)' },
