@@ -30,7 +30,6 @@ export interface KafkaFeedOptions extends FeedTargets {
 export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
   const { kafkaConsumer } = await import('@tickflow/core/kafka');
   let windows: Job<Trade, unknown>[] = [];
-  const ingestCounts = { events: 0, deadLetters: 0 };
   const trades: KafkaConsumer<Trade> = kafkaConsumer<Trade>({
     brokers: o.brokers,
     topic: o.tradesTopic,
@@ -89,12 +88,7 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     .catch(failed('quotes'));
   o.log(`kafka: consuming ${o.tradesTopic} and ${o.quotesTopic} from ${o.brokers.join(',')} as group ${o.groupId}`);
   return {
-    stats: () => {
-      const s = trades.stats;
-      ingestCounts.events = s.events;
-      ingestCounts.deadLetters = s.deadLetters;
-      return feedStats(ingestCounts, windows);
-    },
+    stats: () => feedStats(trades.stats, windows),
     async stop() {
       ac.abort();
       await Promise.all([runningTrades, runningQuotes]);

@@ -233,7 +233,12 @@ export class InMemoryMarketStore implements MarketDataReader {
     const last = this.last.get(symbol);
     if (last === undefined) return undefined;
     const bars = this.candleSeries.get(`${symbol}|1m`)?.range(now - DAY, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER) ?? [];
-    return statsOf(symbol, last, bars, this.tickSeries.get(`${symbol}|1m`)?.bars.at(-1)?.trades ?? 0);
+    return statsOf(symbol, last, bars, this.ticksLastMinute(symbol));
+  }
+
+  /** Trades in the latest 1m tick-count window of a symbol (0 when none). */
+  ticksLastMinute(symbol: string): number {
+    return this.tickSeries.get(`${symbol}|1m`)?.bars.at(-1)?.trades ?? 0;
   }
 
   lastPrice(symbol: string): number | undefined {

@@ -21,7 +21,7 @@ import { PaperBroker } from './paperBroker.js';
 import { RateLimiter } from './rateLimiter.js';
 import type { RouteContext } from './routeContext.js';
 import type { ServerConfigInput } from './serverConfig.js';
-import { parseRedisUrl, parseServerConfig, seconds } from './serverConfig.js';
+import { parseRedisUrl, parseServerConfig, redisConnection, seconds } from './serverConfig.js';
 import { ResponseCache } from './responseCache.js';
 import { ServerMetrics } from './serverMetrics.js';
 import { StoreBackends, StoresUnavailable } from './storeBackends.js';
@@ -112,10 +112,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     server: app.server,
     path: '/ws',
     // Several nodes: each publishes what it ingested, and applies what the others did (Redis pub/sub).
-    bridge:
-      redisTarget === undefined
-        ? undefined
-        : redisBridge({ ...(redisTarget.mode === 'single' ? { url: redisTarget.url } : { sentinels: redisTarget.sentinels, name: redisTarget.name, password: redisTarget.password, db: redisTarget.db }), onError: (e) => log.warn(e.message) }),
+    bridge: redisTarget === undefined ? undefined : redisBridge({ ...redisConnection(redisTarget), onError: (e) => log.warn(e.message) }),
     authenticate: async (req) => {
       const token = tokenOf(req);
       const user = token === undefined ? undefined : await tokens.verify(token, 'access');
@@ -129,10 +126,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   });
   const metrics = new ServerMetrics(ws);
   late.metrics = metrics;
-  if (stores !== undefined) {
-    const st = stores;
-    metrics.watchStores({ stores: () => st.stats().stores, droppedRows: () => st.stats().droppedRows });
-  }
+  if (stores !== undefined) metrics.watchStores(stores);
   const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
 
   app.decorateRequest('authUser', undefined);

@@ -110,6 +110,11 @@ export type RedisTarget =
   | { readonly mode: 'single'; readonly url: string }
   | { readonly mode: 'sentinel'; readonly sentinels: { host: string; port: number }[]; readonly name: string; readonly password: string | undefined; readonly db: number };
 
+/** Connection settings of a Redis target as ioredis, RedisStore and redisBridge take them: a URL, or the sentinels and master name. */
+export function redisConnection(t: RedisTarget): { url: string } | { sentinels: { host: string; port: number }[]; name: string; password: string | undefined; db: number } {
+  return t.mode === 'single' ? { url: t.url } : { sentinels: t.sentinels, name: t.name, password: t.password, db: t.db };
+}
+
 /** Parses REDIS_URL (undefined when malformed). */
 export function parseRedisUrl(u: string): RedisTarget | undefined {
   if (/^rediss?:\/\/[^\s/]+/.test(u) && URL.canParse(u)) return { mode: 'single', url: u };

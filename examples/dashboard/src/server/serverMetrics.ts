@@ -4,12 +4,13 @@ import type { WsServer } from '@tickflow/ws-server';
 /** Breaker state as a gauge value: 0 closed, 1 half-open, 2 open. */
 export const BREAKER_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
-/** One store's sink and breaker figures, read when /metrics is scraped. */
+/** Sink and breaker figures of one store, by table. */
+type StoreFigures = { readBreaker: keyof typeof BREAKER_VALUE; sinks: Record<string, { rowsWritten: number; rowsFailed: number; rowsRejected: number; retries: number; buffered: number; breaker: keyof typeof BREAKER_VALUE; breakerOpens: number }> };
+
+/** What the store gauges read when /metrics is scraped (StoreBackends). */
 export interface StoreMetricsSource {
-  /** Per store (clickhouse, postgres, redis): the read breaker and the sinks by table. */
-  stores(): Record<string, { readBreaker: keyof typeof BREAKER_VALUE; sinks: Record<string, { rowsWritten: number; rowsFailed: number; rowsRejected: number; retries: number; buffered: number; breaker: keyof typeof BREAKER_VALUE; breakerOpens: number }> }>;
-  /** Rows dropped because a sink's buffer was full (live synthetic feed only). */
-  droppedRows(): number;
+  /** Per store (clickhouse, postgres, redis) its figures, and the rows dropped because a sink's buffer was full (synthetic feed only). */
+  stats(): { stores: Record<string, StoreFigures>; droppedRows: number };
 }
 
 /**
@@ -61,7 +62,7 @@ export class ServerMetrics {
     new Gauge({ name: 'tickflow_ws_max_flush_seconds', help: 'Longest WebSocket flush so far', registers: reg, collect() { this.set(stats().maxFlushMs / 1000); } });
 
     const source = () => this.storeSource;
-    const perSink = (name: string, help: string, value: (s: ReturnType<StoreMetricsSource['stores']>[string]['sinks'][string]) => number) =>
+    const perSink = (name: string, help: string, value: (s: StoreFigures['sinks'][string]) => number) =>
       new Gauge({
         name,
         help,
@@ -71,7 +72,7 @@ export class ServerMetrics {
           this.reset();
           const src = source();
           if (src === undefined) return;
-          for (const [store, s] of Object.entries(src.stores())) for (const [table, k] of Object.entries(s.sinks)) this.set({ store, table }, value(k));
+          for (const [store, s] of Object.entries(src.stats().stores)) for (const [table, k] of Object.entries(s.sinks)) this.set({ store, table }, value(k));
         },
       });
     perSink('tickflow_sink_rows_written_total', 'Rows durably written by each sink', (s) => s.rowsWritten);
@@ -89,13 +90,13 @@ export class ServerMetrics {
         this.reset();
         const src = source();
         if (src === undefined) return;
-        for (const [store, s] of Object.entries(src.stores())) {
+        for (const [store, s] of Object.entries(src.stats().stores)) {
           this.set({ store, path: 'read' }, BREAKER_VALUE[s.readBreaker]);
           for (const [table, k] of Object.entries(s.sinks)) this.set({ store, path: table }, BREAKER_VALUE[k.breaker]);
         }
       },
     });
-    new Gauge({ name: 'tickflow_sink_dropped_rows_total', help: 'Rows dropped because a sink buffer was full while its store was down (synthetic feed only; Kafka ingest waits instead)', registers: reg, collect() { this.set(source()?.droppedRows() ?? 0); } });
+    new Gauge({ name: 'tickflow_sink_dropped_rows_total', help: 'Rows dropped because a sink buffer was full while its store was down (synthetic feed only; Kafka ingest waits instead)', registers: reg, collect() { this.set(source()?.stats().droppedRows ?? 0); } });
   }
 
   /** Full mode: where the sink and breaker gauges read their values. */

@@ -1,13 +1,14 @@
-import CircuitBreaker from 'opossum';
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import type { Sink, SinkOptions, SinkStats } from '@tickflow/sinks';
 import type { RedisStore } from '@tickflow/sinks/redis';
 import { HttpError } from './httpErrors.js';
+import type { BreakerState } from './readBreaker.js';
+import { ReadBreaker } from './readBreaker.js';
 import type { InMemoryMarketStore, StoredTrade, SymbolStats, TradePage } from './marketStore.js';
 import { statsOf } from './marketStore.js';
 import { PROFILE_TIMEFRAMES, TICK_TIMEFRAMES } from './marketFeed.js';
 import type { RedisTarget } from './serverConfig.js';
-import { CANDLE_TIMEFRAMES } from './serverConfig.js';
+import { CANDLE_TIMEFRAMES, redisConnection } from './serverConfig.js';
 
 /** Where a read was answered: a configured store or the in-process one. */
 export type DataSource = 'clickhouse' | 'postgres' | 'memory';
@@ -17,9 +18,6 @@ export interface Sourced<T> {
   readonly value: T;
   readonly source: DataSource;
 }
-
-/** State of a breaker, as the metrics and /healthz show it. */
-export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
 /** What the feed hands to the stores: every window update and every raw trade batch. A returned promise is backpressure. */
 export interface StoreOutputs {
@@ -97,40 +95,6 @@ export class StoresUnavailable extends HttpError {
 }
 
 /**
- * A circuit breaker around store reads (opossum): opens after 2 failures at
- * ≥ 50 %, fails fast while open, lets one probe through after `resetTimeout`.
- */
-class ReadBreaker {
-  private readonly cb: CircuitBreaker<[() => Promise<unknown>], unknown>;
-  opens = 0;
-
-  constructor(
-    readonly name: string,
-    onChange: ((name: string, state: BreakerState) => void) | undefined,
-  ) {
-    this.cb = new CircuitBreaker((f: () => Promise<unknown>) => f(), { timeout: 2_000, resetTimeout: 1_000, volumeThreshold: 2, errorThresholdPercentage: 50, rollingCountTimeout: 10_000 });
-    this.cb.on('open', () => {
-      this.opens++;
-      onChange?.(name, 'open');
-    });
-    this.cb.on('halfOpen', () => onChange?.(name, 'halfOpen'));
-    this.cb.on('close', () => onChange?.(name, 'closed'));
-  }
-
-  get state(): BreakerState {
-    return this.cb.opened ? 'open' : this.cb.halfOpen ? 'halfOpen' : 'closed';
-  }
-
-  fire<T>(f: () => Promise<T>): Promise<T> {
-    return this.cb.fire(f) as Promise<T>;
-  }
-
-  shutdown(): void {
-    this.cb.shutdown();
-  }
-}
-
-/**
  * The configured stores: ClickHouse, then PostgreSQL, for range reads (each
  * behind a read breaker, the in-process store last), Redis for latest values,
  * and every store's sinks for the feed's outputs.
@@ -188,8 +152,7 @@ export class StoreBackends implements StoreOutputs {
       }
       if (o.redis !== undefined) {
         const { RedisStore } = await import('@tickflow/sinks/redis');
-        const t = o.redis;
-        const store = await RedisStore.connect(t.mode === 'single' ? { url: t.url, log: o.log } : { sentinels: t.sentinels, name: t.name, password: t.password, db: t.db, log: o.log });
+        const store = await RedisStore.connect({ ...redisConnection(o.redis), log: o.log });
         const opts = (k: string) => sinkOptions('redis', k);
         const sinks = watch('redis', { trades: store.sink('trades', opts('trades')), candles: store.sink('candles', opts('candles')), profiles: store.sink('volumeProfiles', opts('profiles')), ticks: store.sink('tickCounts', opts('ticks')), quotes: store.sink('quotes', opts('quotes')) });
         redis = { store, breaker: new ReadBreaker('redis', o.onBreaker), sinks };
@@ -326,7 +289,7 @@ export class StoreBackends implements StoreOutputs {
     const last = await this.lastTrade(symbol);
     if (last === undefined) return { stats: undefined, source: 'memory' };
     const r = await this.read(`24h stats of ${symbol}`, (b) => b.reader.readCandles({ symbol, timeframe: '1m', from: now - 86_400_000, to: now + 60_000, limit: 1_500 }), () => this.memory.candles({ symbol, timeframe: '1m', from: now - 86_400_000, to: Number.POSITIVE_INFINITY, limit: 1_500 }), () => true);
-    const ticks = r.source === 'memory' ? ((await this.memory.stats(symbol, now))?.ticksLastMinute ?? 0) : (r.value.at(-1)?.trades ?? 0);
+    const ticks = r.source === 'memory' ? this.memory.ticksLastMinute(symbol) : (r.value.at(-1)?.trades ?? 0);
     return { stats: statsOf(symbol, last, r.value, ticks), source: r.source };
   }
 
