@@ -6,7 +6,12 @@ export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: ()
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({ status: 'ok', mode: ctx.stores === undefined ? 'embedded' : 'full', ...feedStats(), audit: ctx.audit.stats(), ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }) }));
   app.get('/readyz', { schema: { summary: 'Readiness: the feed has delivered trades and the server is not shutting down', tags: ['ops'] } }, async (_req, reply) => {
     const ready = ctx.ready();
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', mode: 'embedded', stores: { marketData: 'in-process', cache: 'in-process', audit: ctx.audit.path } });
+    const stores = ctx.stores;
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      mode: stores === undefined ? 'embedded' : 'full',
+      stores: { marketData: stores === undefined ? 'in-process' : stores.order.join(' → '), cache: stores?.hasRedis === true ? 'in-process + redis' : 'in-process', audit: ctx.audit.store === 'postgres' ? `postgres (journal ${ctx.audit.path})` : ctx.audit.path },
+    });
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['ops'] } }, async (_req, reply) => {
     const body = await ctx.metrics.registry.metrics();

@@ -98,6 +98,9 @@ describe('reference server in full mode (ClickHouse + PostgreSQL)', () => {
     await until(async () => (chCandles().rowsWritten > writtenDuringOutage && chCandles().breaker === 'closed' ? true : undefined), 'ClickHouse sink resumed');
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { mode: string };
     expect(health.mode).toBe('full');
+    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { mode: string; stores: { marketData: string; audit: string } };
+    expect(ready).toMatchObject({ mode: 'full', stores: { marketData: 'clickhouse → postgres → memory' } });
+    expect(ready.stores.audit).toMatch(/^postgres \(journal /);
   }, 40_000);
 
   it('answers 503 with Retry-After when no store can answer a range the in-process store does not hold, and serves recent ranges from it', async () => {
