@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ensureDebianPrograms } from './debianPackages.js';
 import { freePort, waitFor } from './freePort.js';
 import type { RunningService } from './runningService.js';
-import { exited, killOnExit } from './runningService.js';
+import { isRunning, killOnExit, stopChild } from './runningService.js';
 
 // Debian's package puts the server in /usr/sbin (clickhouse-server 18.16).
 const SERVER = '/usr/sbin/clickhouse-server';
@@ -117,12 +117,11 @@ export async function startClickHouse({ ownServer = false }: ClickHouseOptions =
     forget = killOnExit(c);
     try {
       await waitFor(`clickhouse-server on port ${httpPort}`, async () => {
-        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`clickhouse-server exited (${c.exitCode ?? c.signalCode}): ${tail(join(dir, 'err.log'))}`);
+        if (!isRunning(c)) throw new Error(`clickhouse-server exited (${c.exitCode ?? c.signalCode}): ${tail(join(dir, 'err.log'))}`);
         return ping(url);
       }, 30_000);
     } catch (e) {
-      c.kill('SIGKILL');
-      await exited(c);
+      await stopChild(c, 'SIGKILL');
       forget();
       throw e;
     }
@@ -132,8 +131,7 @@ export async function startClickHouse({ ownServer = false }: ClickHouseOptions =
     const c = child;
     child = undefined;
     if (c === undefined) return;
-    c.kill('SIGKILL');
-    await exited(c);
+    await stopChild(c, 'SIGKILL');
     forget?.();
   };
 
@@ -159,8 +157,7 @@ export async function startClickHouse({ ownServer = false }: ClickHouseOptions =
       const c = child;
       child = undefined;
       if (c !== undefined) {
-        c.kill('SIGTERM');
-        await exited(c, 5_000);
+        await stopChild(c, 'SIGTERM', 5_000);
         forget?.();
       }
       removed = true;

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianPrograms } from './debianPackages.js';
 import { repoCacheDir } from './repoCache.js';
-import { exited, killOnExit } from './runningService.js';
+import { isRunning, killOnExit, stopChild } from './runningService.js';
 
 /** A topic a test needs: name and partition count. */
 export interface KafkaTopic {
@@ -114,8 +114,7 @@ export async function startKafka({ topics = [], brokers = 1, ownServer = false }
       reject(new Error(`the Kafka mock broker exited (${code ?? signal}) before it was ready: ${stderr}`));
     });
   }).catch(async (e: unknown) => {
-    child.kill('SIGKILL');
-    await exited(child);
+    await stopChild(child, 'SIGKILL');
     forget();
     throw e;
   });
@@ -123,11 +122,8 @@ export async function startKafka({ topics = [], brokers = 1, ownServer = false }
     brokers: bootstrap.split(','),
     external: false,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.stdin!.end();
-        child.kill('SIGTERM');
-        await exited(child, 5_000);
-      }
+      if (isRunning(child)) child.stdin!.end();
+      await stopChild(child, 'SIGTERM', 5_000);
       forget();
     },
   };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ensureDebianPrograms } from './debianPackages.js';
 import { freePort, waitFor } from './freePort.js';
 import type { RunningService } from './runningService.js';
-import { exited, externalService, killOnExit } from './runningService.js';
+import { externalService, isRunning, killOnExit, stopChild } from './runningService.js';
 
 /** Debian's redis-server binary (also the Sentinel: `redis-server conf --sentinel`). */
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -114,7 +114,7 @@ async function spawnRedis(port: number, dir: string, args: readonly string[]): P
   child.once('exit', () => forget());
   try {
     await waitFor(`redis-server on port ${port}`, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited with ${child.exitCode ?? child.signalCode}`);
+      if (!isRunning(child)) throw new Error(`redis-server exited with ${child.exitCode ?? child.signalCode}`);
       return (await redisCommand(port, 'PING')) === '+PONG';
     }, 15_000);
   } catch (e) {
@@ -140,23 +140,14 @@ export interface RedisNode {
 export async function startRedisNode(dir: string, args: readonly string[] = []): Promise<RedisNode & { stop(): Promise<void> }> {
   const port = await freePort();
   const child = await spawnRedis(port, dir, [...NO_PERSISTENCE, ...args]);
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   return {
     host: '127.0.0.1',
     port,
     get running() {
-      return alive();
+      return isRunning(child);
     },
-    async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (!alive()) return;
-      child.kill(signal);
-      await exited(child);
-    },
-    async stop() {
-      if (!alive()) return;
-      child.kill('SIGTERM');
-      await exited(child);
-    },
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => stopChild(child, signal),
+    stop: () => stopChild(child),
   };
 }
 
@@ -190,8 +181,7 @@ export async function startRedis({ args = [], ownServer = false }: RedisOptions 
     port,
     external: false,
     async stop() {
-      child.kill('SIGTERM');
-      await exited(child);
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -233,29 +223,21 @@ export async function startRestartableRedis({ args = [] }: Pick<RedisOptions, 'a
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   return {
     url: `redis://127.0.0.1:${port}`,
     host: '127.0.0.1',
     port,
     external: false,
     get running() {
-      return alive();
+      return isRunning(child);
     },
-    async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (!alive()) return;
-      child.kill(signal);
-      await exited(child);
-    },
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => stopChild(child, signal),
     async restart() {
-      if (alive()) throw new Error(`redis-server on port ${port} is still running; kill() it first`);
+      if (isRunning(child)) throw new Error(`redis-server on port ${port} is still running; kill() it first`);
       child = await spawnRedis(port, dir, serverArgs);
     },
     async stop() {
-      if (alive()) {
-        child.kill('SIGTERM');
-        await exited(child);
-      }
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,7 +7,7 @@ import { ensureDebianPrograms } from './debianPackages.js';
 import { freePort, waitFor } from './freePort.js';
 import type { RedisNode } from './redis.js';
 import { REDIS_SERVER, redisQuery, startRedisNode } from './redis.js';
-import { exited, killOnExit } from './runningService.js';
+import { killOnExit, stopChild } from './runningService.js';
 
 /** Options of startRedisSentinel. */
 export interface RedisSentinelOptions {
@@ -95,10 +95,7 @@ export async function startRedisSentinel({
   const addresses: RedisAddress[] = [];
 
   const stop = async (): Promise<void> => {
-    for (const c of sentinelChildren) {
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    }
-    await Promise.all(sentinelChildren.map((c) => exited(c)));
+    await Promise.all(sentinelChildren.map((c) => stopChild(c)));
     await Promise.all(nodes.map((n) => n.stop()));
     removeDir();
     process.off('exit', removeDir);

@@ -18,7 +18,7 @@ let hooked = false;
 /** Makes sure a server child dies with the test process, even when a test run crashes. */
 export function killOnExit(child: ChildProcess): () => void {
   const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (isRunning(child)) child.kill('SIGKILL');
   };
   cleanups.add(kill);
   if (!hooked) {
@@ -30,9 +30,21 @@ export function killOnExit(child: ChildProcess): () => void {
   return () => cleanups.delete(kill);
 }
 
+/** True while a child process has neither exited nor been killed. */
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** Sends `signal` to a running child and waits for it to exit (SIGKILL after `ms`); nothing when it already ended. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', ms = 10_000): Promise<void> {
+  if (!isRunning(child)) return;
+  child.kill(signal);
+  await exited(child, ms);
+}
+
 /** Waits for a child to exit (or kills it after `ms`). */
 export function exited(child: ChildProcess, ms = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (!isRunning(child)) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { RunningService } from './runningService.js';
-import { exited, externalService, killOnExit } from './runningService.js';
+import { externalService, killOnExit, stopChild } from './runningService.js';
 
 // The same relative path works from src/timescale.ts and from the bundled
 // dist/index.js, so the script needs no build step.
@@ -91,8 +91,7 @@ export async function startTimescale({ ownServer = false, onDisk = false, startT
     port,
     external: false,
     async stop() {
-      child.kill('SIGTERM');
-      await exited(child);
+      await stopChild(child);
       forget();
       cleanup();
     },
