@@ -1,27 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import type { Candle, Trade } from '@tickflow/core';
 import { MarketSimulator, collect, pipeline, syntheticTrades } from '@tickflow/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aggregationOperators } from '../src/aggregation.js';
-import { main } from '../src/main.js';
+import { cli } from './runCli.js';
 import { serveCommand } from '../src/serveCommand.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickflow-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, env: {} });
-  return { code, out, err };
-}
 
 const CANDLE_FIELDS = ['symbol', 'timeframe', 'start', 'end', 'open', 'high', 'low', 'close', 'volume', 'trades', 'vwap', 'buyVolume', 'sellVolume', 'final', 'rev'];
 

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import type { Candle, TickCount, Trade } from '@tickflow/core';
 import { collect, fromArray, pipeline } from '@tickflow/core';
 import { DEAD_LETTER_REASON_HEADER, kafkaConsumer } from '@tickflow/core/kafka';
@@ -18,7 +17,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregationOperators } from '../../src/aggregation.js';
-import { main } from '../../src/main.js';
+import { cli } from '../runCli.js';
 import { fixedTrades, offlineCandles, partitionCounts, sortCandles, storedCandles } from './kafkaTestKit.js';
 
 let kafka: KafkaService | undefined;
@@ -48,17 +47,6 @@ afterAll(async () => {
   await Promise.all([kafka?.stop(), pg?.stop(), ch?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, env: {} });
-  return { code, out, err };
-}
 
 /** Reads every message of a topic from the start. */
 async function readTopic(topic: string, expected: number): Promise<KafkaMessage[]> {

@@ -1,0 +1,14 @@
+import { PassThrough, Readable } from 'node:stream';
+import { main } from '../src/main.js';
+
+/** Runs the `tickflow` CLI in process with `stdin` as input; resolves with its exit code and what it wrote. */
+export async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, env: {} });
+  return { code, out, err };
+}
