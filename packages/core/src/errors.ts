@@ -12,6 +12,7 @@ export type TickflowErrorCode =
   | 'ABORTED'
   | 'WS_CLOSED'
   | 'BRIDGE_FAILED'
+  | 'CHECKPOINT_FAILED'
   | 'INTERNAL';
 
 /**

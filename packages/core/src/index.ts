@@ -49,7 +49,7 @@ export { Stage } from './stage.js';
 export type { Operator, BuildContext, StageContext, Keyed, KeySelector, LateEvent } from './stage.js';
 
 export { pipeline, PipelineBuilder, Job } from './pipeline.js';
-export type { PipelineOptions, JobStats, RunOptions } from './pipeline.js';
+export type { PipelineOptions, JobStats, RunOptions, JobSnapshot } from './pipeline.js';
 
 export { toOutput, collect } from './output.js';
 export type { Output, OutputLike } from './output.js';

@@ -92,6 +92,19 @@ class BufferStage<T> extends Stage<T, never> {
   override advance(): void {}
   override tick(): void {}
   override finish(): void {}
+  override setInput(): void {}
+}
+
+/** What `Job.snapshot` returns: the state of one watermark input, structured-clonable (v8.serialize). */
+export interface JobSnapshot {
+  /** Format version. */
+  readonly v: 1;
+  /** The job's name (checked on restore). */
+  readonly job: string;
+  /** The input's max event time (its watermark is this − outOfOrderness). */
+  readonly maxEventTime: number;
+  /** Per stage, its state for the input's keys (undefined for stateless stages). */
+  readonly stages: readonly unknown[];
 }
 
 class OutputSlot<T> {
@@ -114,6 +127,10 @@ export class Job<In, Out> {
   private readonly tracker: WatermarkTracker;
   private readonly head: Stage<In>;
   private readonly tail: BufferStage<Out>;
+  /** The operator stages, in order (the output buffer excluded). */
+  private readonly stages: readonly Stage<unknown>[];
+  /** The watermark input the stages were last told about (`Stage.setInput`). */
+  private curInput = 0;
   private readonly main: OutputSlot<Out>;
   private readonly lateSlot: OutputSlot<LateEvent>;
   private readonly deadSlot: OutputSlot<DeadLetter>;
@@ -176,6 +193,7 @@ export class Job<In, Out> {
       const stage = op.build(ctx);
       if (stage !== null) stages.push(stage);
     }
+    this.stages = [...stages];
     this.tail = new BufferStage<Out>(this);
     stages.push(this.tail as Stage<unknown>);
     for (let i = 0; i < stages.length - 1; i++) stages[i]!.next = stages[i + 1]!;
@@ -194,6 +212,54 @@ export class Job<In, Out> {
     return this.tracker.watermark;
   }
 
+  /** The event-time settings in ms (undefined when not set). */
+  get eventTime(): { readonly outOfOrderness: number; readonly idleTimeout: number | undefined; readonly wallClockLag: number | undefined } {
+    const t = this.tracker;
+    return { outOfOrderness: t.outOfOrderness, idleTimeout: t.idleTimeout, wallClockLag: t.wallClockLag };
+  }
+
+  /**
+   * Marks an input idle now: it stops holding the watermark until its next
+   * event (for sources that know an input is quiet, such as a Kafka partition
+   * read to its end). Windows the watermark passes fire.
+   */
+  markIdle(input: number): void {
+    this.checkOpen();
+    const wm = this.tracker.markIdle(input);
+    if (wm > this.lastWm) this.advanceTo(wm);
+    if (this.pending !== 0) this.deliver();
+  }
+
+  /**
+   * The state this job holds for watermark input `input`: the input's max
+   * event time and, per stage, the open windows of the keys whose events came
+   * on that input. With `restore` on a new job it continues exactly where this
+   * one stands (checkpoints; see `kafkaConsumer`'s `checkpoints`). Call it
+   * between pushes, after `flush()`. Throws CHECKPOINT_FAILED when a key's
+   * events came on several inputs (its state cannot be split by input).
+   */
+  snapshot(input: number): JobSnapshot {
+    return { v: 1, job: this.name, maxEventTime: this.tracker.maxEventTime(input), stages: this.stages.map((s) => s.snapshot(input)) };
+  }
+
+  /**
+   * Restores a `snapshot` taken from a job built the same way, as the state of
+   * input `input` of this one (register it with `addInput` first when it is
+   * not 0). Windows the restored watermark has passed fire.
+   */
+  restore(input: number, snapshot: JobSnapshot): void {
+    this.checkOpen();
+    if (snapshot.v !== 1 || snapshot.stages.length !== this.stages.length) {
+      throw new TickflowError('CHECKPOINT_FAILED', `job "${this.name}": the checkpoint (of job "${snapshot.job}", ${snapshot.stages.length} stages) does not fit this job (${this.stages.length} stages); was the pipeline changed?`);
+    }
+    this.stages.forEach((s, i) => {
+      if (snapshot.stages[i] !== undefined) s.restore(input, snapshot.stages[i]);
+    });
+    const wm = this.tracker.restoreInput(input, snapshot.maxEventTime);
+    if (wm > this.lastWm) this.advanceTo(wm);
+    if (this.pending !== 0) this.deliver();
+  }
+
   /** Registers another watermark input (partition) for manual driving; returns its index. */
   addInput(): number {
     return this.tracker.addInput();
@@ -210,6 +276,7 @@ export class Job<In, Out> {
   push(event: In, input = 0): void {
     this.checkOpen();
     this.counts.events++;
+    if (input !== this.curInput) this.switchInput(input);
     const wm = this.tracker.observe(input, this.tsIsField ? (event as unknown as { ts: number }).ts : this.tsOf(event));
     this.head.push(event);
     if (wm > this.lastWm) this.advanceTo(wm);
@@ -219,6 +286,7 @@ export class Job<In, Out> {
   /** Pushes a batch of events in order (same result as pushing them one by one). */
   pushBatch(events: readonly In[], input = 0): void {
     this.checkOpen();
+    if (input !== this.curInput) this.switchInput(input);
     const head = this.head;
     const tracker = this.tracker;
     const n = events.length;
@@ -252,6 +320,7 @@ export class Job<In, Out> {
       throw new TickflowError('PIPELINE_STATE', 'pushColumns needs the default timestamp (the trade ts column); this pipeline has a custom timestamp function');
     }
     self.counts.events += columns.length;
+    if (input !== self.curInput) self.switchInput(input);
     self.head.pushColumns(columns, input, self.tracker);
     const wm = self.tracker.watermark;
     if (wm > self.lastWm) self.advanceTo(wm);
@@ -354,6 +423,11 @@ export class Job<In, Out> {
       const b = batch as { events: readonly In[]; input?: number };
       this.pushBatch(b.events, b.input ?? 0);
     }
+  }
+
+  private switchInput(input: number): void {
+    this.curInput = input;
+    this.head.setInput(input);
   }
 
   private safeTick(): void {

@@ -105,6 +105,26 @@ export abstract class Stage<I, O = unknown> {
   finish(): void {
     this.next.finish();
   }
+
+  /**
+   * The events pushed from now on come from watermark input `input` (a Kafka
+   * partition). Stateful stages record which input each key's state belongs
+   * to, so that state can be checkpointed per input; the default passes it on.
+   */
+  setInput(input: number): void {
+    this.next.setInput(input);
+  }
+
+  /**
+   * The state this stage holds for the keys of `input`, as structured-clonable
+   * data (see `Job.snapshot`), or undefined for a stateless stage.
+   */
+  snapshot(_input: number): unknown {
+    return undefined;
+  }
+
+  /** Restores what `snapshot` returned, for the keys of `input`. */
+  restore(_input: number, _state: unknown): void {}
 }
 
 /**

@@ -155,6 +155,34 @@ export class WatermarkTracker {
     return this.watermark;
   }
 
+  /**
+   * Marks an input idle now (the caller knows it is quiet, e.g. a Kafka
+   * partition read to its end): it stops holding the watermark until its next
+   * event. Returns the watermark.
+   */
+  markIdle(input: number): number {
+    this.checkInput(input);
+    if (this.active[input] && !this.removed[input]) {
+      this.active[input] = false;
+      this.updateSingle();
+      this.recompute();
+    }
+    return this.watermark;
+  }
+
+  /**
+   * Restores an input's max event time from a checkpoint (it becomes active):
+   * the input's watermark continues exactly where the checkpointed run left it.
+   */
+  restoreInput(input: number, maxEventTime: number): number {
+    this.checkInput(input);
+    if (maxEventTime > this.maxTs[input]!) this.maxTs[input] = maxEventTime;
+    if (!this.removed[input]) this.active[input] = true;
+    this.updateSingle();
+    this.recompute();
+    return this.watermark;
+  }
+
   /** Whether an input currently holds the watermark (not idle, not removed). */
   isActive(input: number): boolean {
     this.checkInput(input);

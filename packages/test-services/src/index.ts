@@ -15,5 +15,5 @@ export { startClickHouse, startClickHouseShards } from './clickhouse.js';
 export type { ClickHouseOptions, ClickHouseService, ClickHouseShards } from './clickhouse.js';
 export { loadChdb, loadChdbConnection, chdbCacheDir } from './chdb.js';
 export type { ChdbConnectionModule, ChdbModule, ChdbSession } from './chdb.js';
-export { startKafka, buildKafkaMock, TICKFLOW_TOPICS } from './kafkaMock.js';
-export type { KafkaOptions, KafkaService, KafkaTopic } from './kafkaMock.js';
+export { startKafka, buildKafkaMock, TICKFLOW_TOPICS, KafkaRetentionError, DEFAULT_MAX_BYTES_PER_PARTITION } from './kafkaMock.js';
+export type { KafkaOptions, KafkaService, KafkaTopic, KafkaRetention, KafkaDroppedPartition } from './kafkaMock.js';

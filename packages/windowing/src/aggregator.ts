@@ -10,7 +10,12 @@ export interface WindowRef {
   readonly end: number;
   /** True once the watermark has passed the window's end. */
   readonly final: boolean;
-  /** Emission count of this window, this one included (1 for the first). */
+  /**
+   * Version of this result: 2 × the events folded into the window, + 1 once
+   * final. It grows with every event and with finality, and depends only on
+   * the input (not on when results were emitted), so a replay ends on the
+   * version an uninterrupted run ends on; stores keep the highest.
+   */
   readonly rev: number;
 }
 
@@ -54,6 +59,14 @@ export interface Aggregator<In, Acc, Out> {
   merge(into: Acc, from: Acc): void;
   /** The result for a window. */
   result(acc: Acc, window: WindowRef): Out;
+  /**
+   * Optional: the accumulator as structured-clonable data, for checkpoints of
+   * window state (`Job.snapshot`). Not needed with `packed` (the doubles are
+   * the state); without either, jobs using this aggregator cannot checkpoint.
+   */
+  encode?(acc: Acc): unknown;
+  /** Optional, with `encode`: rebuilds what `encode` returned into an empty accumulator. */
+  decode?(acc: Acc, data: unknown): void;
   /** True when two results carry the same data (ignoring `final` and `rev`): unchanged updates are suppressed. */
   same(a: Out, b: Out): boolean;
   /**

@@ -27,7 +27,7 @@ describe('tumbling', () => {
   it('emits one final candle for one trade', async () => {
     const { out } = await candles([t('AAPL', 1_000, 150.25, 50, 'buy')], { size: '1m' });
     expect(out).toEqual([
-      { symbol: 'AAPL', timeframe: '1m', start: 0, end: MIN, open: 150.25, high: 150.25, low: 150.25, close: 150.25, volume: 50, trades: 1, vwap: 150.25, buyVolume: 50, sellVolume: 0, final: true, rev: 1 },
+      { symbol: 'AAPL', timeframe: '1m', start: 0, end: MIN, open: 150.25, high: 150.25, low: 150.25, close: 150.25, volume: 50, trades: 1, vwap: 150.25, buyVolume: 50, sellVolume: 0, final: true, rev: 3 },
     ]);
   });
 
@@ -72,16 +72,17 @@ describe('tumbling', () => {
   it('holds a window open for out-of-order trades within the allowed out-of-orderness', async () => {
     const { out, late } = await candles([t('A', 59_000, 1), t('A', 61_000, 2), t('A', 58_000, 3)], { size: '1m' }, 5_000);
     expect(late).toEqual([]);
-    expect(out[0]).toMatchObject({ start: 0, trades: 2, close: 1, rev: 1 });
+    expect(out[0]).toMatchObject({ start: 0, trades: 2, close: 1, rev: 5 });
   });
 
   it('re-emits a window when a late trade arrives inside grace', async () => {
     const { out, late } = await candles([t('A', 10_000, 1), t('A', 65_000, 2), t('A', 20_000, 3)], { size: '1m', grace: '10s' });
     expect(late).toEqual([]);
     expect(out.map((c) => [c.start, c.rev, c.final, c.trades, c.close])).toEqual([
-      [0, 1, true, 1, 1],
-      [0, 2, true, 2, 3],
-      [MIN, 1, true, 1, 2],
+      // The version is 2 × trades + 1 once final: a correction always carries a higher one.
+      [0, 3, true, 1, 1],
+      [0, 5, true, 2, 3],
+      [MIN, 3, true, 1, 2],
     ]);
   });
 
@@ -109,8 +110,8 @@ describe('tumbling', () => {
   it('creates a window first seen late but inside grace and emits it at once', async () => {
     const { out } = await candles([t('A', 125_000, 1), t('A', 90_000, 2)], { size: '1m', grace: '1m' });
     expect(out.map((c) => [c.start, c.rev, c.final])).toEqual([
-      [MIN, 1, true],
-      [2 * MIN, 1, true],
+      [MIN, 3, true],
+      [2 * MIN, 3, true],
     ]);
   });
 
@@ -200,10 +201,10 @@ describe('tumbling', () => {
     const { out } = await candles([t('A', 0, 10, 1), t('A', 1_000, 10, 0), t('A', 2_000, 11, 1), t('A', 61_000, 5, 1)], { size: '1m', emit: 'update' });
     // The zero-size print at the same price changes trades, so it is emitted; nothing else is unchanged here.
     expect(out.filter((c) => c.start === 0).map((c) => [c.rev, c.final, c.trades, c.close])).toEqual([
-      [1, false, 1, 10],
-      [2, false, 2, 10],
-      [3, false, 3, 11],
-      [4, true, 3, 11],
+      [2, false, 1, 10],
+      [4, false, 2, 10],
+      [6, false, 3, 11],
+      [7, true, 3, 11],
     ]);
   });
 
@@ -221,7 +222,7 @@ describe('tumbling', () => {
     job.tick(Date.now());
     expect(out.values.map((c) => c.trades)).toEqual([100, 101]);
     await job.end();
-    expect(out.values.at(-1)).toMatchObject({ trades: 101, final: true, rev: 3 });
+    expect(out.values.at(-1)).toMatchObject({ trades: 101, final: true, rev: 203 });
   });
 
   it('live mode: the wall clock closes a quiet window without new trades', async () => {

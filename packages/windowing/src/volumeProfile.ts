@@ -108,6 +108,37 @@ export class VolumeProfileAggregator implements Aggregator<VolumeProfileInput, V
     }
   }
 
+  /** The levels as one Float64Array of [index, volume hi, lo, buy hi, lo, sell hi, lo] per level (checkpoints). */
+  encode(acc: VolumeProfileAcc): Float64Array {
+    const out = new Float64Array(acc.levels.size * 7);
+    let i = 0;
+    for (const [idx, l] of acc.levels) {
+      out[i++] = idx;
+      out[i++] = l.volume.hi;
+      out[i++] = l.volume.lo;
+      out[i++] = l.buy.hi;
+      out[i++] = l.buy.lo;
+      out[i++] = l.sell.hi;
+      out[i++] = l.sell.lo;
+    }
+    return out;
+  }
+
+  /** Rebuilds the levels `encode` wrote into an empty accumulator. */
+  decode(acc: VolumeProfileAcc, data: unknown): void {
+    if (!(data instanceof Float64Array) || data.length % 7 !== 0) throw new TickflowError('CHECKPOINT_FAILED', 'volumeProfile: a checkpointed accumulator must be a Float64Array of 7 numbers per level');
+    for (let i = 0; i < data.length; i += 7) {
+      const l = new Level();
+      l.volume.hi = data[i + 1]!;
+      l.volume.lo = data[i + 2]!;
+      l.buy.hi = data[i + 3]!;
+      l.buy.lo = data[i + 4]!;
+      l.sell.hi = data[i + 5]!;
+      l.sell.lo = data[i + 6]!;
+      acc.levels.set(data[i]!, l);
+    }
+  }
+
   /** Price of level `idx`, rounded to the step's decimals (150.05, not 150.05000000000001). */
   levelPrice(idx: number): number {
     return Number((idx * this.step).toFixed(this.decimals));

@@ -148,7 +148,8 @@ export interface OracleResult<Out> {
  * after event i is max(ts[0..i]) − outOfOrderness; event i joins every window
  * containing it whose end + grace is beyond the watermark before it; a window
  * fires once the watermark reaches its end (or at end of input) with the
- * events it holds, and re-emits (rev + 1) for each later event that changes it.
+ * events it holds, and re-emits for each later event; the version `rev` is
+ * 2 × the window's events + 1 (final).
  */
 export function simulateFinal<Out>(trades: readonly Trade[], o: OracleOptions<Out>): OracleResult<Out> {
   const hop = o.hop ?? o.size;
@@ -160,9 +161,11 @@ export function simulateFinal<Out>(trades: readonly Trade[], o: OracleOptions<Ou
   let maxTs = -Infinity;
   let wm = -Infinity;
   const emit = (w: W, force: boolean): void => {
-    const out = o.definition(w.events, { key: w.key, timeframe: o.label, start: w.start, end: w.end, final: true, rev: w.rev + 1 });
-    if (!force && w.last !== undefined && o.same(w.last, out)) return;
-    w.rev++;
+    // The version: 2 × events + 1 once final (every emission here is final).
+    const rev = 2 * w.events.length + 1;
+    const out = o.definition(w.events, { key: w.key, timeframe: o.label, start: w.start, end: w.end, final: true, rev });
+    if (!force && w.last !== undefined && w.rev === rev && o.same(w.last, out)) return;
+    w.rev = rev;
     w.last = out;
     const id = `${w.key}|${w.start}`;
     const list = emissions.get(id) ?? [];

@@ -8,5 +8,5 @@ export const WindowFields = {
   start: z.number().describe('window start, inclusive, UTC epoch ms'),
   end: z.number().describe('window end, exclusive, UTC epoch ms'),
   final: z.boolean().describe('true once the watermark has passed the window end'),
-  rev: z.number().int().min(1).describe('how many times this window has been emitted, this emission included'),
+  rev: z.number().int().min(1).describe('version of this result: 2 × the events folded into the window, + 1 once final (deterministic across replays; stores keep the highest)'),
 };

@@ -1,3 +1,4 @@
+import { TickflowError } from '@tickflow/core';
 import type { Aggregator, ColumnsLike, PackedAggregator, WindowRef } from '../aggregator.js';
 
 /**
@@ -14,6 +15,10 @@ export interface AccArena<In, Out> {
   addColumns(h: number, columns: ColumnsLike, row: number, seq: number): void;
   merge(into: number, from: number): void;
   result(h: number, window: WindowRef): Out;
+  /** The accumulator as structured-clonable data (checkpoints). */
+  exportAcc(h: number): unknown;
+  /** Overwrites accumulator `h` with what `exportAcc` returned. */
+  importAcc(h: number, data: unknown): void;
   /** True when the aggregator can take columnar rows without materialising objects. */
   readonly columnar: boolean;
 }
@@ -64,6 +69,17 @@ export class PackedArena<In, Out> implements AccArena<In, Out> {
   result(h: number, window: WindowRef): Out {
     return this.p.result(this.s, h * this.stride, window);
   }
+
+  exportAcc(h: number): Float64Array {
+    return this.s.slice(h * this.stride, (h + 1) * this.stride);
+  }
+
+  importAcc(h: number, data: unknown): void {
+    if (!(data instanceof Float64Array) || data.length !== this.stride) {
+      throw new TickflowError('CHECKPOINT_FAILED', `a checkpointed accumulator must be a Float64Array of ${this.stride} numbers (was the aggregator changed?)`);
+    }
+    this.s.set(data, h * this.stride);
+  }
 }
 
 /** Accumulators as the aggregator's own objects, in an array. */
@@ -107,6 +123,16 @@ export class ObjectArena<In, Acc, Out> implements AccArena<In, Out> {
 
   result(h: number, window: WindowRef): Out {
     return this.agg.result(this.accs[h]!, window);
+  }
+
+  exportAcc(h: number): unknown {
+    if (this.agg.encode === undefined) throw new TickflowError('CHECKPOINT_FAILED', `aggregator ${this.agg.name} cannot be checkpointed: give it encode/decode (or a packed layout)`);
+    return this.agg.encode(this.accs[h]!);
+  }
+
+  importAcc(h: number, data: unknown): void {
+    if (this.agg.decode === undefined) throw new TickflowError('CHECKPOINT_FAILED', `aggregator ${this.agg.name} cannot be restored from a checkpoint: give it encode/decode (or a packed layout)`);
+    this.agg.decode(this.accs[h]!, data);
   }
 }
 

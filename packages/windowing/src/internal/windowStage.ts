@@ -1,5 +1,5 @@
 import type { BuildContext, KeySelector, StageContext, TradeColumns, WatermarkTracker } from '@tickflow/core';
-import { Stage, tradeAt } from '@tickflow/core';
+import { Stage, TickflowError, tradeAt } from '@tickflow/core';
 import type { Aggregator, WindowRef } from '../aggregator.js';
 import type { AccArena } from './accArena.js';
 import { PackedArena, arenaFor } from './accArena.js';
@@ -22,10 +22,29 @@ export interface EmitSpec {
 }
 
 const NONE = -1;
+/** `kInput` of a key whose events came on several inputs. */
+const MIXED = -2;
 const EMPTY = new Float64Array(0);
 const FINAL = 1;
 const DIRTY = 2;
 const PURGED = 4;
+
+/** Numbers per window in a snapshot's `windows` array: key index, level, start, flags, count, closed count, last version. */
+const SNAP_FIELDS = 7;
+
+/** The state of one input's keys in a WindowStage (see `WindowStage.snapshot`). */
+export interface WindowSnapshot {
+  readonly v: 1;
+  /** Geometry the state belongs to (checked on restore): `size/hop/label/source` per level and the grace. */
+  readonly geometry: string;
+  /** Arrival counter (ties of open/close compare it). */
+  readonly seq: number;
+  readonly keys: readonly string[];
+  /** SNAP_FIELDS numbers per open window, higher levels first. */
+  readonly windows: Float64Array;
+  /** Per window: its accumulator, then the merged accumulator of its purged children (or null). */
+  readonly accs: readonly unknown[];
+}
 
 /** The WindowRef handed to `result`: one object, refilled before each call. */
 class MutableWindowRef implements WindowRef {
@@ -64,13 +83,20 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private kCurW = new Int32Array(64);
   /** Head of each key's list of open windows, per level: kOpen[k * L + level]. */
   private kOpen = new Int32Array(64);
+  /** The watermark input each key's events come on (NONE before the first, MIXED when several). */
+  private kInput = new Int32Array(64).fill(NONE);
 
   // ---- windows ----
   private wStart = new Float64Array(256);
   private wEnd = new Float64Array(256);
   private wKey = new Int32Array(256);
   private wLevel = new Int32Array(256);
-  private wRev = new Int32Array(256);
+  /** Events folded into the window (its children's, for levels > 0): the version is 2 × this + final. */
+  private wCount = new Float64Array(256);
+  /** Events of purged children already merged into `wClosed` (levels > 0). */
+  private wClosedCount = new Float64Array(256);
+  /** Version of the last emission (−1 before the first). */
+  private wLastRev = new Float64Array(256);
   private wFlags = new Uint8Array(256);
   private wAcc = new Int32Array(256);
   /** Next window in the key's open list of the same level. */
@@ -114,6 +140,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private wm = Number.NEGATIVE_INFINITY;
   private nextDue = Number.POSITIVE_INFINITY;
   private seq = 0;
+  /** The watermark input of the events being pushed (`setInput`). */
+  private curInput = 0;
   private dirtyList: number[] = [];
   /** Columnar dictionary → key id. */
   private dict: readonly string[] | null = null;
@@ -170,13 +198,24 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     let k = this.keyIds.get(key);
     if (k === undefined) k = this.newKey(key);
     const ts = this.tsOf === undefined ? (event as unknown as { ts: number }).ts : this.tsOf(event);
+    if (this.kInput[k] !== this.curInput) this.noteInput(k);
     if (ts >= this.kCurStart[k]! && ts < this.kCurEnd[k]!) {
       const w = this.kCurW[k]!;
       this.arena.add(this.wAcc[w]!, event, this.seq++);
+      this.wCount[w]!++;
       if (this.update) this.changed(w);
       return;
     }
     this.pushSlow(k, event, ts, null, 0);
+  }
+
+  override setInput(input: number): void {
+    this.curInput = input;
+  }
+
+  /** Records the input of key `k`'s events; a key seen on two inputs is MIXED (its state cannot be checkpointed per input). */
+  private noteInput(k: number): void {
+    this.kInput[k] = this.kInput[k] === NONE ? this.curInput : MIXED;
   }
 
   override pushColumns(cols: TradeColumns, input: number, tracker: WatermarkTracker): void {
@@ -218,6 +257,9 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     let curEnd = this.kCurEnd;
     let curW = this.kCurW;
     let wAcc = this.wAcc;
+    let wCount = this.wCount;
+    const curInput = input;
+    this.curInput = input;
     // The stage's watermark as of the previous row, and when the next window is due, kept in locals;
     // `this.wm` is brought up to date before anything that reads it (slow path, updates, firing).
     let wmPrev = this.wm;
@@ -243,8 +285,10 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         curEnd = this.kCurEnd;
         curW = this.kCurW;
       }
+      if (this.kInput[k] !== curInput) this.noteInput(k);
       if (ts >= curStart[k]! && ts < curEnd[k]!) {
         const w = curW[k]!;
+        wCount[w]!++;
         if (rowAdd) packed!.addRow!(state, wAcc[w]! * stride, ts, priceCol[i]!, sizeCol[i]!, sideCol[i]!, seq++);
         else if (packed !== null) packed.addColumns(state, wAcc[w]! * stride, cols, i, seq++);
         else arena.addColumns(wAcc[w]!, cols, i, seq++);
@@ -260,6 +304,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         this.pushSlow(k, undefined as unknown as In, ts, cols, i);
         seq = this.seq;
         wAcc = this.wAcc;
+        wCount = this.wCount;
         if (packedArena !== null) state = packedArena.s;
         due = this.nextDue;
       }
@@ -269,6 +314,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
           this.seq = seq;
           this.advanceOwn(wm);
           wAcc = this.wAcc;
+          wCount = this.wCount;
           if (packedArena !== null) state = packedArena.s;
           due = this.nextDue;
         }
@@ -294,6 +340,110 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.next.finish();
   }
 
+  /** Geometry string of a snapshot: what must match for a restore. */
+  private geometry(): string {
+    return `${this.levels.map((l) => `${l.size}/${l.hop}/${l.label}/${l.source}`).join(',')};grace=${this.grace}`;
+  }
+
+  /**
+   * The open windows (all levels, fired ones still in grace included) of the
+   * keys whose events came on `input`. Throws CHECKPOINT_FAILED when a key
+   * with open windows came on several inputs.
+   */
+  override snapshot(input: number): WindowSnapshot {
+    const keys: string[] = [];
+    const meta: number[] = [];
+    const accs: unknown[] = [];
+    const arena = this.arena;
+    for (let k = 0; k < this.keyNames.length; k++) {
+      const ki = this.kInput[k]!;
+      if (ki !== input && ki !== MIXED) continue;
+      let any = false;
+      // Higher levels first, so that a restore finds each window's parents already there.
+      for (let level = this.L - 1; level >= 0; level--) {
+        for (let w = this.kOpen[k * this.L + level]!; w !== NONE; w = this.wNextOpen[w]!) {
+          if (ki === MIXED) {
+            throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: key ${this.keyNames[k]} arrived on several inputs (partitions), so its windows cannot be checkpointed per partition; key the topic by the window key (the symbol)`);
+          }
+          if (!any) {
+            any = true;
+            keys.push(this.keyNames[k]!);
+          }
+          meta.push(keys.length - 1, level, this.wStart[w]!, this.wFlags[w]! & FINAL, this.wCount[w]!, this.wClosedCount[w]!, this.wLastRev[w]!);
+          accs.push(arena.exportAcc(this.wAcc[w]!), this.wClosed[w] === NONE ? null : arena.exportAcc(this.wClosed[w]!));
+        }
+      }
+    }
+    return { v: 1, geometry: this.geometry(), seq: this.seq, keys, windows: Float64Array.from(meta), accs };
+  }
+
+  /** Restores the windows of a `snapshot` as the state of `input`'s keys (before any event of theirs is pushed). */
+  override restore(input: number, state: unknown): void {
+    const st = state as WindowSnapshot;
+    if (st === null || typeof st !== 'object' || st.v !== 1 || !(st.windows instanceof Float64Array)) {
+      throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: not a window checkpoint`);
+    }
+    if (st.geometry !== this.geometry()) {
+      throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: the checkpoint was taken with other windows (${st.geometry}) than this job's (${this.geometry()}); start from an older offset or a new consumer group`);
+    }
+    if (st.seq > this.seq) this.seq = st.seq;
+    const m = st.windows;
+    const arena = this.arena;
+    for (let i = 0, j = 0; i < m.length; i += SNAP_FIELDS, j += 2) {
+      const key = st.keys[m[i]!]!;
+      let k = this.keyIds.get(key);
+      if (k === undefined) k = this.newKey(key);
+      const ki = this.kInput[k]!;
+      this.kInput[k] = ki === NONE || ki === input ? input : MIXED;
+      const level = m[i + 1]!;
+      const start = m[i + 2]!;
+      const end = start + this.levels[level]!.size;
+      const final = m[i + 3]! !== 0;
+      const w = this.allocWindow();
+      this.wStart[w] = start;
+      this.wEnd[w] = end;
+      this.wKey[w] = k;
+      this.wLevel[w] = level;
+      this.wCount[w] = m[i + 4]!;
+      this.wClosedCount[w] = m[i + 5]!;
+      this.wLastRev[w] = m[i + 6]!;
+      this.wFlags[w] = final ? FINAL : 0;
+      this.wAcc[w] = arena.alloc();
+      arena.importAcc(this.wAcc[w]!, st.accs[j]);
+      const closed = st.accs[j + 1];
+      if (closed === null || closed === undefined) this.wClosed[w] = NONE;
+      else {
+        this.wClosed[w] = arena.alloc();
+        arena.importAcc(this.wClosed[w]!, closed);
+      }
+      this.wLastOut[w] = undefined;
+      const head = k * this.L + level;
+      this.wNextOpen[w] = this.kOpen[head]!;
+      this.kOpen[head] = w;
+      this.openCount++;
+      if (level > 0) this.wChildren[w] = [];
+      const deps = this.dependents[level]!;
+      const pb = w * this.D;
+      for (let d = 0; d < this.D; d++) this.wParents[pb + d] = NONE;
+      for (let d = 0; d < deps.length; d++) {
+        const pl = deps[d]!;
+        const psize = this.levels[pl]!.size;
+        const pstart = Math.floor(start / psize) * psize;
+        const p = this.findOpen(k, pl, pstart);
+        // A parent purges after its children, so a checkpoint that holds a window holds its parents.
+        if (p === NONE) throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: the checkpoint of ${key} lacks the ${this.levels[pl]!.label} window of its ${this.levels[level]!.label} window at ${start}`);
+        this.wChildren[p]!.push(w);
+        this.wParents[pb + d] = p;
+      }
+      const due = final ? end + this.grace : end;
+      if (final) this.purgeQ[level]!.add(due, w);
+      else this.fireQ[level]!.add(due, w);
+      if (due < this.nextDue) this.nextDue = due;
+      // The fast path points at the newest open window of the key (any open one would do).
+      if (level === 0 && this.tumbling0 && !final && (this.kCurW[k] === NONE || this.wStart[this.kCurW[k]!]! < start)) this.setCurrent(k, w);
+    }
+  }
+
   private advanceOwn(wm: number): void {
     this.wm = wm;
     if (wm >= this.nextDue) this.process(wm);
@@ -311,10 +461,12 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       this.kCurEnd = grow(this.kCurEnd, cap, Number.NEGATIVE_INFINITY);
       this.kCurW = growI(this.kCurW, cap, NONE);
       this.kOpen = growI(this.kOpen, cap * this.L, NONE);
+      this.kInput = growI(this.kInput, cap, NONE);
     }
     this.kCurStart[k] = Number.POSITIVE_INFINITY;
     this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
     this.kCurW[k] = NONE;
+    this.kInput[k] = NONE;
     for (let l = 0; l < this.L; l++) this.kOpen[k * this.L + l] = NONE;
     return k;
   }
@@ -329,7 +481,9 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       this.wEnd = grow(this.wEnd, cap, 0);
       this.wKey = growI(this.wKey, cap, 0);
       this.wLevel = growI(this.wLevel, cap, 0);
-      this.wRev = growI(this.wRev, cap, 0);
+      this.wCount = grow(this.wCount, cap, 0);
+      this.wClosedCount = grow(this.wClosedCount, cap, 0);
+      this.wLastRev = grow(this.wLastRev, cap, -1);
       const flags = new Uint8Array(cap);
       flags.set(this.wFlags);
       this.wFlags = flags;
@@ -383,6 +537,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       }
       if (cols !== null) this.arena.addColumns(this.wAcc[w]!, cols, row, seq);
       else this.arena.add(this.wAcc[w]!, event, seq);
+      this.wCount[w]!++;
       if (this.tumbling0 && this.kCurW[k] !== w) this.setCurrent(k, w);
       added = true;
       this.changed(w);
@@ -405,7 +560,9 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.wEnd[w] = end;
     this.wKey[w] = k;
     this.wLevel[w] = level;
-    this.wRev[w] = 0;
+    this.wCount[w] = 0;
+    this.wClosedCount[w] = 0;
+    this.wLastRev[w] = -1;
     this.wFlags[w] = 0;
     this.wAcc[w] = this.arena.alloc();
     this.wClosed[w] = NONE;
@@ -471,8 +628,9 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     ref.timeframe = this.levels[this.wLevel[w]!]!.label;
     ref.start = this.wStart[w]!;
     ref.end = this.wEnd[w]!;
-    ref.final = (this.wFlags[w]! & FINAL) !== 0;
-    ref.rev = this.wRev[w]!;
+    const final = (this.wFlags[w]! & FINAL) !== 0;
+    ref.final = final;
+    ref.rev = this.wCount[w]! * 2 + (final ? 1 : 0);
     return this.arena.result(this.wAcc[w]!, ref);
   }
 
@@ -480,7 +638,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     const level = this.wLevel[w]!;
     if (level > 0) this.fold(w);
     this.wFlags[w] = (this.wFlags[w]! & ~DIRTY) | FINAL;
-    this.wRev[w]!++;
     // A fired window leaves the fast path: later events for it are corrections (slow path).
     const k = this.wKey[w]!;
     if (level === 0 && this.kCurW[k] === w) {
@@ -489,21 +646,26 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     }
     const out = this.result(w);
     if (this.keepLastOut) this.wLastOut[w] = out;
+    this.wLastRev[w] = this.ref.rev;
     this.next.push(out);
     const purgeAt = this.wEnd[w]! + this.grace;
     this.purgeQ[level]!.add(purgeAt, w);
     if (purgeAt < this.nextDue) this.nextDue = purgeAt;
   }
 
+  /**
+   * Emits the window unless nothing changed since its last emission. The
+   * version (2 × events + final) changes with every event, so a window that
+   * took an event is always emitted: the version a replay ends on is the one
+   * an uninterrupted run ends on.
+   */
   private emitIfChanged(w: number): void {
-    this.wRev[w]!++;
     const out = this.result(w);
+    const rev = this.ref.rev;
     const last = this.wLastOut[w];
-    if (last !== undefined && this.same(last, out)) {
-      this.wRev[w]!--;
-      return;
-    }
+    if (rev === this.wLastRev[w] && last !== undefined && this.same(last, out)) return;
     this.wLastOut[w] = out;
+    this.wLastRev[w] = rev;
     this.next.push(out);
   }
 
@@ -515,8 +677,14 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     const closed = this.wClosed[w]!;
     if (closed !== NONE) arena.merge(h, closed);
     const children = this.wChildren[w]!;
-    for (let i = 0; i < children.length; i++) arena.merge(h, this.wAcc[children[i]!]!);
+    let count = this.wClosedCount[w]!;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      arena.merge(h, this.wAcc[c]!);
+      count += this.wCount[c]!;
+    }
     this.wAcc[w] = h;
+    this.wCount[w] = count;
   }
 
   private flushDirty(): void {
@@ -611,6 +779,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       if (p === NONE || (this.wFlags[p]! & PURGED) !== 0) continue;
       if (this.wClosed[p] === NONE) this.wClosed[p] = arena.alloc();
       arena.merge(this.wClosed[p]!, acc);
+      this.wClosedCount[p]! += this.wCount[w]!;
       const siblings = this.wChildren[p]!;
       const i = siblings.indexOf(w);
       if (i >= 0) siblings.splice(i, 1);
