@@ -262,7 +262,10 @@ export class Job<In, Out> {
 
   /** Registers another watermark input (partition) for manual driving; returns its index. */
   addInput(): number {
-    return this.tracker.addInput();
+    const i = this.tracker.addInput();
+    // Stages judge lateness per input once there are several: tell them.
+    this.head.setInput(this.curInput);
+    return i;
   }
 
   /** Stops an input from holding the watermark. */

@@ -142,6 +142,9 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private seq = 0;
   /** The watermark input of the events being pushed (`setInput`). */
   private curInput = 0;
+  /** True once the pipeline has several inputs: lateness is then also judged on the event's own input. */
+  private multi = false;
+  private readonly tracker: WatermarkTracker;
   private dirtyList: number[] = [];
   /** Columnar dictionary → key id. */
   private dict: readonly string[] | null = null;
@@ -158,6 +161,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   ) {
     super();
     this.ctx = ctx;
+    this.tracker = ctx.watermarks;
     this.keyOf = key.of as (e: In) => string;
     this.keyIsSymbol = key.field === 'symbol';
     this.tsOf = ctx.timestamp as ((e: In) => number) | undefined;
@@ -199,7 +203,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     if (k === undefined) k = this.newKey(key);
     const ts = this.tsOf === undefined ? (event as unknown as { ts: number }).ts : this.tsOf(event);
     if (this.kInput[k] !== this.curInput) this.noteInput(k);
-    if (ts >= this.kCurStart[k]! && ts < this.kCurEnd[k]!) {
+    if (ts >= this.kCurStart[k]! && ts < this.kCurEnd[k]! && !(this.multi && this.ownLate(this.kCurEnd[k]!))) {
       const w = this.kCurW[k]!;
       this.arena.add(this.wAcc[w]!, event, this.seq++);
       this.wCount[w]!++;
@@ -211,6 +215,18 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   override setInput(input: number): void {
     this.curInput = input;
+    this.multi = this.tracker.inputs > 1;
+  }
+
+  /**
+   * True when the current input's own watermark has passed `end` + grace.
+   * Lateness is judged on the event's own input (partition) as well as on the
+   * pipeline watermark: an event late within its own partition is late
+   * whatever the other partitions hold back, so the result does not depend on
+   * how partitions interleave (a replay decides lateness as the first run did).
+   */
+  private ownLate(end: number): boolean {
+    return this.tracker.maxOf(this.curInput) - this.tracker.outOfOrderness >= end + this.grace;
   }
 
   /** Records the input of key `k`'s events; a key seen on two inputs is MIXED (its state cannot be checkpointed per input). */
@@ -260,6 +276,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     let wCount = this.wCount;
     const curInput = input;
     this.curInput = input;
+    this.multi = tracker.inputs > 1;
+    const multi = this.multi;
     // The stage's watermark as of the previous row, and when the next window is due, kept in locals;
     // `this.wm` is brought up to date before anything that reads it (slow path, updates, firing).
     let wmPrev = this.wm;
@@ -286,7 +304,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         curW = this.kCurW;
       }
       if (this.kInput[k] !== curInput) this.noteInput(k);
-      if (ts >= curStart[k]! && ts < curEnd[k]!) {
+      if (ts >= curStart[k]! && ts < curEnd[k]! && !(multi && this.ownLate(curEnd[k]!))) {
         const w = curW[k]!;
         wCount[w]!++;
         if (rowAdd) packed!.addRow!(state, wAcc[w]! * stride, ts, priceCol[i]!, sizeCol[i]!, sideCol[i]!, seq++);
@@ -523,18 +541,20 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private pushSlow(k: number, event: In, ts: number, cols: TradeColumns | null, row: number): void {
     const size = this.size0;
     const hop = this.hop0;
-    const wm = this.wm;
+    let wm = this.wm;
+    if (this.multi) {
+      const own = this.tracker.maxOf(this.curInput) - this.tracker.outOfOrderness;
+      if (own > wm) wm = own;
+    }
     const grace = this.grace;
     const last = Math.floor(ts / hop) * hop;
     const seq = this.seq++;
     let added = false;
     // Windows containing ts start at last, last − hop, … > ts − size; older ones close first.
     for (let start = last; start > ts - size; start -= hop) {
+      if (wm >= start + size + grace) break;
       let w = this.findOpen(k, 0, start);
-      if (w === NONE) {
-        if (wm >= start + size + grace) break;
-        w = this.createWindow(k, 0, start, start + size);
-      }
+      if (w === NONE) w = this.createWindow(k, 0, start, start + size);
       if (cols !== null) this.arena.addColumns(this.wAcc[w]!, cols, row, seq);
       else this.arena.add(this.wAcc[w]!, event, seq);
       this.wCount[w]!++;
