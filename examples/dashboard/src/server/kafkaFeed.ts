@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import type { Job, Quote, Trade } from '@tickflow/core';
 import { normalizeQuote, pipeline } from '@tickflow/core';
-import type { KafkaConsumer } from '@tickflow/core/kafka';
+import type { CheckpointStore, KafkaConsumer } from '@tickflow/core/kafka';
 import type { FeedTargets, MarketFeed } from './marketFeed.js';
-import { KAFKA_TIMING, feedJobs, feedStats } from './marketFeed.js';
+import { KAFKA_IDLE_TIMEOUT, KAFKA_TIMING, feedJobs, feedStats } from './marketFeed.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
 /** Options of the Kafka ingest. */
@@ -13,6 +14,9 @@ export interface KafkaFeedOptions extends FeedTargets {
   readonly quotesTopic: string;
   /** Makes everything handed to the store sinks durable (awaited before each offset commit). */
   readonly durable: () => Promise<unknown>;
+  /** Where the window state is checkpointed with the offsets: PostgreSQL when configured, else files under `dataDir`. */
+  readonly checkpoints: CheckpointStore | undefined;
+  readonly dataDir: string;
   /** Quotes from the quotes topic (Redis latest quote); WebSocket `quotes` is published here too. */
   readonly onQuotes?: (batch: readonly Quote[]) => void | Promise<void>;
   readonly log: (message: string) => void;
@@ -28,7 +32,8 @@ export interface KafkaFeedOptions extends FeedTargets {
  * every symbol through the Redis bridge.
  */
 export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
-  const { kafkaConsumer } = await import('@tickflow/core/kafka');
+  const { kafkaConsumer, fileCheckpoints } = await import('@tickflow/core/kafka');
+  const checkpoints = o.checkpoints ?? fileCheckpoints(join(o.dataDir, 'checkpoints'));
   let windows: Job<Trade, unknown>[] = [];
   const trades: KafkaConsumer<Trade> = kafkaConsumer<Trade>({
     brokers: o.brokers,
@@ -36,6 +41,8 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     groupId: o.groupId,
     clientId: 'tickflow-serve',
     windows: { size: [...CANDLE_TIMEFRAMES], grace: '5s' },
+    idleTimeout: KAFKA_IDLE_TIMEOUT,
+    checkpoints,
     deadLetterTopic: `${o.tradesTopic}-dead-letter`,
     onWarning: o.warn,
   });
@@ -45,6 +52,7 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     groupId: `${o.groupId}-quotes`,
     clientId: 'tickflow-serve',
     windows: { size: '1s' },
+    idleTimeout: KAFKA_IDLE_TIMEOUT,
     parse: normalizeQuote,
     onWarning: o.warn,
   });
@@ -86,9 +94,10 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
       signal: ac.signal,
     })
     .catch(failed('quotes'));
-  o.log(`kafka: consuming ${o.tradesTopic} and ${o.quotesTopic} from ${o.brokers.join(',')} as group ${o.groupId}`);
+  o.log(`kafka: consuming ${o.tradesTopic} and ${o.quotesTopic} from ${o.brokers.join(',')} as group ${o.groupId}; window state checkpointed in ${checkpoints.describe}`);
   return {
     stats: () => feedStats(trades.stats, windows),
+    kafka: () => trades.stats,
     async stop() {
       ac.abort();
       await Promise.all([runningTrades, runningQuotes]);

@@ -1,5 +1,6 @@
 import type { Candle, DeadLetter, Job, LateEvent, Output, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { pipeline, quoteOfTrade, syntheticTrades } from '@tickflow/core';
+import type { KafkaConsumerStats } from '@tickflow/core/kafka';
 import type { WsServer } from '@tickflow/ws-server';
 import { aggregationOperators } from '../aggregation.js';
 import type { InMemoryMarketStore } from './marketStore.js';
@@ -31,14 +32,22 @@ export interface MarketFeedOptions extends FeedTargets {
 /** A running feed (synthetic or Kafka). */
 export interface MarketFeed {
   readonly stats: () => { events: number; emitted: number; late: number; deadLetters: number };
+  /** The Kafka consumer's counters (full mode only): lag, late events with partition and offset, checkpoints, idle partitions. */
+  readonly kafka?: () => KafkaConsumerStats;
   /** Stops intake, then flushes the window jobs (their pending updates are delivered). */
   stop(): Promise<void>;
 }
 
 /** Event-time settings of the live jobs: the synthetic feed is on the wall clock, so its watermark follows it. */
 export const LIVE_TIMING = { outOfOrderness: '1s', wallClockLag: '2s', idleTimeout: '5s' } as const;
-/** Kafka: event time only (replays after a restart or rebalance must not count as late). */
-export const KAFKA_TIMING = { outOfOrderness: '1s', idleTimeout: '5s' } as const;
+/**
+ * Kafka: event time only (replays after a restart or rebalance must not count
+ * as late). Idleness is the consumer's (`KAFKA_IDLE_TIMEOUT`): a partition
+ * stops holding the watermark only when it is read to its end and quiet.
+ */
+export const KAFKA_TIMING = { outOfOrderness: '1s' } as const;
+/** A Kafka partition read to its end and quiet this long stops holding the watermark. */
+export const KAFKA_IDLE_TIMEOUT = '5s';
 const EMIT = { mode: 'update', throttle: '250ms' } as const;
 /** Timeframes of the stored and streamed volume profiles and tick counts. */
 export const PROFILE_TIMEFRAMES = ['1m', '5m'] as const;

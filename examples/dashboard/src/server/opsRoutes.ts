@@ -1,9 +1,39 @@
 import type { FastifyInstance } from 'fastify';
+import type { KafkaConsumerStats } from '@tickflow/core/kafka';
 import type { RouteContext } from './routeContext.js';
 
+/**
+ * The trades consumer's state for /healthz: messages read, lag, late events
+ * (counted and the last one with its partition and offset), checkpoints
+ * stored and restored, idle partitions.
+ */
+function kafkaHealth(k: KafkaConsumerStats): Record<string, unknown> {
+  return {
+    messages: k.messages,
+    lag: k.lag,
+    partitions: k.partitions,
+    idlePartitions: k.idle,
+    late: k.late,
+    ...(k.lastLate === undefined ? {} : { lastLate: { partition: k.lastLate.partition, offset: k.lastLate.offset, ts: new Date(k.lastLate.ts).toISOString() } }),
+    commits: k.commits,
+    checkpoints: k.checkpoints,
+    restoredPartitions: k.restored,
+    assignments: k.assignments,
+    pauses: k.pauses,
+    deadLetters: k.deadLetters,
+  };
+}
+
 /** Health, readiness, Prometheus metrics and the OpenAPI document. */
-export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number>): void {
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({ status: 'ok', mode: ctx.stores === undefined ? 'embedded' : 'full', ...feedStats(), audit: ctx.audit.stats(), ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }) }));
+export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number>, kafkaStats?: () => KafkaConsumerStats): void {
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({
+    status: 'ok',
+    mode: ctx.stores === undefined ? 'embedded' : 'full',
+    ...feedStats(),
+    ...(kafkaStats === undefined ? {} : { kafka: kafkaHealth(kafkaStats()) }),
+    audit: ctx.audit.stats(),
+    ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }),
+  }));
   app.get('/readyz', { schema: { summary: 'Readiness: the feed has delivered trades and the server is not shutting down', tags: ['ops'] } }, async (_req, reply) => {
     const ready = ctx.ready();
     const stores = ctx.stores;

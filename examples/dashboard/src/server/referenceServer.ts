@@ -179,6 +179,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
             tradesTopic: config.kafkaTradesTopic,
             quotesTopic: config.kafkaQuotesTopic,
             durable: () => stores?.flush() ?? Promise.resolve(),
+            checkpoints: stores?.checkpoints,
+            dataDir: config.dataDir,
             onQuotes: (b) => stores?.quotes(b),
             log: (m) => log.info(m),
           });
@@ -190,7 +192,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await audit.close();
     throw e;
   }
-  opsRoutes(app, ctx, () => ({ ...feed.stats() }));
+  opsRoutes(app, ctx, () => ({ ...feed.stats() }), feed.kafka);
 
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -1,3 +1,4 @@
+import type { CheckpointStore } from '@tickflow/core/kafka';
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import type { Sink, SinkOptions, SinkStats } from '@tickflow/sinks';
 import type { RedisStore } from '@tickflow/sinks/redis';
@@ -109,12 +110,15 @@ export class StoreBackends implements StoreOutputs {
     private readonly redis: RedisSide | undefined,
     private readonly memory: InMemoryMarketStore,
     private readonly o: StoreBackendOptions,
+    /** Kafka window checkpoints in PostgreSQL, when it is configured (shared by the processes of a consumer group). */
+    readonly checkpoints: CheckpointStore | undefined,
   ) {}
 
   /** Connects the stores that are configured (none: undefined, embedded mode). The drivers load only when used. */
   static async connect(o: StoreBackendOptions, memory: InMemoryMarketStore): Promise<StoreBackends | undefined> {
     const backends: Backend[] = [];
     let redis: RedisSide | undefined;
+    let checkpoints: CheckpointStore | undefined;
     const sinkOptions = (store: string, table: string): SinkOptions => ({
       maxBatchSize: 5_000,
       maxBatchAge: 250,
@@ -148,7 +152,9 @@ export class StoreBackends implements StoreOutputs {
       }
       if (o.databaseUrl !== undefined) {
         const { TimescaleStore } = await import('@tickflow/sinks/timescale');
-        add('postgres', (await TimescaleStore.connect({ url: o.databaseUrl, maxConnections: o.databasePoolMax ?? 10, log: o.log })) as unknown as RangeReader);
+        const pg = await TimescaleStore.connect({ url: o.databaseUrl, maxConnections: o.databasePoolMax ?? 10, log: o.log });
+        checkpoints = pg.checkpoints();
+        add('postgres', pg as unknown as RangeReader);
       }
       if (o.redis !== undefined) {
         const { RedisStore } = await import('@tickflow/sinks/redis');
@@ -161,7 +167,7 @@ export class StoreBackends implements StoreOutputs {
       await Promise.all(backends.map((b) => closeSinks(b.sinks, b.reader.close.bind(b.reader), b.breaker)));
       throw e;
     }
-    return backends.length === 0 && redis === undefined ? undefined : new StoreBackends(backends, redis, memory, o);
+    return backends.length === 0 && redis === undefined ? undefined : new StoreBackends(backends, redis, memory, o, checkpoints);
   }
 
   /** The stores in read order, e.g. ['clickhouse', 'postgres', 'memory']. */

@@ -1,3 +1,4 @@
+import { deserialize, serialize } from 'node:v8';
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import type { Admin, Batch, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Duration } from '../duration.js';
@@ -5,7 +6,8 @@ import { parseDuration } from '../duration.js';
 import { TickflowError, toTickflowError } from '../errors.js';
 import { InvalidEvent, normalizeTrade } from '../events/trade.js';
 import type { Trade } from '../events/trade.js';
-import type { Job } from '../pipeline.js';
+import type { Job, JobSnapshot } from '../pipeline.js';
+import type { CheckpointScope, CheckpointStore } from './checkpointStore.js';
 import { decodeKafkaValue, parseKafkaValueFormat, UndecodableValue } from './kafkaValueCodec.js';
 import type { KafkaValueFormat } from './kafkaValueCodec.js';
 import { PartitionProgress, decodeCommitMetadata, encodeCommitMetadata } from './partitionProgress.js';
@@ -45,10 +47,43 @@ export interface KafkaConsumerOptions<T = Trade> {
   readonly maxBytesPerPartition?: number;
   /** Consumer-group session timeout. Default 10 s. */
   readonly sessionTimeout?: Duration;
+  /**
+   * A partition read to its end (nothing behind its high watermark, checked
+   * with the broker) and quiet for this long stops holding the watermark
+   * until its next message. Never while the consumer is paused by a sink or
+   * reading a backlog: idleness is about the topic, not the consumer. Default:
+   * never (every assigned partition holds the watermark). Set it here, not on
+   * the jobs: a job's own wall-clock `idleTimeout` cannot tell a quiet
+   * partition from an unread one and is refused.
+   */
+  readonly idleTimeout?: Duration;
+  /**
+   * Where window state is checkpointed with the offsets (e.g.
+   * `fileCheckpoints(dir)`, or `TimescaleStore.checkpoints()`): each commit
+   * first stores, per partition, the jobs' state of that partition's keys
+   * (`Job.snapshot`), then commits the offset it belongs to. A restart or a
+   * rebalance restores it and re-reads only what came after (about one
+   * `commitInterval`), whatever the largest window (1d). The topic must be
+   * keyed by the window key (the symbol). Without it, offsets are committed
+   * only once the largest window has closed and a restart re-reads that far.
+   */
+  readonly checkpoints?: CheckpointStore;
+  /** Called with each event found late within its own partition (also counted and logged). */
+  readonly onLate?: (late: KafkaLateEvent) => void;
   /** Called after each successful commit with the committed offsets (for metrics and tests). */
   readonly onCommit?: (offsets: readonly { readonly partition: number; readonly offset: number; readonly watermark: number }[]) => void;
   /** Called with warnings. Default console.warn. */
   readonly onWarning?: (message: string) => void;
+}
+
+/** An event that was late within its own partition (its window had closed on that partition's own watermark). */
+export interface KafkaLateEvent {
+  readonly partition: number;
+  readonly offset: number;
+  /** Event time (UTC epoch ms). */
+  readonly ts: number;
+  /** The partition's watermark when it arrived. */
+  readonly watermark: number;
 }
 
 /** Options of `KafkaConsumer.run`. */
@@ -91,12 +126,49 @@ export interface KafkaConsumerStats {
   readonly partitions: readonly number[];
   /** Messages behind the partitions' high watermarks, as of the last batch per partition. */
   readonly lag: number;
+  /** Events late within their own partition (logged with partition and offset). */
+  readonly late: number;
+  /** The last late event, if any. */
+  readonly lastLate: KafkaLateEvent | undefined;
+  /** Checkpoints stored (one per partition and commit). */
+  readonly checkpoints: number;
+  /** Partitions whose state was restored from a checkpoint (over all assignments). */
+  readonly restored: number;
+  /** Times a partition was found idle (read to its end and quiet for `idleTimeout`). */
+  readonly idled: number;
+  /** Partitions idle now. */
+  readonly idle: readonly number[];
+}
+
+/** What the consumer keeps per assigned partition. */
+interface PartitionState {
+  /** Per job, the watermark input of this partition. */
+  readonly inputs: number[];
+  readonly progress: PartitionProgress;
+  /** Max event time read on this partition (−Infinity before the first); restored from checkpoints. */
+  maxTs: number;
+  /** Wall-clock ms of the last message read (or of the assignment). */
+  lastMessageAt: number;
+  /** True while the jobs have this partition marked idle. */
+  idle: boolean;
+  /** The offset of the last checkpoint stored (or restored), −1 when none. */
+  checkpointed: number;
 }
 
 interface Generation<T> {
   readonly jobs: readonly Job<T, unknown>[];
-  /** partition → per-job input index and commit bookkeeping. */
-  readonly parts: Map<number, { readonly inputs: number[]; readonly progress: PartitionProgress }>;
+  /** partition → its inputs, commit bookkeeping and idleness. */
+  readonly parts: Map<number, PartitionState>;
+}
+
+/** What a checkpoint holds for one partition (serialized with v8.serialize). */
+interface PartitionCheckpoint {
+  readonly v: 1;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly maxTs: number;
+  readonly jobs: readonly JobSnapshot[];
 }
 
 /**
@@ -123,17 +195,23 @@ function ms(d: Duration, what: string): number {
 /**
  * Consumes a Kafka topic in a consumer group into manually driven pipeline
  * jobs, with one watermark input per partition, at-least-once delivery and
- * commits that make restarts exact (design §5):
+ * commits that make restarts exact (docs/architecture.md, "Exactly-once
+ * results from Kafka"):
  *
- * - offsets are committed only up to the oldest event whose window (at the
- *   largest timeframe, plus grace) is still open, and only after `durable()`
- *   resolved (the sinks hold everything emitted so far);
- * - each commit stores the watermark it was computed with as offset
- *   metadata; after a restart or rebalance, replayed events whose windows had
- *   closed by then are skipped (their complete windows are already stored),
- *   so a replay never overwrites a complete window with a partial one;
- * - on every rebalance the jobs are rebuilt: window state is dropped and
- *   every assigned partition resumes from its committed offset;
+ * - lateness is event time only: an event is late when its own partition's
+ *   watermark passed its window (never because other partitions advanced, the
+ *   consumer was busy or a sink pushed back); a partition stops holding the
+ *   watermark only when it is read to its end and quiet for `idleTimeout`;
+ *   late events are counted and logged with partition and offset;
+ * - with `checkpoints`, each commit first stores every partition's window
+ *   state (`Job.snapshot`) at the offset it commits, after `durable()`
+ *   resolved; a restart or rebalance restores it and re-reads only what came
+ *   after the last commit;
+ * - without, offsets are committed only up to the oldest event whose window
+ *   (largest timeframe, plus grace) is still open, with the watermark as
+ *   offset metadata; replayed events of windows closed by then are skipped;
+ * - window versions (`rev`) depend only on the input, so whatever a replay
+ *   re-emits ends on the version an uninterrupted run ends on;
  * - messages that cannot be decoded or parsed go to the dead-letter topic
  *   with the reason in a header, and the offset moves on;
  * - when the sinks push back, the partitions are paused until they drain.
@@ -141,9 +219,9 @@ function ms(d: Duration, what: string): number {
  * @example
  * ```ts
  * const sink = clickhouse({ url, kind: 'candles' });
- * const consumer = kafkaConsumer({ brokers, topic: 'trades', groupId: 'candles', windows: { size: ['1m', '5m'], grace: '5s' }, deadLetterTopic: 'trades-dead-letter' });
+ * const consumer = kafkaConsumer({ brokers, topic: 'trades', groupId: 'candles', windows: { size: ['1m', '1d'], grace: '5s' }, idleTimeout: '5s', checkpoints: fileCheckpoints('./checkpoints'), deadLetterTopic: 'trades-dead-letter' });
  * await consumer.run({
- *   jobs: () => [pipeline<Trade>({ outOfOrderness: '2s', idleTimeout: '5s' }).pipe(keyBy('symbol'), tumbling({ size: ['1m', '5m'], grace: '5s' }, ohlcv())).to(sink)],
+ *   jobs: () => [pipeline<Trade>({ outOfOrderness: '2s' }).pipe(keyBy('symbol'), tumbling({ size: ['1m', '1d'], grace: '5s' }, ohlcv())).to(sink)],
  *   durable: () => sink.flush(),
  *   signal,
  * });
@@ -175,7 +253,22 @@ export class KafkaConsumer<T = Trade> {
   private rebalancing = false;
   private readonly highWatermarks = new Map<number, number>();
   private readonly lastCommitted = new Map<number, number>();
-  private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0 };
+  private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, late: 0, checkpoints: 0, restored: 0, idled: 0 };
+  private readonly idleMs: number | undefined;
+  /** Smallest window size, and the jobs' out-of-orderness: what own-partition lateness is judged with (for the late log). */
+  private readonly minSize: number;
+  private ooo = 0;
+  /** True while the consumer waits for a sink (partitions paused): no partition turns idle then. */
+  private paused = false;
+  private idleCheck: Promise<void> | undefined;
+  private lastIdleCheckAt = 0;
+  private lastLate: KafkaLateEvent | undefined;
+  private lateLogged = 0;
+  private lateLogWindowStart = 0;
+  private lateSuppressed = 0;
+  private readonly scope: CheckpointScope;
+  /** Set when the state could not be split by partition: commits follow the no-checkpoint rule then. */
+  private checkpointsOff = false;
 
   constructor(private readonly options: KafkaConsumerOptions<T>) {
     if (options.brokers.length === 0) throw new TickflowError('INVALID_ARGUMENT', 'brokers must list at least one host:port, e.g. ["127.0.0.1:9092"]');
@@ -186,6 +279,9 @@ export class KafkaConsumer<T = Trade> {
     const sizes = (Array.isArray(options.windows.size) ? options.windows.size : [options.windows.size]) as readonly Duration[];
     if (sizes.length === 0) throw new TickflowError('INVALID_ARGUMENT', 'windows.size must name at least one timeframe, e.g. "1m"');
     this.maxSize = Math.max(...sizes.map((s) => ms(s, 'windows.size')));
+    this.minSize = Math.min(...sizes.map((s) => ms(s, 'windows.size')));
+    this.idleMs = options.idleTimeout === undefined ? undefined : ms(options.idleTimeout, 'idleTimeout');
+    this.scope = { groupId: options.groupId, topic: options.topic };
     this.grace = ms(options.windows.grace ?? 0, 'windows.grace');
     this.commitMs = ms(options.commitInterval ?? 1000, 'commitInterval');
     this.sessionMs = ms(options.sessionTimeout ?? 10_000, 'sessionTimeout');
@@ -202,7 +298,8 @@ export class KafkaConsumer<T = Trade> {
       const next = this.gen!.parts.get(p)!.progress.next;
       if (hw !== undefined && hw > next) lag += hw - next;
     }
-    return { ...this.counts, partitions: parts, lag };
+    const idle = parts.filter((p) => this.gen!.parts.get(p)!.idle);
+    return { ...this.counts, partitions: parts, lag, lastLate: this.lastLate, idle };
   }
 
   /** When the windows of an event at `ts` have all closed (largest timeframe end + grace). */
@@ -255,6 +352,7 @@ export class KafkaConsumer<T = Trade> {
         this.fail(e, 'a job failed on a wall-clock tick');
       }
       if (this.failure) finish(this.failure);
+      else this.checkIdle(now);
     }, 100);
     const idleMs = run.endWhenIdle === undefined ? undefined : ms(run.endWhenIdle, 'endWhenIdle');
     let idleCheck: NodeJS.Timeout | undefined;
@@ -344,7 +442,11 @@ export class KafkaConsumer<T = Trade> {
     await this.rebuild(assigned, run);
   }
 
-  /** Drops all window state and starts jobs for the new assignment from the committed offsets. */
+  /**
+   * Drops all window state and starts jobs for the new assignment: from each
+   * partition's checkpoint when there is one (state restored, reading resumes
+   * at its offset), else from the committed offset.
+   */
   private async rebuild(assigned: number[], run: KafkaRunOptions<T>): Promise<void> {
     this.counts.assignments++;
     const old = this.gen;
@@ -352,24 +454,150 @@ export class KafkaConsumer<T = Trade> {
     // What the old jobs emitted fired on their watermark: complete, so hand it on (harmless, idempotent).
     if (old !== undefined) for (const job of old.jobs) await job.flush().catch(() => undefined);
     const topic = this.options.topic;
-    const [committed, ends] = await Promise.all([
+    const [committed, ends, saved] = await Promise.all([
       this.admin!.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
       this.admin!.fetchTopicOffsets(topic),
+      this.loadCheckpoints(assigned),
     ]);
     const jobs = run.jobs();
+    this.checkJobs(jobs);
     const parts: Generation<T>['parts'] = new Map();
     const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p]));
     const lows = new Map(ends.map((e) => [e.partition, Number(e.low)]));
     this.lastCommitted.clear();
+    const now = Date.now();
+    const seeks: { partition: number; offset: number }[] = [];
     assigned.forEach((partition, i) => {
       const inputs = jobs.map((job) => (i === 0 ? 0 : job.addInput()));
       const c = byPartition.get(partition);
-      const offset = c !== undefined && Number(c.offset) >= 0 ? Number(c.offset) : (lows.get(partition) ?? 0);
-      if (c !== undefined && Number(c.offset) >= 0) this.lastCommitted.set(partition, offset);
-      parts.set(partition, { inputs, progress: new PartitionProgress(offset, decodeCommitMetadata(c?.metadata)) });
+      const hasCommit = c !== undefined && Number(c.offset) >= 0;
+      const low = lows.get(partition) ?? 0;
+      let offset = hasCommit ? Number(c.offset) : low;
+      if (hasCommit) this.lastCommitted.set(partition, offset);
+      const meta = decodeCommitMetadata(c?.metadata);
+      const cp = saved.get(partition);
+      let maxTs = Number.NEGATIVE_INFINITY;
+      let checkpointed = -1;
+      let restoredWatermark = meta.watermark;
+      if (cp !== undefined) {
+        const state = this.decodeCheckpoint(partition, cp.data);
+        if (state.jobs.length !== jobs.length) {
+          throw new TickflowError('CHECKPOINT_FAILED', `the checkpoint of ${topic}[${partition}] holds ${state.jobs.length} jobs, the consumer runs ${jobs.length}; restore with the same jobs, or use a new consumer group`);
+        }
+        jobs.forEach((job, j) => job.restore(inputs[j]!, state.jobs[j]!));
+        maxTs = state.maxTs;
+        if (cp.offset < low) this.warn(`${topic}[${partition}]: its checkpoint is at offset ${cp.offset} but the topic now starts at ${low}; messages ${cp.offset}..${low - 1} were deleted by retention and are missing from the windows`);
+        if (cp.offset !== offset) seeks.push({ partition, offset: cp.offset });
+        offset = cp.offset;
+        checkpointed = cp.offset;
+        restoredWatermark = Number.NEGATIVE_INFINITY;
+        this.counts.restored++;
+      } else if (meta.checkpointed && this.options.checkpoints !== undefined) {
+        this.warn(`${topic}[${partition}]: committed at ${offset} with a checkpoint, but ${this.options.checkpoints.describe} has none; windows open at that offset restart empty (their stored rows keep the higher versions)`);
+      }
+      parts.set(partition, { inputs, progress: new PartitionProgress(offset, restoredWatermark), maxTs, lastMessageAt: now, idle: false, checkpointed });
     });
     for (const e of ends) this.highWatermarks.set(e.partition, Number(e.high));
     this.gen = { jobs, parts };
+    for (const s of seeks) this.consumer!.seek({ topic, partition: s.partition, offset: String(s.offset) });
+  }
+
+  /** The checkpoints of `assigned`, retried until the store answers (a restart may come up before the database). */
+  private async loadCheckpoints(assigned: readonly number[]): Promise<Map<number, { offset: number; data: Uint8Array }>> {
+    const store = this.options.checkpoints;
+    if (store === undefined) return new Map();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.load(this.scope, assigned);
+      } catch (e) {
+        if (this.stopping || (e instanceof TickflowError && e.code !== 'CHECKPOINT_FAILED')) throw e;
+        this.warn(`loading checkpoints from ${store.describe} failed (attempt ${attempt}: ${e instanceof Error ? e.message : String(e)}); trying again`);
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Refuses jobs whose own timing would turn on-time Kafka data late, and learns their out-of-orderness. */
+  private checkJobs(jobs: readonly Job<T, unknown>[]): void {
+    let ooo = Number.POSITIVE_INFINITY;
+    for (const job of jobs) {
+      const t = job.eventTime;
+      if (t.idleTimeout !== undefined) {
+        throw new TickflowError('INVALID_ARGUMENT', `job "${job.name}" sets idleTimeout; with kafkaConsumer set idleTimeout on the consumer instead (a partition counts as idle only when it is read to its end, never while the consumer is busy or paused)`);
+      }
+      if (t.wallClockLag !== undefined) {
+        throw new TickflowError('INVALID_ARGUMENT', `job "${job.name}" sets wallClockLag; with kafkaConsumer windows close on event time only (a backlog or a replay would otherwise be counted late)`);
+      }
+      if (t.outOfOrderness < ooo) ooo = t.outOfOrderness;
+    }
+    this.ooo = ooo === Number.POSITIVE_INFINITY ? 0 : ooo;
+  }
+
+  private decodeCheckpoint(partition: number, data: Uint8Array): PartitionCheckpoint {
+    let state: PartitionCheckpoint;
+    try {
+      state = deserialize(data) as PartitionCheckpoint;
+    } catch (e) {
+      throw new TickflowError('CHECKPOINT_FAILED', `the checkpoint of ${this.options.topic}[${partition}] cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+    if (state === null || typeof state !== 'object' || state.v !== 1 || state.partition !== partition || state.topic !== this.options.topic || !Array.isArray(state.jobs)) {
+      throw new TickflowError('CHECKPOINT_FAILED', `the checkpoint stored for ${this.options.topic}[${partition}] is not one of this topic and partition`);
+    }
+    return state;
+  }
+
+  /**
+   * Marks partitions idle that are read to their end (checked with the
+   * broker) and quiet for `idleTimeout`; never while paused or rebalancing.
+   */
+  private checkIdle(now: number): void {
+    const idleMs = this.idleMs;
+    const gen = this.gen;
+    if (idleMs === undefined || gen === undefined || this.paused || this.rebalancing || this.pendingAssignment !== undefined || this.idleCheck !== undefined) return;
+    let candidates = false;
+    for (const [p, st] of gen.parts) {
+      if (!st.idle && now - st.lastMessageAt >= idleMs && st.progress.next >= (this.highWatermarks.get(p) ?? 0)) {
+        candidates = true;
+        break;
+      }
+    }
+    if (!candidates || now - this.lastIdleCheckAt < Math.min(1000, idleMs)) return;
+    this.lastIdleCheckAt = now;
+    // In the batch lock: the broker's high watermarks are read right before deciding, with no batch in between.
+    this.idleCheck = this.serial(async () => {
+      if (this.gen !== gen || this.paused || this.rebalancing || this.stopping) return;
+      const ends = await this.admin!.fetchTopicOffsets(this.options.topic);
+      for (const e of ends) this.highWatermarks.set(e.partition, Number(e.high));
+      const at = Date.now();
+      for (const [p, st] of gen.parts) {
+        if (st.idle || at - st.lastMessageAt < idleMs || st.progress.next < (this.highWatermarks.get(p) ?? 0)) continue;
+        st.idle = true;
+        this.counts.idled++;
+        for (let j = 0; j < gen.jobs.length; j++) gen.jobs[j]!.markIdle(st.inputs[j]!);
+      }
+    })
+      .catch((e: unknown) => this.warn(`idle check failed (${e instanceof Error ? e.message : String(e)}); partitions stay active`))
+      .finally(() => {
+        this.idleCheck = undefined;
+      });
+  }
+
+  /** Counts and logs an event late within its own partition (the first ones one by one, then a summary a minute). */
+  private noteLate(late: KafkaLateEvent): void {
+    this.counts.late++;
+    this.lastLate = late;
+    this.options.onLate?.(late);
+    const now = Date.now();
+    if (now - this.lateLogWindowStart >= 60_000) {
+      if (this.lateSuppressed > 0) this.warn(`${this.lateSuppressed} more late events in the last minute (${this.counts.late} in all); the last at ${this.options.topic}[${late.partition}] offset ${late.offset}`);
+      this.lateLogWindowStart = now;
+      this.lateLogged = 0;
+      this.lateSuppressed = 0;
+    }
+    if (this.lateLogged < 20) {
+      this.lateLogged++;
+      this.warn(`late event at ${this.options.topic}[${late.partition}] offset ${late.offset}: ts ${new Date(late.ts).toISOString()} is behind its window's end + grace on that partition's watermark ${new Date(late.watermark).toISOString()}; it goes to the jobs' late output, not into any window`);
+    } else this.lateSuppressed++;
   }
 
   private async onBatch({ batch, isStale, isRunning, heartbeat, pause }: EachBatchPayload, run: KafkaRunOptions<T>): Promise<void> {
@@ -380,10 +608,18 @@ export class KafkaConsumer<T = Trade> {
     const part = gen.parts.get(batch.partition);
     if (part === undefined || batch.messages.length === 0) return;
     this.lastMessageAt = Date.now();
+    part.lastMessageAt = this.lastMessageAt;
+    // The jobs' trackers reactivate an idle input on its next event.
+    part.idle = false;
     this.highWatermarks.set(batch.partition, Number(batch.highWatermark));
     const progress = part.progress;
     const skipBefore = progress.restoredWatermark;
     const events: T[] = [];
+    // Own-partition lateness, judged as the window stages judge it (smallest window, grace, out-of-orderness).
+    const size = this.minSize;
+    const lateAfter = this.grace + this.ooo;
+    let maxTs = part.maxTs;
+    let ownLate = 0;
     let closeAt = Number.NEGATIVE_INFINITY;
     let dead: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[] | undefined;
     const msgs = batch.messages;
@@ -410,20 +646,37 @@ export class KafkaConsumer<T = Trade> {
         (dead ??= []).push({ key: m.key, value: m.value, headers: { [DEAD_LETTER_REASON_HEADER]: reason!, [DEAD_LETTER_ORIGIN_HEADER]: `${batch.topic}/${batch.partition}/${m.offset}` } });
         continue;
       }
-      const c = this.closeAt(this.tsOf(event));
+      const ts = this.tsOf(event);
+      const c = this.closeAt(ts);
       if (c <= skipBefore) {
         this.counts.skippedReplayed++;
         continue;
       }
+      if (ts > maxTs) maxTs = ts;
+      else if (maxTs - lateAfter >= Math.floor(ts / size) * size + size) {
+        ownLate++;
+        this.noteLate({ partition: batch.partition, offset, ts, watermark: maxTs - this.ooo });
+      }
       if (c > closeAt) closeAt = c;
       events.push(event);
     }
+    part.maxTs = maxTs;
     if (first < 0) return;
     if (dead !== undefined) await this.deadLetter(dead);
     progress.add(first, next, closeAt);
     if (events.length !== 0) {
       this.counts.events += events.length;
-      for (let j = 0; j < gen.jobs.length; j++) gen.jobs[j]!.pushBatch(events, part.inputs[j]!);
+      let lateOnPipeline = 0;
+      for (let j = 0; j < gen.jobs.length; j++) {
+        const job = gen.jobs[j]!;
+        const before = job.stats.late;
+        job.pushBatch(events, part.inputs[j]!);
+        const n = job.stats.late - before;
+        if (n > lateOnPipeline) lateOnPipeline = n;
+      }
+      if (lateOnPipeline > ownLate) {
+        this.warn(`${lateOnPipeline - ownLate} events of ${batch.topic}[${batch.partition}] offsets ${first}..${next - 1} were on time in their partition but their windows had closed: the partition had been idle (quiet for idleTimeout) while others advanced; they went to the jobs' late output`);
+      }
     }
     await this.handOver(gen, batch, pause);
     if (Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run);
@@ -445,9 +698,14 @@ export class KafkaConsumer<T = Trade> {
     if (!settled) {
       this.counts.pauses++;
       const resume = pause();
+      this.paused = true;
       try {
         await all;
       } finally {
+        this.paused = false;
+        // Waiting was not quiet: no partition counts the pause toward idleness.
+        const now = Date.now();
+        for (const st of gen.parts.values()) if (st.lastMessageAt < now) st.lastMessageAt = now;
         resume();
       }
     } else {
@@ -466,35 +724,85 @@ export class KafkaConsumer<T = Trade> {
   }
 
   /**
-   * Commits, per partition, the first offset of the oldest batch with an
-   * open window at watermark `wm`, after everything emitted is durable.
-   * `wm = +Infinity` (end of stream) commits everything read.
+   * Makes everything emitted durable, then commits. With checkpoints: stores
+   * each partition's window state at its next offset, then commits those
+   * offsets. Without: commits, per partition, the first offset of the oldest
+   * batch with an open window at watermark `wm` (`+Infinity`, end of stream,
+   * commits everything read).
    */
   private async commit(wm: number, run?: KafkaRunOptions<T>): Promise<void> {
     const gen = this.gen;
     if (gen === undefined) return;
     this.lastCommitAt = Date.now();
     for (const job of gen.jobs) await job.flush();
-    await run?.durable?.();
+    // A store that holds the flush back is backpressure: no partition turns idle meanwhile.
+    this.paused = true;
+    try {
+      await run?.durable?.();
+    } finally {
+      this.paused = false;
+      const now = Date.now();
+      for (const st of gen.parts.values()) if (st.lastMessageAt < now) st.lastMessageAt = now;
+    }
     const offsets: { topic: string; partition: number; offset: string; metadata: string; watermark: number }[] = [];
+    const store = this.options.checkpoints;
+    if (store !== undefined && !this.checkpointsOff) {
+      if (!(await this.checkpoint(gen, store))) return;
+    }
+    const checkpointed = store !== undefined && !this.checkpointsOff;
     for (const [partition, { progress }] of gen.parts) {
-      const offset = progress.committable(wm);
+      const offset = checkpointed ? progress.next : progress.committable(wm);
       if (this.lastCommitted.get(partition) === offset) continue;
       const stored = wm === Number.POSITIVE_INFINITY ? progress.commitWatermark(progress.maxCloseAt) : progress.commitWatermark(wm);
-      offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored), watermark: stored });
+      offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored, checkpointed), watermark: stored });
     }
     if (offsets.length === 0) return;
     try {
       await this.consumer!.commitOffsets(offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata })));
     } catch (e) {
-      // A rebalance is under way: the next owner re-reads from the last commit, which is safe.
+      // A rebalance is under way: the next owner re-reads from the last commit (or checkpoint), which is safe.
       if (isRebalanceError(e)) this.rejoin = e;
-      this.warn(`offset commit failed (${e instanceof Error ? e.message : String(e)}); the partitions resume from the previous commit`);
+      this.warn(`offset commit failed (${e instanceof Error ? e.message : String(e)}); the partitions resume from the previous commit or checkpoint`);
       return;
     }
     this.counts.commits++;
     for (const o of offsets) this.lastCommitted.set(o.partition, Number(o.offset));
     this.options.onCommit?.(offsets.map((o) => ({ partition: o.partition, offset: Number(o.offset), watermark: o.watermark })));
+  }
+
+  /**
+   * Stores the window state of every partition that moved since its last
+   * checkpoint. False when the store failed (nothing is committed then). A
+   * state that cannot be split by partition (a key on several partitions)
+   * turns checkpoints off for good, with a warning, and deletes this group's
+   * checkpoints so no restart resumes from a stale one.
+   */
+  private async checkpoint(gen: Generation<T>, store: CheckpointStore): Promise<boolean> {
+    const topic = this.options.topic;
+    const cps: { partition: number; offset: number; data: Uint8Array | null }[] = [];
+    try {
+      for (const [partition, st] of gen.parts) {
+        if (st.checkpointed === st.progress.next) continue;
+        const state: PartitionCheckpoint = { v: 1, topic, partition, offset: st.progress.next, maxTs: st.maxTs, jobs: gen.jobs.map((j, i) => j.snapshot(st.inputs[i]!)) };
+        cps.push({ partition, offset: st.progress.next, data: serialize(state) });
+      }
+    } catch (e) {
+      if (!(e instanceof TickflowError && e.code === 'CHECKPOINT_FAILED')) throw e;
+      this.checkpointsOff = true;
+      this.warn(`checkpoints are off from now on: ${e.message}. Offsets are committed only once the largest window closed, so a restart re-reads that far`);
+      await store.save(this.scope, [...gen.parts.keys()].map((partition) => ({ partition, offset: 0, data: null }))).catch(() => undefined);
+      return true;
+    }
+    if (cps.length === 0) return true;
+    try {
+      await store.save(this.scope, cps);
+    } catch (e) {
+      this.warn(`storing checkpoints in ${store.describe} failed (${e instanceof Error ? e.message : String(e)}); offsets stay at the previous checkpoint`);
+      return false;
+    }
+    this.counts.checkpoints += cps.length;
+    for (const c of cps) gen.parts.get(c.partition)!.checkpointed = c.offset;
+    return true;
   }
 
   /** True when every assigned partition has been read to its high watermark. */

@@ -32,9 +32,10 @@ describe('PartitionProgress', () => {
   });
 
   it('round-trips the commit metadata and ignores foreign metadata', () => {
-    expect(decodeCommitMetadata(encodeCommitMetadata(123))).toBe(123);
-    expect(decodeCommitMetadata(encodeCommitMetadata(Number.NEGATIVE_INFINITY))).toBe(Number.NEGATIVE_INFINITY);
-    expect(decodeCommitMetadata('something else')).toBe(Number.NEGATIVE_INFINITY);
-    expect(decodeCommitMetadata(null)).toBe(Number.NEGATIVE_INFINITY);
+    expect(decodeCommitMetadata(encodeCommitMetadata(123))).toEqual({ watermark: 123, checkpointed: false });
+    expect(decodeCommitMetadata(encodeCommitMetadata(123, true))).toEqual({ watermark: 123, checkpointed: true });
+    expect(decodeCommitMetadata(encodeCommitMetadata(Number.NEGATIVE_INFINITY))).toEqual({ watermark: Number.NEGATIVE_INFINITY, checkpointed: false });
+    expect(decodeCommitMetadata('something else')).toEqual({ watermark: Number.NEGATIVE_INFINITY, checkpointed: false });
+    expect(decodeCommitMetadata(null)).toEqual({ watermark: Number.NEGATIVE_INFINITY, checkpointed: false });
   });
 });

@@ -59,18 +59,20 @@ export class PartitionProgress {
   }
 }
 
-/** Encodes the commit metadata of a partition (the watermark at commit time). */
-export function encodeCommitMetadata(watermark: number): string {
-  return JSON.stringify({ tickflow: 1, watermark: Number.isFinite(watermark) ? watermark : null });
+/** Encodes the commit metadata of a partition: the watermark at commit time, and whether a checkpoint was stored with it. */
+export function encodeCommitMetadata(watermark: number, checkpointed = false): string {
+  return JSON.stringify({ tickflow: 1, watermark: Number.isFinite(watermark) ? watermark : null, ...(checkpointed ? { checkpoint: true } : {}) });
 }
 
-/** Reads the watermark stored with a commit; −Infinity when there is none or it is not tickflow's. */
-export function decodeCommitMetadata(metadata: string | null | undefined): number {
-  if (metadata === null || metadata === undefined || metadata === '') return Number.NEGATIVE_INFINITY;
+/** Reads the commit metadata: its watermark (−Infinity when none or not tickflow's) and whether a checkpoint came with it. */
+export function decodeCommitMetadata(metadata: string | null | undefined): { watermark: number; checkpointed: boolean } {
+  const none = { watermark: Number.NEGATIVE_INFINITY, checkpointed: false };
+  if (metadata === null || metadata === undefined || metadata === '') return none;
   try {
-    const m = JSON.parse(metadata) as { tickflow?: unknown; watermark?: unknown };
-    return m.tickflow === 1 && typeof m.watermark === 'number' && Number.isFinite(m.watermark) ? m.watermark : Number.NEGATIVE_INFINITY;
+    const m = JSON.parse(metadata) as { tickflow?: unknown; watermark?: unknown; checkpoint?: unknown };
+    if (m.tickflow !== 1) return none;
+    return { watermark: typeof m.watermark === 'number' && Number.isFinite(m.watermark) ? m.watermark : Number.NEGATIVE_INFINITY, checkpointed: m.checkpoint === true };
   } catch {
-    return Number.NEGATIVE_INFINITY;
+    return none;
   }
 }

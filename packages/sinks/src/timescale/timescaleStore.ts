@@ -7,6 +7,8 @@ import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
 import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
 import { TradeKeyer } from '../tradeKey.js';
 import type { TradeKeyOf } from '../tradeKey.js';
+import type { CheckpointStore } from '@tickflow/core/kafka';
+import { timescaleCheckpoints } from './timescaleCheckpoints.js';
 import { AGGREGATE_VIEWS, checkSchemaName, timescaleSchema } from './timescaleSchema.js';
 import type { TimescaleMode } from './timescaleSchema.js';
 
@@ -538,6 +540,21 @@ export class TimescaleStore {
   sink<K extends TimescaleSinkKind>(kind: K, options: SinkOptions = {}): Sink<TimescaleRowOfKind[K]> {
     this.open();
     return new BatchingSink(new TimescaleTarget<K>(kind, () => Promise.resolve(this)), options);
+  }
+
+  /**
+   * Checkpoints of `kafkaConsumer` in this database (table
+   * `tickflow_checkpoints`, created on first use), shared by every process of
+   * a consumer group.
+   *
+   * @example
+   * ```ts
+   * kafkaConsumer({ brokers, topic: 'trades', groupId: 'candles', windows: { size: ['1m', '1d'] }, checkpoints: store.checkpoints() });
+   * ```
+   */
+  checkpoints(): CheckpointStore {
+    this.open();
+    return timescaleCheckpoints(this.sql, this.s);
   }
 
   /** Stops the refresh timer and closes the connections (waiting up to 5 s for running queries). */
