@@ -2,7 +2,7 @@
 // trades from Kafka → 1m+5m candles → ClickHouse and PostgreSQL, commits after durable writes.
 import type { Candle, Trade } from '@tickflow/core';
 import { pipeline } from '@tickflow/core';
-import { kafkaConsumer } from '@tickflow/core/kafka';
+import { fileCheckpoints, kafkaConsumer } from '@tickflow/core/kafka';
 import { BatchingSink } from '@tickflow/sinks';
 import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
 import { TimescaleStore } from '@tickflow/sinks/timescale';
@@ -16,12 +16,13 @@ const env = (k: string): string => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const slow = Number(process.env.SLOW_WRITE_MS ?? 0);
 
-const ch = await ClickHouseStore.connect({ url: env('CH_URL'), database: env('CH_DB'), log: () => {} });
+const timeframes = (process.env.TIMEFRAMES ?? '1m,5m').split(',') as ('1m' | '5m' | '15m' | '1h' | '1d')[];
+const ch = await ClickHouseStore.connect({ url: env('CH_URL'), database: env('CH_DB'), timeframes, log: () => {} });
 const pg = await TimescaleStore.connect({ url: env('PG_URL'), schema: env('PG_SCHEMA'), mode: 'postgres', aggregateRefresh: false, log: () => {} });
 const sinkOptions = { maxBatchSize: 100, maxBatchAge: 20, maxBufferedRows: 40, warn: () => {} };
 const chSink = new BatchingSink<Candle>({ name: 'ch', writeRows: async (rows) => { if (slow > 0) await sleep(slow); await ch.writeCandles(rows); } }, sinkOptions);
 const pgSink = new BatchingSink<Candle>({ name: 'pg', writeRows: async (rows) => { if (slow > 0) await sleep(slow); await pg.writeCandles(rows); } }, sinkOptions);
-const ops = aggregationOperators({ timeframes: ['1m', '5m'], kind: 'candles' });
+const ops = aggregationOperators({ timeframes, kind: 'candles' });
 let late = 0;
 const job = (sink: BatchingSink<Candle>) =>
   pipeline<Trade>({ outOfOrderness: '2s', name: sink.name })
@@ -34,11 +35,12 @@ const consumer = kafkaConsumer({
   brokers: env('BROKERS').split(','),
   topic: env('TOPIC'),
   groupId: env('GROUP'),
-  windows: { size: ['1m', '5m'] },
+  windows: { size: timeframes },
   commitInterval: 50,
   maxBytesPerPartition: Number(process.env.MAX_BYTES ?? 4096),
   deadLetterTopic: process.env.DLT,
   sessionTimeout: '3s',
+  ...(process.env.CHECKPOINT_DIR === undefined ? {} : { checkpoints: fileCheckpoints(process.env.CHECKPOINT_DIR) }),
   onCommit: (offsets) => process.stdout.write(`commit ${offsets.map((o) => `${o.partition}:${o.offset}`).join(' ')}\n`),
 });
 const ac = new AbortController();

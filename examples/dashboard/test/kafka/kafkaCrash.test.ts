@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SeededRandom } from '@tickflow/core';
 import { startClickHouse, startKafka, startPostgres } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, PostgresService } from '@tickflow/test-services';
@@ -10,7 +13,7 @@ let pg: PostgresService | undefined;
 let ch: ClickHouseService | undefined;
 
 beforeAll(async () => {
-  [kafka, pg, ch] = await Promise.all([startKafka({ topics: [{ name: 'trades', partitions: 4 }] }), startPostgres(), startClickHouse()]);
+  [kafka, pg, ch] = await Promise.all([startKafka({ topics: [{ name: 'trades', partitions: 4 }, { name: 'trades-ckpt', partitions: 4 }] }), startPostgres(), startClickHouse()]);
 }, 300_000);
 
 afterAll(async () => {
@@ -62,5 +65,60 @@ describe('Kafka consumer under kill -9', () => {
     expect(refRows.postgres).toEqual(expected);
     expect(crashRows.clickhouse).toEqual(refRows.clickhouse);
     expect(crashRows.postgres).toEqual(refRows.postgres);
+  }, 240_000);
+});
+
+describe('Kafka consumer with checkpoints under kill -9', () => {
+  it('restarts from the last checkpoint (re-reading only what came after it, whatever the largest window) and ends with the stores of an uninterrupted run, 1m…1d', async () => {
+    const timeframes = ['1m', '5m', '1h', '1d'] as const;
+    // Across a UTC midnight: 1d windows of two days are open while the stream runs.
+    const trades = fixedTrades(16000, 12, 11, 125, Date.UTC(2024, 0, 19, 23, 45));
+    const counts = await publishTrades(kafka!.brokers, 'trades-ckpt', trades);
+    expect(Object.values(counts).filter((n) => n > 0)).toHaveLength(4);
+    const base = { BROKERS: kafka!.brokers.join(','), TOPIC: 'trades-ckpt', CH_URL: ch!.url, PG_URL: pg!.url, TIMEFRAMES: timeframes.join(',') };
+    const symbols = [...new Set(trades.map((t) => t.symbol))];
+    const ref = await startConsumerChild({ ...base, GROUP: 'ckpt-ref', CH_DB: 'ckpt_ref', PG_SCHEMA: 'ckpt_ref' });
+    const refExit = await ref.exit;
+    expect(refExit.code, refExit.err).toBe(0);
+
+    const dir = mkdtempSync(join(tmpdir(), 'tickflow-ckpt-'));
+    const env: ChildEnv = { ...base, GROUP: 'ckpt', CH_DB: 'ckpt', PG_SCHEMA: 'ckpt', SLOW_WRITE_MS: '10', MAX_BYTES: '2048', CHECKPOINT_DIR: dir };
+    const rnd = new SeededRandom(Number(process.env.CRASH_SEED ?? Date.now() % 1000));
+    /** Offsets of the last commit seen per partition: a restart resumes there or at a later checkpoint. */
+    const committed = new Map<number, number>();
+    const reread: number[] = [];
+    let killed = 0;
+    for (let i = 0; i < 5; i++) {
+      const bound = Object.entries(counts).reduce((n, [p, c]) => n + c - (committed.get(Number(p)) ?? 0), 0);
+      const child = await startConsumerChild(env);
+      await child.printed('assigned', 1);
+      await new Promise((r) => setTimeout(r, 200 + Math.floor(rnd.next() * 800)));
+      if (child.process.exitCode === null) {
+        child.process.kill('SIGKILL');
+        killed++;
+      }
+      const exit = await child.exit;
+      for (const line of exit.out.split('\n')) if (line.startsWith('commit ')) for (const po of line.slice(7).split(' ')) committed.set(Number(po.split(':')[0]), Number(po.split(':')[1]));
+      reread.push(bound);
+    }
+    const bound = Object.entries(counts).reduce((n, [p, c]) => n + c - (committed.get(Number(p)) ?? 0), 0);
+    const last = await startConsumerChild(env);
+    const lastExit = await last.exit;
+    expect(lastExit.code, lastExit.err).toBe(0);
+    const stats = JSON.parse(lastExit.out.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as { messages: number; restored: number; checkpoints: number };
+    console.info(`checkpoint crash test: ${killed} kills; the last run read ${stats.messages} messages (at most ${bound} after the last commit seen) of ${trades.length}, restored ${stats.restored} partitions`);
+    expect(killed).toBeGreaterThanOrEqual(4);
+    expect(bound).toBeGreaterThan(0);
+    // It resumed where the killed runs had committed (not at the start of the 1d windows).
+    expect(stats.messages).toBeLessThanOrEqual(bound);
+    expect(stats.restored).toBe(4);
+
+    const expected = await offlineCandles(trades, timeframes);
+    const refRows = await storedCandles({ chUrl: ch!.url, chDb: 'ckpt_ref', pgUrl: pg!.url, pgSchema: 'ckpt_ref', symbols, timeframes });
+    const crashRows = await storedCandles({ chUrl: ch!.url, chDb: 'ckpt', pgUrl: pg!.url, pgSchema: 'ckpt', symbols, timeframes });
+    expect(refRows.clickhouse).toEqual(expected);
+    expect(refRows.postgres).toEqual(expected);
+    expect(crashRows.clickhouse).toEqual(expected);
+    expect(crashRows.postgres).toEqual(expected);
   }, 240_000);
 });

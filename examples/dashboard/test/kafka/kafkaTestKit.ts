@@ -53,6 +53,10 @@ export interface ChildEnv {
   readonly END_WHEN_IDLE_MS?: string;
   readonly DLT?: string;
   readonly MAX_BYTES?: string;
+  /** Candle timeframes, comma-separated (default 1m,5m). */
+  readonly TIMEFRAMES?: string;
+  /** Folder of file checkpoints (window state stored with each commit); unset: no checkpoints. */
+  readonly CHECKPOINT_DIR?: string;
 }
 
 /** A running consumer child: its process and a promise of its exit (code, stdout). */
@@ -102,11 +106,10 @@ export async function startConsumerChild(env: ChildEnv): Promise<ConsumerChild> 
 }
 
 /** A fixed trade set: `count` trades over `symbols` symbols, `spacing` ms apart, each up to 1.5 s earlier than its slot (disorder below the 2 s allowed). */
-export function fixedTrades(count: number, symbols: number, seed = 7, spacing = 500): Trade[] {
+export function fixedTrades(count: number, symbols: number, seed = 7, spacing = 500, base = Date.UTC(2024, 0, 19, 10, 0)): Trade[] {
   const rnd = new SeededRandom(seed);
   const names = Array.from({ length: symbols }, (_, i) => `SYM${String(i + 1).padStart(2, '0')}`);
   const prices = names.map(() => 100);
-  const base = Date.UTC(2024, 0, 19, 10, 0);
   const out: Trade[] = [];
   for (let i = 0; i < count; i++) {
     const s = Math.floor(rnd.next() * symbols);
@@ -116,15 +119,17 @@ export function fixedTrades(count: number, symbols: number, seed = 7, spacing = 
   return out;
 }
 
-/** The offline aggregation (the CLI's code path) of trades into 1m+5m candles, sorted by symbol, timeframe, start. */
-export async function offlineCandles(trades: readonly Trade[]): Promise<Candle[]> {
-  const ops = aggregationOperators({ timeframes: ['1m', '5m'], kind: 'candles' });
+type Timeframe = '1m' | '5m' | '15m' | '1h' | '1d';
+
+/** The offline aggregation (the CLI's code path) of trades into candles (default 1m+5m), sorted by symbol, timeframe, start. */
+export async function offlineCandles(trades: readonly Trade[], timeframes: readonly Timeframe[] = ['1m', '5m']): Promise<Candle[]> {
+  const ops = aggregationOperators({ timeframes: [...timeframes], kind: 'candles' });
   const out = collect<Candle>();
   await pipeline(fromArray([...trades]), { outOfOrderness: '2s' }).pipe(ops[0], ops[1]).to(out).run();
   return sortCandles(out.values);
 }
 
-const TF_MS: Record<string, number> = { '1m': 60_000, '5m': 300_000 };
+const TF_MS: Record<string, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 };
 
 /** Candles in a canonical order and shape for comparisons. */
 export function sortCandles(candles: readonly Candle[]): Candle[] {
@@ -133,16 +138,17 @@ export function sortCandles(candles: readonly Candle[]): Candle[] {
     .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : (TF_MS[a.timeframe] ?? 0) - (TF_MS[b.timeframe] ?? 0) || a.start - b.start));
 }
 
-/** Reads every 1m and 5m candle of `symbols` from a ClickHouse database and a PostgreSQL schema. */
-export async function storedCandles(o: { chUrl: string; chDb: string; pgUrl: string; pgSchema: string; symbols: readonly string[] }): Promise<{ clickhouse: Candle[]; postgres: Candle[] }> {
+/** Reads every candle of `symbols` (timeframes default 1m and 5m) from a ClickHouse database and a PostgreSQL schema. */
+export async function storedCandles(o: { chUrl: string; chDb: string; pgUrl: string; pgSchema: string; symbols: readonly string[]; timeframes?: readonly Timeframe[] }): Promise<{ clickhouse: Candle[]; postgres: Candle[] }> {
   const { ClickHouseStore } = await import('@tickflow/sinks/clickhouse');
   const { TimescaleStore } = await import('@tickflow/sinks/timescale');
-  const ch = await ClickHouseStore.connect({ url: o.chUrl, database: o.chDb, log: () => {} });
+  const timeframes = o.timeframes ?? ['1m', '5m'];
+  const ch = await ClickHouseStore.connect({ url: o.chUrl, database: o.chDb, timeframes: [...timeframes], log: () => {} });
   const pg = await TimescaleStore.connect({ url: o.pgUrl, schema: o.pgSchema, mode: 'postgres', aggregateRefresh: false, log: () => {} });
   try {
     const chRows: Candle[] = [];
     const pgRows: Candle[] = [];
-    for (const timeframe of ['1m', '5m']) {
+    for (const timeframe of timeframes) {
       chRows.push(...(await ch.readCandles({ timeframe })));
       for (const symbol of o.symbols) pgRows.push(...(await pg.readCandles({ symbol, timeframe, from: 0, to: 4_102_444_800_000 })));
     }
