@@ -5,6 +5,8 @@ export { startPostgres } from './postgres.js';
 export { startRedisSentinel } from './redisSentinel.js';
 export type { RedisSentinelOptions, RedisAddress, RunningRedisSentinel } from './redisSentinel.js';
 export type { PostgresService } from './postgres.js';
+export { startRestartablePostgres } from './restartablePostgres.js';
+export type { RestartablePostgres } from './restartablePostgres.js';
 export { ensureDebianPrograms } from './debianPackages.js';
 export type { DebianProgram } from './debianPackages.js';
 export { freePort, waitFor } from './freePort.js';

@@ -1,0 +1,312 @@
+/**
+ * Fault test of the reference server in full mode (Kafka → event-time windows
+ * → ClickHouse + PostgreSQL + Redis): the stores must end identical after
+ * crashes to an uninterrupted run, and both must equal an independent oracle.
+ *
+ * What it does
+ * - Generates ~120 k seeded trades (oracle.ts; own PRNG) for 48 symbols, 3 per
+ *   partition of 16 (Kafka's murmur2 on the key), from 23:42 to 00:12:30 UTC,
+ *   so 1h and 1d windows of two days are involved. Disorder stays below 6 s
+ *   behind the newest trade of the partition (and of the whole topic), so
+ *   nothing is late for out-of-orderness 1 s + grace 5 s; ~15 % of trades are
+ *   0.8–5 s behind, so 1m windows that already fired get corrections. ~3 %
+ *   repeat the previous ts of their symbol (open/close ties by offset).
+ * - Uninterrupted run: the whole set is produced with kcat to `trades-ref`,
+ *   then one server (its own group, ClickHouse server, PostgreSQL database,
+ *   Redis db) reads it as a backlog (this gives the throughput figure).
+ * - Crash run: a fresh server (own group, ClickHouse server, PostgreSQL
+ *   database, Redis db) on `trades` while the same trades are produced in 24
+ *   bursts every 2.5 s; the server is SIGKILLed at 5 seeded moments and
+ *   restarted at once in the same group (a start that fails because a store
+ *   is down is retried every second; a server that dies on its own is
+ *   restarted and counted); ClickHouse is SIGKILLed once and restarted after
+ *   8 s, PostgreSQL once after 6 s (both outages longer than the 5 s idle
+ *   timeout, while trades keep coming).
+ * - After each run: wait until the server has no lag and it and PostgreSQL
+ *   have been quiet for 4 s (the 5 s idle timeout closes the windows first),
+ *   then up to 10 s for every partition's committed offset to reach the high
+ *   watermark; then read every row of every table (ClickHouse with FINAL).
+ * - Both topics are read back with kcat: every trade's partition and offset
+ *   (the oracle's open/close ties) and checks that both topics are the same.
+ *
+ * What it asserts (expect.soft, so one run reports every figure)
+ * - each store, each kind (candles 1m 5m 15m 1h 1d, volume profiles 1m 5m,
+ *   tick counts 1m), each run, against the oracle: 0 missing, 0 extra, 0
+ *   differing rows in any data field and `end`; `final` true for every window
+ *   with end ≤ max ts − 1 s; rev a positive integer;
+ * - crash run against uninterrupted run, each store and kind: every column
+ *   (rev and final included; PostgreSQL's written_at excepted) equal;
+ * - raw trades (ClickHouse trades_raw FINAL, PostgreSQL trades): every trade
+ *   exactly once with every field equal, nothing else;
+ * - 0 late events in the server's metrics; ≥ 4 kills; each restart re-read at
+ *   most min(20 % of the trades, what the uninterrupted server reads in 10 s);
+ * - the group's committed offsets reach the high watermarks once quiet.
+ *
+ * Float fields: volume, buy/sell volume, vwap, profile level volumes and
+ * value-area volume are compared exactly against the correctly rounded exact
+ * sums (BigInt); every difference is also reported in ulps.
+ *
+ * Limits
+ * - One seed per run (FAULT_SEED, FAULT_KILL_SEED override it; both logged).
+ *   Kill moments are wall-clock times, so where they land in the processing
+ *   differs between runs even with one seed.
+ * - The server is bundled from the workspace sources with esbuild (the
+ *   `@tickflow/source` condition), not from dist: it tests the code as it is.
+ * - Re-read per restart: when /healthz reports the consumer's `kafka.messages`,
+ *   exactly (the killed process's position = the committed offsets it started
+ *   from + the messages it read; re-read = position − committed offsets after
+ *   the kill); otherwise (high − committed) right after the kill minus the
+ *   consumer-lag gauge just before it (refreshed every second, so a kill
+ *   during a burst can be off by about a second of input).
+ * - librdkafka's mock broker may keep only ~5 MB per partition (unless the
+ *   harness raised it): both topics hold ~12 MB over 16 partitions (~0.8 MB
+ *   each); reading both topics back checks that every trade is still there.
+ * - ClickHouse is Debian's 18.16 (UInt64 ms times); Redis is not compared.
+ * - Takes about 4 minutes on 2 cores; the two fault test files take the
+ *   machine in turn (a lock in /tmp).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDebianPrograms, startClickHouse, startKafka, startRestartablePostgres, startRestartableRedis } from '@tickflow/test-services';
+import type { ClickHouseService, KafkaService, RestartablePostgres, RestartableRedis } from '@tickflow/test-services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker, WorkerFactory, WorkerStats } from './faultKit.js';
+import { CACHE, Log, bundle, bursts, crashRun, createDatabases, kcatProduce, kcatReadTopic, killSchedule, machineLock, settle, sleep, spawnLogged, stopWorker, withDatabase } from './faultKit.js';
+import type { Comparison, StoreSnapshot, TradeCheck } from './oracle.js';
+import { Sfc32, ambiguousWindowEnds, checkClickHouseFloats, checkTrades, compareRuns, compareWithOracle, describeComparison, generateTrades, oracle, readClickHouse, readPostgres, selfCheckExactArithmetic } from './oracle.js';
+
+const SEED = Number(process.env.FAULT_SEED ?? 20240614);
+const KILL_SEED = Number(process.env.FAULT_KILL_SEED ?? SEED + 1);
+const PARTITIONS = 16;
+const TRADES = Number(process.env.FAULT_TRADES ?? 120_000);
+const SECRET = 'fault-test-secret-fault-test-secret-0123456789';
+
+let release: (() => void) | undefined;
+let kafka: KafkaService | undefined;
+let chRef: ClickHouseService | undefined;
+let chCrash: ClickHouseService | undefined;
+let pg: RestartablePostgres | undefined;
+let redis: RestartableRedis | undefined;
+let script: string | undefined;
+const workers = new Set<Worker>();
+const dirs: string[] = [];
+const log = new Log('serverFaults');
+
+beforeAll(async () => {
+  release = await machineLock(9 * 60_000);
+  await ensureDebianPrograms([{ binary: '/usr/bin/kcat', pkg: 'kcat' }], 'KAFKA_BROKERS');
+  [kafka, chRef, chCrash, pg, redis, script] = await Promise.all([
+    startKafka({ ownServer: true, topics: [{ name: 'trades', partitions: PARTITIONS }, { name: 'trades-ref', partitions: PARTITIONS }, { name: 'quotes', partitions: 1 }, { name: 'quotes-ref', partitions: 1 }, { name: 'trades-dead-letter', partitions: 1 }, { name: 'trades-ref-dead-letter', partitions: 1 }] }),
+    startClickHouse({ ownServer: true }),
+    startClickHouse({ ownServer: true }),
+    startRestartablePostgres(),
+    startRestartableRedis(),
+    bundle(fileURLToPath(new URL('../../src/cli.ts', import.meta.url)), 'serverCli'),
+  ]);
+  await createDatabases(pg.url, ['ref', 'crash']);
+  await checkClickHouseFloats(chRef.url);
+}, 12 * 60_000);
+
+afterAll(async () => {
+  await Promise.all([...workers].map((w) => stopWorker(w).catch(() => undefined)));
+  await Promise.all([kafka?.stop(), chRef?.stop(), chCrash?.stop(), pg?.stop(), redis?.stop()].map((p) => p?.catch(() => undefined)));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  release?.();
+}, 60_000);
+
+interface Healthz {
+  events: number;
+  late: number;
+  /** Newer servers: the trades consumer's own counters. */
+  kafka?: { messages?: number; lag?: number; late?: number };
+  stores?: { stores: Record<string, { sinks: Record<string, { rowsAccepted: number; rowsWritten: number; buffered: number }> }> };
+}
+
+/** The reference server as a worker: `tickflow serve` on a free port, full mode from the environment. */
+function serverFactory(label: string, env: Record<string, string>): WorkerFactory {
+  const dataDir = mkdtempSync(join(tmpdir(), `tickflow-faults-${label}-`));
+  dirs.push(dataDir);
+  let n = 0;
+  return {
+    async start() {
+      n++;
+      const p = spawnLogged([script!, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { ...process.env, ...env, JWT_SECRET: SECRET, PORT: '', LOG_LEVEL: 'warn' }, join(CACHE, `server-${label}-${n}.log`));
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          p.child.kill('SIGKILL');
+          reject(new Error(`server ${label} #${n} printed no URL in 60 s: ${p.text().slice(-1500)}`));
+        }, 60_000);
+        p.onLine((l) => {
+          const m = /live dashboard on (http:\/\/[\d.:]+)/.exec(l);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        void p.exit.then(({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`server ${label} #${n} exited (${code ?? signal}) before it listened: ${p.text().slice(-1500).replace(/\s+/g, ' ')}`));
+        });
+      });
+      const topic = env.KAFKA_TRADES_TOPIC!;
+      const worker: Worker = {
+        pid: p.child.pid!,
+        started: Date.now(),
+        exit: p.exit,
+        process: p.child,
+        output: p.text,
+        async poll(): Promise<WorkerStats | undefined> {
+          const [h, m] = await Promise.all([
+            fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json() as Promise<Healthz>),
+            fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text()),
+          ]);
+          const lag = Number(new RegExp(`tickflow_kafka_consumer_lag_messages\\{topic="${topic}",partition="all"\\} (\\d+)`).exec(m)?.[1] ?? NaN);
+          let accepted = 0, written = 0, buffered = 0;
+          for (const s of Object.values(h.stores?.stores ?? {})) {
+            for (const k of Object.values(s.sinks)) {
+              accepted += k.rowsAccepted;
+              written += k.rowsWritten;
+              buffered += k.buffered;
+            }
+          }
+          // The consumer's own counters when /healthz has them (exact re-read), else the lag gauge (refreshed every second).
+          const k = h.kafka;
+          return { events: h.events, messages: k?.messages, lag: k?.lag ?? (Number.isNaN(lag) ? 0 : lag), late: Math.max(h.late, k?.late ?? 0), activity: `${accepted}/${written}`, buffered };
+        },
+      };
+      workers.add(worker);
+      void p.exit.then(() => workers.delete(worker));
+      return worker;
+    },
+  };
+}
+
+describe('reference server in full mode under SIGKILL of itself, ClickHouse and PostgreSQL', () => {
+  it('ends with the same stores as an uninterrupted run, both equal to the oracle; restarts re-read seconds, not days', async () => {
+    const started = Date.now();
+    selfCheckExactArithmetic();
+    const from = Date.UTC(2024, 5, 14, 23, 42, 0);
+    const to = Date.UTC(2024, 5, 15, 0, 12, 30);
+    const set = generateTrades({ seed: SEED, count: TRADES, partitions: PARTITIONS, symbolsPerPartition: 3, from, to });
+    log.line(`seed ${SEED}, kill seed ${KILL_SEED}: ${set.trades.length} trades, ${set.symbols.length} symbols, ${PARTITIONS} partitions, ${new Date(from).toISOString()} → ${new Date(to).toISOString()}`);
+    const brokers = kafka!.brokers;
+
+    // ---------------------------------------------------------------- uninterrupted run
+    await kcatProduce(brokers, 'trades-ref', set.trades, 'ref');
+    const refEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP: 'faults-ref', KAFKA_TRADES_TOPIC: 'trades-ref', KAFKA_QUOTES_TOPIC: 'quotes-ref', CLICKHOUSE_URL: chRef!.url, DATABASE_URL: withDatabase(pg!.url, 'ref'), REDIS_URL: `${redis!.url}/1` };
+    const refWorker = await serverFactory('ref', refEnv).start();
+    let tFirst = 0, tAll = 0;
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline) {
+      const s = await refWorker.poll().catch(() => undefined);
+      if (s !== undefined && s.events > 0 && tFirst === 0) tFirst = Date.now();
+      if (s !== undefined && s.events >= set.trades.length) {
+        tAll = Date.now();
+        break;
+      }
+      if (refWorker.process.exitCode !== null) break;
+      await sleep(100);
+    }
+    const throughput = tAll > 0 ? Math.round(set.trades.length / ((tAll - tFirst) / 1000 || 0.1)) : 0;
+    const throughputFromStart = tAll > 0 ? Math.round(set.trades.length / ((tAll - refWorker.started) / 1000)) : 0;
+    log.line(`uninterrupted run: ${set.trades.length} trades read in ${((tAll - tFirst) / 1000).toFixed(1)} s: ${throughput} trades/s (${throughputFromStart}/s from process start)`);
+    const refSettle = await settle({ worker: refWorker, log, brokers, group: 'faults-ref', topic: 'trades-ref', pgUrl: refEnv.DATABASE_URL, quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
+    const [refCh, refPg] = await Promise.all([readClickHouse(chRef!.url, 'tickflow'), readPostgres(refEnv.DATABASE_URL)]);
+    await stopWorker(refWorker);
+
+    // ---------------------------------------------------------------- crash run
+    const rnd = new Sfc32(KILL_SEED);
+    const killsAt = killSchedule(KILL_SEED, 5, 3_000, 72_000, 9_000);
+    const chAt = 12_000 + Math.round(rnd.next() * 16_000);
+    const pgAt = 38_000 + Math.round(rnd.next() * 12_000);
+    log.line(`crash run script: server kills at ${killsAt.map((k) => `+${(k / 1000).toFixed(1)}s`).join(' ')}; ClickHouse killed at +${(chAt / 1000).toFixed(1)}s for 8 s; PostgreSQL at +${(pgAt / 1000).toFixed(1)}s for 6 s; 24 bursts every 2.5 s`);
+    const crashEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP: 'faults-crash', KAFKA_TRADES_TOPIC: 'trades', KAFKA_QUOTES_TOPIC: 'quotes', CLICKHOUSE_URL: chCrash!.url, DATABASE_URL: withDatabase(pg!.url, 'crash'), REDIS_URL: `${redis!.url}/2` };
+    const report = await crashRun({
+      factory: serverFactory('crash', crashEnv),
+      log,
+      brokers,
+      group: 'faults-crash',
+      topic: 'trades',
+      produce: (b, i) => kcatProduce(brokers, 'trades', b, `crash-${i}`),
+      script: {
+        bursts: bursts(set, 24),
+        burstEveryMs: 2_500,
+        killsAt,
+        clickhouse: { at: chAt, downMs: 8_000, kill: () => chCrash!.kill(), restart: () => chCrash!.restart() },
+        postgres: { at: pgAt, downMs: 6_000, kill: () => pg!.kill(), restart: () => pg!.restart() },
+      },
+    });
+    const crashSettle = await settle({ worker: report.final!, log, brokers, group: 'faults-crash', topic: 'trades', pgUrl: crashEnv.DATABASE_URL, quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
+    const [crashCh, crashPg] = await Promise.all([readClickHouse(chCrash!.url, 'tickflow'), readPostgres(crashEnv.DATABASE_URL)]);
+
+    // ---------------------------------------------------------------- the oracle
+    const [refTopic, crashTopic] = await Promise.all([kcatReadTopic(brokers, 'trades-ref'), kcatReadTopic(brokers, 'trades')]);
+    const expected = oracle(set, refTopic.placement);
+    let misplaced = 0, offsetsDiffer = 0;
+    for (const t of set.trades) {
+      const a = refTopic.placement.get(t.id), b = crashTopic.placement.get(t.id);
+      if (a === undefined || a.partition !== set.partitionOfSymbol.get(t.symbol)) misplaced++;
+      if (b === undefined || a === undefined || a.partition !== b.partition || a.offset !== b.offset) offsetsDiffer++;
+    }
+    log.line(`data: ${expected.rows.size} expected window rows; max ts ${new Date(expected.maxTs).toISOString()}; in-partition corrections (trade behind its fired 1m window) ${expected.stats.corrections}; open ties ${expected.stats.ties}; max disorder ${expected.stats.maxDisorderMs} ms; late ${expected.stats.late}`);
+    // The data set is what the test claims (hard checks: otherwise the rest means nothing).
+    expect(refTopic.count).toBe(set.trades.length);
+    expect(crashTopic.count).toBe(set.trades.length);
+    expect(refTopic.duplicates + crashTopic.duplicates + refTopic.undecodable + crashTopic.undecodable + refTopic.keyMismatch + crashTopic.keyMismatch).toBe(0);
+    expect(misplaced).toBe(0);
+    expect(offsetsDiffer).toBe(0);
+    expect(expected.stats.late).toBe(0);
+    expect(expected.stats.lateGlobal).toBe(0);
+    expect(expected.stats.corrections).toBeGreaterThan(set.trades.length / 1000);
+    expect(expected.stats.ties).toBeGreaterThan(0);
+    expect(expected.stats.maxDisorderMs).toBeLessThan(6_000);
+    expect(ambiguousWindowEnds(expected.maxTs)).toEqual([]);
+
+    // ---------------------------------------------------------------- comparisons
+    const comparisons: Comparison[] = [];
+    const tradeChecks: TradeCheck[] = [];
+    const snaps: [string, StoreSnapshot, StoreSnapshot][] = [
+      ['clickhouse', refCh, crashCh],
+      ['postgres', refPg, crashPg],
+    ];
+    for (const [store, ref, crash] of snaps) {
+      for (const kind of ['candles', 'profiles', 'ticks'] as const) {
+        comparisons.push(compareWithOracle(`${store} ${kind} uninterrupted vs oracle`, kind, ref, expected));
+        comparisons.push(compareWithOracle(`${store} ${kind} crash vs oracle`, kind, crash, expected));
+        comparisons.push(compareRuns(`${store} ${kind} crash vs uninterrupted (every column)`, kind, ref, crash));
+      }
+      tradeChecks.push(checkTrades(`${store} trades uninterrupted`, ref, set), checkTrades(`${store} trades crash`, crash, set));
+      log.line(`${store} columns read: ${Object.entries(ref.columns).map(([t, c]) => `${t}(${c.join(',')})`).join(' ')}`);
+    }
+    for (const c of comparisons) log.line(describeComparison(c));
+    for (const t of tradeChecks) log.line(`${t.label}: ${t.expected} expected, ${t.missing} missing, ${t.doubled} doubled, ${t.differing} differing, ${t.unknown} unknown${t.examples.length > 0 ? ` e.g. ${t.examples.slice(0, 3).join('; ')}` : ''}`);
+    log.line(`ClickHouse trades_raw rows before FINAL: uninterrupted ${refCh.tradeRowsBeforeFinal}, crash ${crashCh.tradeRowsBeforeFinal} (replays collapse under FINAL)`);
+
+    const bound = Math.min(Math.floor(0.2 * set.trades.length), throughput * 10);
+    const reReads = report.kills.map((k) => k.reRead);
+    for (const k of report.kills) log.line(`restart after kill at +${(k.at / 1000).toFixed(1)}s: produced ${k.produced}, behind commit ${k.behindCommit}, lag at kill ${k.lagAtKill}, re-read ${k.reRead} (bound ${bound}); next process: ${k.failedStarts ?? 0} failed starts, caught up after ${k.catchUpMs ?? '?'} ms and ${k.catchUpEvents ?? '?'} events`);
+    const rows = (label: string): number => comparisons.filter((c) => c.label.startsWith(label) && c.label.includes('crash vs uninterrupted')).reduce((a, c) => a + c.expected, 0);
+    const bad = comparisons.filter((c) => c.missing + c.extra + c.differing > 0).length + tradeChecks.filter((t) => t.missing + t.doubled + t.differing + t.unknown > 0).length;
+    log.line(
+      `SUMMARY server faults: ${report.kills.length} server kills (+${report.unexpectedExits} unexpected exits), outages: ${report.outages.join(', ')}; rows compared crash vs uninterrupted: clickhouse ${rows('clickhouse')}, postgres ${rows('postgres')}; ` +
+        `trades missing (crash) clickhouse ${tradeChecks[1]!.missing} postgres ${tradeChecks[3]!.missing}; late events: uninterrupted ${refSettle.late}, crash ${report.late + crashSettle.late}; ` +
+        `re-read per restart ${reReads.join(', ')} (bound ${bound}); committed to the end: uninterrupted ${refSettle.committedToEnd} (${refSettle.behindCommit} behind), crash ${crashSettle.committedToEnd} (${crashSettle.behindCommit} behind); ` +
+        `uninterrupted throughput ${throughput} trades/s; ${bad} failing comparisons; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+
+    expect(report.kills.length).toBeGreaterThanOrEqual(4);
+    expect(report.outages).toHaveLength(2);
+    expect.soft(refSettle.quiet, 'the uninterrupted run settled').toBe(true);
+    expect.soft(crashSettle.quiet, 'the crash run settled').toBe(true);
+    expect.soft(report.unexpectedExits, 'server processes that died on their own').toBe(0);
+    for (const c of comparisons) expect.soft({ label: c.label, missing: c.missing, extra: c.extra, differing: c.differing }, describeComparison(c)).toEqual({ label: c.label, missing: 0, extra: 0, differing: 0 });
+    for (const t of tradeChecks) expect.soft({ label: t.label, missing: t.missing, doubled: t.doubled, differing: t.differing, unknown: t.unknown }, t.examples.join('; ')).toEqual({ label: t.label, missing: 0, doubled: 0, differing: 0, unknown: 0 });
+    expect.soft(refSettle.late + crashSettle.late + report.late, 'late events counted by the servers').toBe(0);
+    expect.soft(refCh.duplicateKeys + refPg.duplicateKeys + crashCh.duplicateKeys + crashPg.duplicateKeys, 'window rows stored twice under one key').toBe(0);
+    for (const k of report.kills) expect.soft(k.reRead, `re-read after the kill at +${(k.at / 1000).toFixed(1)}s (bound: min(20 % of ${set.trades.length}, 10 s × ${throughput}/s))`).toBeLessThanOrEqual(bound);
+    expect.soft(refSettle.committedToEnd, `uninterrupted run: committed offsets reach the end (${refSettle.behindCommit} behind)`).toBe(true);
+    expect.soft(crashSettle.committedToEnd, `crash run: committed offsets reach the end (${crashSettle.behindCommit} behind)`).toBe(true);
+  }, 15 * 60_000);
+});
