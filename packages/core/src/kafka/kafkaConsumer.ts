@@ -678,8 +678,8 @@ export class KafkaConsumer<T = Trade> {
         this.warn(`${lateOnPipeline - ownLate} events of ${batch.topic}[${batch.partition}] offsets ${first}..${next - 1} were on time in their partition but their windows had closed: the partition had been idle (quiet for idleTimeout) while others advanced; they went to the jobs' late output`);
       }
     }
-    await this.handOver(gen, batch, pause);
-    if (Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run);
+    await this.handOver(gen, batch, pause, heartbeat);
+    if (Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run, heartbeat);
     // Throws kafkajs's rebalance errors (from the commit or the heartbeat) on to kafkajs, which rejoins.
     const rejoin = this.rejoin;
     this.rejoin = undefined;
@@ -688,7 +688,36 @@ export class KafkaConsumer<T = Trade> {
   }
 
   /** Waits until the jobs' outputs took everything; pauses the partitions while a sink pushes back. */
-  private async handOver(gen: Generation<T>, _batch: Batch, pause: () => () => void): Promise<void> {
+  /**
+   * Awaits `p`, heartbeating the group meanwhile: a wait for a store that is
+   * down can outlast the session timeout, and a member that stops
+   * heartbeating is evicted (a needless rebalance). A heartbeat that reports
+   * a rebalance is kept for the batch handler to rethrow.
+   */
+  private async withHeartbeats(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined): Promise<void> {
+    if (heartbeat === undefined) {
+      await p;
+      return;
+    }
+    let done = false;
+    const settled = p.finally(() => {
+      done = true;
+    });
+    const every = Math.max(100, Math.floor(this.sessionMs / 5));
+    while (!done) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, every)))]);
+      clearTimeout(timer);
+      if (!done) {
+        await heartbeat().catch((e: unknown) => {
+          if (isRebalanceError(e)) this.rejoin ??= e;
+        });
+      }
+    }
+    await settled;
+  }
+
+  private async handOver(gen: Generation<T>, _batch: Batch, pause: () => () => void, heartbeat?: () => Promise<void>): Promise<void> {
     let settled = false;
     const all = Promise.all(gen.jobs.map((j) => j.flush())).finally(() => {
       settled = true;
@@ -700,7 +729,7 @@ export class KafkaConsumer<T = Trade> {
       const resume = pause();
       this.paused = true;
       try {
-        await all;
+        await this.withHeartbeats(all, heartbeat);
       } finally {
         this.paused = false;
         // Waiting was not quiet: no partition counts the pause toward idleness.
@@ -730,15 +759,15 @@ export class KafkaConsumer<T = Trade> {
    * batch with an open window at watermark `wm` (`+Infinity`, end of stream,
    * commits everything read).
    */
-  private async commit(wm: number, run?: KafkaRunOptions<T>): Promise<void> {
+  private async commit(wm: number, run?: KafkaRunOptions<T>, heartbeat?: () => Promise<void>): Promise<void> {
     const gen = this.gen;
     if (gen === undefined) return;
     this.lastCommitAt = Date.now();
-    for (const job of gen.jobs) await job.flush();
+    await this.withHeartbeats(Promise.all(gen.jobs.map((job) => job.flush())), heartbeat);
     // A store that holds the flush back is backpressure: no partition turns idle meanwhile.
     this.paused = true;
     try {
-      await run?.durable?.();
+      await this.withHeartbeats(Promise.resolve(run?.durable?.()), heartbeat);
     } finally {
       this.paused = false;
       const now = Date.now();
