@@ -81,6 +81,7 @@ interface ChildStats {
   late: number;
   commits: number;
   assignments: number;
+  partitions: number;
   accepted: number;
   written: number;
   buffered: number;
@@ -95,7 +96,7 @@ function childFactory(label: string, env: Record<string, string>): WorkerFactory
   return {
     async start() {
       n++;
-      const p = spawnLogged([script!], { ...process.env, ...env, CHECKPOINT_DIR: checkpoints }, join(CACHE, `child-${label}-${n}.log`));
+      const p = spawnLogged([script!], { ...process.env, ...env, CHECKPOINT_DIR: checkpoints }, join(CACHE, `child-${label}-${n}.${process.pid}.log`));
       let last: ChildStats | undefined;
       let lastAt = 0;
       await new Promise<void>((resolve, reject) => {
@@ -124,7 +125,7 @@ function childFactory(label: string, env: Record<string, string>): WorkerFactory
         output: p.text,
         async poll(): Promise<WorkerStats | undefined> {
           if (last === undefined || Date.now() - lastAt > 1_000) return undefined;
-          return { events: last.events, messages: last.messages, lag: last.lag, late: Math.max(last.late, last.consumerLate ?? 0), activity: `${last.accepted}/${last.written}/${last.commits}`, buffered: last.buffered };
+          return { events: last.events, messages: last.messages, lag: last.lag, late: Math.max(last.late, last.consumerLate ?? 0), activity: `${last.accepted}/${last.written}/${last.commits}`, buffered: last.buffered, assigned: last.partitions };
         },
       };
       workers.add(worker);
@@ -162,16 +163,16 @@ describe('kafkaConsumer (library) under SIGKILL of the consumer, ClickHouse and 
     }
     const throughput = tAll > 0 ? Math.round(set.trades.length / ((tAll - tFirst) / 1000 || 0.1)) : 0;
     log.line(`uninterrupted run: ${set.trades.length} messages read in ${((tAll - tFirst) / 1000).toFixed(1)} s: ${throughput} trades/s`);
-    const refSettle = await settle({ worker: refWorker, log, brokers, group: 'lib-ref', topic: 'trades-ref', pgUrl: pg!.url, pgSchema: 'lib_ref', quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
+    const refSettle = await settle({ worker: refWorker, log, brokers, group: 'lib-ref', topic: 'trades-ref', partitions: PARTITIONS, pgUrl: pg!.url, pgSchema: 'lib_ref', quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
     const [refCh, refPg] = await Promise.all([readClickHouse(ch!.url, 'lib_ref'), readPostgres(pg!.url, 'lib_ref')]);
     await stopWorker(refWorker);
 
     // ---------------------------------------------------------------- crash run
     const rnd = new Sfc32(KILL_SEED);
-    const killsAt = killSchedule(KILL_SEED, 5, 3_000, 72_000, 9_000);
+    const killsAt = killSchedule(KILL_SEED, 5, 3_000, 60_000, 6_000);
     const chAt = 12_000 + Math.round(rnd.next() * 16_000);
     const pgAt = 38_000 + Math.round(rnd.next() * 12_000);
-    log.line(`crash run script: child kills at ${killsAt.map((k) => `+${(k / 1000).toFixed(1)}s`).join(' ')}; ClickHouse killed at +${(chAt / 1000).toFixed(1)}s for 8 s; PostgreSQL at +${(pgAt / 1000).toFixed(1)}s for 6 s; 24 bursts every 2.5 s`);
+    log.line(`crash run script: child kills not before ${killsAt.map((k) => `+${(k / 1000).toFixed(1)}s`).join(' ')} and each 1–4 s (seeded) after the worker got its partitions; ClickHouse killed at +${(chAt / 1000).toFixed(1)}s for 8 s; PostgreSQL at +${(pgAt / 1000).toFixed(1)}s for 6 s; 24 bursts every 2.5 s`);
     const crashEnv = { ...base, TOPIC: 'trades', GROUP: 'lib-crash', CH_DB: 'lib_crash', PG_SCHEMA: 'lib_crash' };
     const report = await crashRun({
       factory: childFactory('crash', crashEnv),
@@ -179,6 +180,7 @@ describe('kafkaConsumer (library) under SIGKILL of the consumer, ClickHouse and 
       brokers,
       group: 'lib-crash',
       topic: 'trades',
+      partitions: PARTITIONS,
       produce: (b, i) => kcatProduce(brokers, 'trades', b, `lib-crash-${i}`),
       script: {
         bursts: bursts(set, 24),
@@ -188,7 +190,7 @@ describe('kafkaConsumer (library) under SIGKILL of the consumer, ClickHouse and 
         postgres: { at: pgAt, downMs: 6_000, kill: () => pg!.kill(), restart: () => pg!.restart() },
       },
     });
-    const crashSettle = await settle({ worker: report.final!, log, brokers, group: 'lib-crash', topic: 'trades', pgUrl: pg!.url, pgSchema: 'lib_crash', quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
+    const crashSettle = await settle({ worker: report.final!, log, brokers, group: 'lib-crash', topic: 'trades', partitions: PARTITIONS, pgUrl: pg!.url, pgSchema: 'lib_crash', quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
     const [crashCh, crashPg] = await Promise.all([readClickHouse(ch!.url, 'lib_crash'), readPostgres(pg!.url, 'lib_crash')]);
 
     // ---------------------------------------------------------------- the oracle

@@ -110,7 +110,7 @@ const stats = (): string => {
     buffered += k.stats.buffered;
   }
   const consumerLate = (s as unknown as { late?: number }).late ?? 0;
-  return JSON.stringify({ events: s.events, messages: s.messages, consumerLate, skipped: s.skippedReplayed, lag: s.lag, late, commits, assignments: s.assignments, accepted, written, buffered, t: Date.now() });
+  return JSON.stringify({ events: s.events, messages: s.messages, consumerLate, skipped: s.skippedReplayed, lag: s.lag, late, commits, assignments: s.assignments, partitions: s.partitions.length, accepted, written, buffered, t: Date.now() });
 };
 const timer = setInterval(() => process.stdout.write(`STATS ${stats()}\n`), 200);
 const ac = new AbortController();

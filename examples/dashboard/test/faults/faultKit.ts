@@ -227,6 +227,17 @@ export interface WorkerStats {
   readonly activity: string;
   /** Rows buffered in sinks, not yet durable. */
   readonly buffered: number;
+  /** Partitions assigned to it now, when it reports them (before its first assignment its lag reads 0). */
+  readonly assigned: number | undefined;
+}
+
+/**
+ * Whether a worker has its partitions: exactly when it reports them; else
+ * (older servers) once it has run longer than a dead predecessor's session
+ * can hold the group (10 s) and has pushed events.
+ */
+export function assignedAll(w: Worker, s: WorkerStats, partitions: number): boolean {
+  return s.assigned !== undefined ? s.assigned === partitions : Date.now() - w.started > 15_000 && s.events > 0;
 }
 
 /** A consuming process (the reference server or the library child). */
@@ -365,7 +376,7 @@ async function startRetrying(factory: WorkerFactory, log: Log, deadline: number)
  * dies on its own is restarted too (counted). Returns when every burst is
  * produced and every fault has been played; the last worker keeps running.
  */
-export async function crashRun(o: { factory: WorkerFactory; script: CrashScript; log: Log; brokers: readonly string[]; group: string; topic: string; produce: (b: readonly GenTrade[], i: number) => Promise<void> }): Promise<CrashRunReport> {
+export async function crashRun(o: { factory: WorkerFactory; script: CrashScript; log: Log; brokers: readonly string[]; group: string; topic: string; partitions: number; produce: (b: readonly GenTrade[], i: number) => Promise<void> }): Promise<CrashRunReport> {
   const { log, script } = o;
   const t0 = Date.now();
   const at = (ms: number): Promise<void> => sleep(Math.max(0, t0 + ms - Date.now()));
@@ -418,8 +429,19 @@ export async function crashRun(o: { factory: WorkerFactory; script: CrashScript;
   })();
 
   const kills = (async () => {
+    const rnd = new Sfc32(script.killsAt.length * 7919 + (script.killsAt[0] ?? 0));
     for (const k of script.killsAt) {
       await at(k);
+      // Never kill a worker that has not got its partitions yet (a dead predecessor's session holds the
+      // group for up to 10 s): wait until it has them, then a seeded 1–4 s of consuming.
+      const delay = 1_000 + Math.round(rnd.next() * 3_000);
+      for (;;) {
+        const w0 = current;
+        const s0 = w0 === undefined ? undefined : await w0.poll().catch(() => undefined);
+        if (w0 !== undefined && s0 !== undefined && assignedAll(w0, s0, o.partitions)) break;
+        await sleep(100);
+      }
+      await sleep(delay);
       const w = current!;
       // A fresh reading just before the kill.
       const before = (await w.poll().catch(() => undefined)) ?? lastStats;
@@ -454,7 +476,7 @@ export async function crashRun(o: { factory: WorkerFactory; script: CrashScript;
         const t1 = Date.now();
         while (current === w2 && Date.now() - t1 < 120_000) {
           const st = await w2.poll().catch(() => undefined);
-          if (st !== undefined && st.lag === 0 && st.events + (st.messages ?? 0) > 0) {
+          if (st !== undefined && st.lag === 0 && assignedAll(w2, st, o.partitions)) {
             rec.catchUpEvents = st.events;
             rec.catchUpMs = Date.now() - t1;
             return;
@@ -492,7 +514,7 @@ export async function crashRun(o: { factory: WorkerFactory; script: CrashScript;
  * every partition's committed offset to reach the high watermark. Soft:
  * reports what it reached instead of throwing.
  */
-export async function settle(o: { worker: Worker; log: Log; brokers: readonly string[]; group: string; topic: string; pgUrl: string; pgSchema?: string; quietMs: number; timeoutMs: number; commitWaitMs: number }): Promise<{ quiet: boolean; caughtUp: boolean; committedToEnd: boolean; behindCommit: number; lag: number; late: number }> {
+export async function settle(o: { worker: Worker; log: Log; brokers: readonly string[]; group: string; topic: string; partitions: number; pgUrl: string; pgSchema?: string; quietMs: number; timeoutMs: number; commitWaitMs: number }): Promise<{ quiet: boolean; caughtUp: boolean; committedToEnd: boolean; behindCommit: number; lag: number; late: number }> {
   const t0 = Date.now();
   let last = '';
   let since = Date.now();
@@ -506,10 +528,10 @@ export async function settle(o: { worker: Worker; log: Log; brokers: readonly st
     if (s !== undefined) {
       lag = s.lag;
       late = s.late;
-      caughtUp = s.lag === 0;
+      caughtUp = s.lag === 0 && assignedAll(o.worker, s, o.partitions);
     }
     const fp = `${s?.events}|${s?.activity}|${s?.buffered}|${pgf}`;
-    if (fp !== last || s === undefined || s.lag > 0 || s.buffered > 0) {
+    if (fp !== last || s === undefined || !caughtUp || s.buffered > 0) {
       last = fp;
       since = Date.now();
     } else if (Date.now() - since >= o.quietMs) {
@@ -518,7 +540,7 @@ export async function settle(o: { worker: Worker; log: Log; brokers: readonly st
     }
     await sleep(250);
   }
-  o.log.line(`settle: quiet=${quiet} after ${Date.now() - t0} ms (lag ${lag}, late ${late})`);
+  o.log.line(`settle: quiet=${quiet} after ${Date.now() - t0} ms (caught up ${caughtUp}, lag ${lag}, late ${late})`);
   let offs = await groupOffsets(o.brokers, o.group, o.topic);
   const t1 = Date.now();
   while (sum(offs.high) - sum(offs.committed) > 0 && Date.now() - t1 < o.commitWaitMs) {

@@ -661,6 +661,8 @@ export interface Comparison {
   readonly fields: Record<string, number>;
   /** Float fields that differed: rows, largest distance in ulps, rows within 1 ulp. */
   readonly ulps: Record<string, { rows: number; max: number; within1: number }>;
+  /** Differences within TOLERANCE (not counted as differing): rows and largest ulps. */
+  readonly tolerated: Record<string, { rows: number; max: number }>;
   readonly examples: string[];
 }
 
@@ -669,6 +671,17 @@ function sameValue(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
   return a === b;
 }
+
+/** Fields that are binary64 sums (or a quotient of sums): their differences are also measured in ulps. */
+export const FLOAT_SUM_FIELDS = new Set(['volume', 'vwap', 'buyVolume', 'sellVolume', 'levelVolume', 'levelBuyVolume', 'levelSellVolume', 'valueAreaVolume']);
+
+/**
+ * Fields compared with a relative tolerance instead of exactly: the value
+ * area's volume is a sum of level volumes that tickflow does not promise to
+ * round correctly (only volume, buy/sell volume and the notional are); its
+ * ulp differences are still reported (`tolerated`).
+ */
+export const TOLERANCE: Readonly<Record<string, number>> = { valueAreaVolume: 1e-12 };
 
 function ulpsOf(a: unknown, b: unknown): number | undefined {
   if (typeof a === 'number' && typeof b === 'number') return ulpDistance(a, b);
@@ -694,9 +707,22 @@ class Tally {
   ulps: Record<string, { rows: number; max: number; within1: number }> = {};
   examples: string[] = [];
 
-  field(name: string, key: string, want: unknown, got: unknown): void {
+  tolerated: Record<string, { rows: number; max: number }> = {};
+
+  /** `tolerant`: apply TOLERANCE (oracle comparisons); runs against each other compare every field exactly. */
+  constructor(private readonly tolerant: boolean) {}
+
+  /** Records a difference; false when it is within the field's tolerance (counted apart). */
+  field(name: string, key: string, want: unknown, got: unknown): boolean {
+    const tol = this.tolerant ? TOLERANCE[name] : undefined;
+    if (tol !== undefined && typeof want === 'number' && typeof got === 'number' && Math.abs(want - got) <= tol * Math.abs(want)) {
+      const u = (this.tolerated[name] ??= { rows: 0, max: 0 });
+      u.rows++;
+      u.max = Math.max(u.max, ulpDistance(want, got));
+      return false;
+    }
     this.fields[name] = (this.fields[name] ?? 0) + 1;
-    const d = ulpsOf(want, got);
+    const d = FLOAT_SUM_FIELDS.has(name) ? ulpsOf(want, got) : undefined;
     if (d !== undefined) {
       const u = (this.ulps[name] ??= { rows: 0, max: 0, within1: 0 });
       u.rows++;
@@ -704,10 +730,11 @@ class Tally {
       if (d <= 1) u.within1++;
     }
     if (this.examples.length < 8) this.examples.push(`${key} ${name}: want ${JSON.stringify(want)} got ${JSON.stringify(got)}${d !== undefined ? ` (${d} ulp)` : ''}`);
+    return true;
   }
 
   done(label: string): Comparison {
-    return { label, expected: this.expected, stored: this.stored, missing: this.missing, extra: this.extra, differing: this.differing, fields: this.fields, ulps: this.ulps, examples: this.examples };
+    return { label, expected: this.expected, stored: this.stored, missing: this.missing, extra: this.extra, differing: this.differing, fields: this.fields, ulps: this.ulps, tolerated: this.tolerated, examples: this.examples };
   }
 }
 
@@ -719,7 +746,7 @@ class Tally {
  * the run comparison (it must match the uninterrupted run's).
  */
 export function compareWithOracle(label: string, kind: ExpectedRow['kind'], stored: StoreSnapshot, expected: Expected): Comparison {
-  const t = new Tally();
+  const t = new Tally(true);
   for (const [key, want] of expected.rows) {
     if (want.kind !== kind) continue;
     t.expected++;
@@ -731,10 +758,7 @@ export function compareWithOracle(label: string, kind: ExpectedRow['kind'], stor
     }
     let bad = false;
     const check = (name: string, w: unknown, g: unknown): void => {
-      if (!sameValue(w, g)) {
-        bad = true;
-        t.field(name, key, w, g);
-      }
+      if (!sameValue(w, g) && t.field(name, key, w, g)) bad = true;
     };
     check('end', want.end, got.end);
     for (const [f, w] of Object.entries(want.fields)) check(f, w, got[f]);
@@ -755,7 +779,7 @@ export function compareWithOracle(label: string, kind: ExpectedRow['kind'], stor
 
 /** Two runs' window rows of one kind: every column (NOT_COMPARED aside), `rev` and `final` included. */
 export function compareRuns(label: string, kind: ExpectedRow['kind'], ref: StoreSnapshot, run: StoreSnapshot): Comparison {
-  const t = new Tally();
+  const t = new Tally(false);
   for (const [key, want] of ref.windows) {
     if (!key.startsWith(`${kind}|`)) continue;
     t.expected++;
@@ -768,10 +792,7 @@ export function compareRuns(label: string, kind: ExpectedRow['kind'], ref: Store
     let bad = false;
     for (const f of new Set([...Object.keys(want), ...Object.keys(got)])) {
       if (NOT_COMPARED.has(f) || f === 'writtenAt') continue;
-      if (!sameValue(want[f], got[f])) {
-        bad = true;
-        t.field(f, key, want[f], got[f]);
-      }
+      if (!sameValue(want[f], got[f]) && t.field(f, key, want[f], got[f])) bad = true;
     }
     if (bad) t.differing++;
   }
@@ -833,5 +854,6 @@ export function checkTrades(label: string, snap: StoreSnapshot, set: TradeSet): 
 export function describeComparison(c: Comparison): string {
   const ulps = Object.entries(c.ulps).map(([f, u]) => `${f}: ${u.rows} rows ≤${u.max} ulp (${u.within1} within 1)`);
   const fields = Object.entries(c.fields).map(([f, n]) => `${f}×${n}`);
-  return `${c.label}: ${c.expected} expected, ${c.stored} stored, ${c.missing} missing, ${c.extra} extra, ${c.differing} differing${fields.length > 0 ? ` [${fields.join(' ')}]` : ''}${ulps.length > 0 ? ` {${ulps.join('; ')}}` : ''}${c.examples.length > 0 ? `\n      e.g. ${c.examples.slice(0, 4).join('\n           ')}` : ''}`;
+  const tolerated = Object.entries(c.tolerated).map(([f, u]) => `${f}: ${u.rows} rows ≤${u.max} ulp within tolerance`);
+  return `${c.label}: ${c.expected} expected, ${c.stored} stored, ${c.missing} missing, ${c.extra} extra, ${c.differing} differing${fields.length > 0 ? ` [${fields.join(' ')}]` : ''}${ulps.length > 0 ? ` {${ulps.join('; ')}}` : ''}${tolerated.length > 0 ? ` (${tolerated.join('; ')})` : ''}${c.examples.length > 0 ? `\n      e.g. ${c.examples.slice(0, 4).join('\n           ')}` : ''}`;
 }

@@ -16,13 +16,15 @@
  *   Redis db) reads it as a backlog (this gives the throughput figure).
  * - Crash run: a fresh server (own group, ClickHouse server, PostgreSQL
  *   database, Redis db) on `trades` while the same trades are produced in 24
- *   bursts every 2.5 s; the server is SIGKILLed at 5 seeded moments and
- *   restarted at once in the same group (a start that fails because a store
+ *   bursts every 2.5 s; the server is SIGKILLed 5 times, each not before a
+ *   seeded moment and a seeded 1–4 s after it got its partitions (a dead
+ *   predecessor's session holds the group up to 10 s), and restarted at once
+ *   in the same group (a start that fails because a store
  *   is down is retried every second; a server that dies on its own is
  *   restarted and counted); ClickHouse is SIGKILLed once and restarted after
  *   8 s, PostgreSQL once after 6 s (both outages longer than the 5 s idle
  *   timeout, while trades keep coming).
- * - After each run: wait until the server has no lag and it and PostgreSQL
+ * - After each run: wait until the server has all partitions, no lag, and it and PostgreSQL
  *   have been quiet for 4 s (the 5 s idle timeout closes the windows first),
  *   then up to 10 s for every partition's committed offset to reach the high
  *   watermark; then read every row of every table (ClickHouse with FINAL).
@@ -120,7 +122,7 @@ interface Healthz {
   events: number;
   late: number;
   /** Newer servers: the trades consumer's own counters. */
-  kafka?: { messages?: number; lag?: number; late?: number };
+  kafka?: { messages?: number; lag?: number; late?: number; partitions?: number[] };
   stores?: { stores: Record<string, { sinks: Record<string, { rowsAccepted: number; rowsWritten: number; buffered: number }> }> };
 }
 
@@ -132,7 +134,7 @@ function serverFactory(label: string, env: Record<string, string>): WorkerFactor
   return {
     async start() {
       n++;
-      const p = spawnLogged([script!, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { ...process.env, ...env, JWT_SECRET: SECRET, PORT: '', LOG_LEVEL: 'warn' }, join(CACHE, `server-${label}-${n}.log`));
+      const p = spawnLogged([script!, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { ...process.env, ...env, JWT_SECRET: SECRET, PORT: '', LOG_LEVEL: 'warn' }, join(CACHE, `server-${label}-${n}.${process.pid}.log`));
       const url = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => {
           p.child.kill('SIGKILL');
@@ -173,7 +175,7 @@ function serverFactory(label: string, env: Record<string, string>): WorkerFactor
           }
           // The consumer's own counters when /healthz has them (exact re-read), else the lag gauge (refreshed every second).
           const k = h.kafka;
-          return { events: h.events, messages: k?.messages, lag: k?.lag ?? (Number.isNaN(lag) ? 0 : lag), late: Math.max(h.late, k?.late ?? 0), activity: `${accepted}/${written}`, buffered };
+          return { events: h.events, messages: k?.messages, lag: k?.lag ?? (Number.isNaN(lag) ? 0 : lag), late: Math.max(h.late, k?.late ?? 0), activity: `${accepted}/${written}`, buffered, assigned: k?.partitions?.length };
         },
       };
       workers.add(worker);
@@ -212,16 +214,16 @@ describe('reference server in full mode under SIGKILL of itself, ClickHouse and 
     const throughput = tAll > 0 ? Math.round(set.trades.length / ((tAll - tFirst) / 1000 || 0.1)) : 0;
     const throughputFromStart = tAll > 0 ? Math.round(set.trades.length / ((tAll - refWorker.started) / 1000)) : 0;
     log.line(`uninterrupted run: ${set.trades.length} trades read in ${((tAll - tFirst) / 1000).toFixed(1)} s: ${throughput} trades/s (${throughputFromStart}/s from process start)`);
-    const refSettle = await settle({ worker: refWorker, log, brokers, group: 'faults-ref', topic: 'trades-ref', pgUrl: refEnv.DATABASE_URL, quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
+    const refSettle = await settle({ worker: refWorker, log, brokers, group: 'faults-ref', topic: 'trades-ref', partitions: PARTITIONS, pgUrl: refEnv.DATABASE_URL, quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
     const [refCh, refPg] = await Promise.all([readClickHouse(chRef!.url, 'tickflow'), readPostgres(refEnv.DATABASE_URL)]);
     await stopWorker(refWorker);
 
     // ---------------------------------------------------------------- crash run
     const rnd = new Sfc32(KILL_SEED);
-    const killsAt = killSchedule(KILL_SEED, 5, 3_000, 72_000, 9_000);
+    const killsAt = killSchedule(KILL_SEED, 5, 3_000, 60_000, 6_000);
     const chAt = 12_000 + Math.round(rnd.next() * 16_000);
     const pgAt = 38_000 + Math.round(rnd.next() * 12_000);
-    log.line(`crash run script: server kills at ${killsAt.map((k) => `+${(k / 1000).toFixed(1)}s`).join(' ')}; ClickHouse killed at +${(chAt / 1000).toFixed(1)}s for 8 s; PostgreSQL at +${(pgAt / 1000).toFixed(1)}s for 6 s; 24 bursts every 2.5 s`);
+    log.line(`crash run script: server kills not before ${killsAt.map((k) => `+${(k / 1000).toFixed(1)}s`).join(' ')} and each 1–4 s (seeded) after the worker got its partitions; ClickHouse killed at +${(chAt / 1000).toFixed(1)}s for 8 s; PostgreSQL at +${(pgAt / 1000).toFixed(1)}s for 6 s; 24 bursts every 2.5 s`);
     const crashEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP: 'faults-crash', KAFKA_TRADES_TOPIC: 'trades', KAFKA_QUOTES_TOPIC: 'quotes', CLICKHOUSE_URL: chCrash!.url, DATABASE_URL: withDatabase(pg!.url, 'crash'), REDIS_URL: `${redis!.url}/2` };
     const report = await crashRun({
       factory: serverFactory('crash', crashEnv),
@@ -229,6 +231,7 @@ describe('reference server in full mode under SIGKILL of itself, ClickHouse and 
       brokers,
       group: 'faults-crash',
       topic: 'trades',
+      partitions: PARTITIONS,
       produce: (b, i) => kcatProduce(brokers, 'trades', b, `crash-${i}`),
       script: {
         bursts: bursts(set, 24),
@@ -238,7 +241,7 @@ describe('reference server in full mode under SIGKILL of itself, ClickHouse and 
         postgres: { at: pgAt, downMs: 6_000, kill: () => pg!.kill(), restart: () => pg!.restart() },
       },
     });
-    const crashSettle = await settle({ worker: report.final!, log, brokers, group: 'faults-crash', topic: 'trades', pgUrl: crashEnv.DATABASE_URL, quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
+    const crashSettle = await settle({ worker: report.final!, log, brokers, group: 'faults-crash', topic: 'trades', partitions: PARTITIONS, pgUrl: crashEnv.DATABASE_URL, quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });
     const [crashCh, crashPg] = await Promise.all([readClickHouse(chCrash!.url, 'tickflow'), readPostgres(crashEnv.DATABASE_URL)]);
 
     // ---------------------------------------------------------------- the oracle
