@@ -16,8 +16,9 @@ import type { Row } from './internal/channelState.js';
 import { ClientMessageSchema } from './internal/clientMessageSchema.js';
 import { Connection } from './internal/connection.js';
 import type { ConnectionHost } from './internal/connection.js';
+import { KeyedLimiter } from './internal/keyedLimiter.js';
 import { TokenBucket } from './internal/tokenBucket.js';
-import { Outgoing, serverUnpackr } from './internal/wireCodec.js';
+import { Outgoing, decodeClientFrame } from './internal/wireCodec.js';
 
 /** Who a connection belongs to, as the authenticate hook established it. */
 export interface Principal {
@@ -98,6 +99,12 @@ export interface WsServerStats {
   rejectedUpgrades: number;
   heartbeatTimeouts: number;
   malformed: number;
+  /** Control messages (errors, pongs, …) dropped because the connection already had MAX_CONTROL waiting for its socket. */
+  droppedControl: number;
+  /** Error replies folded into a summary (more than ERRORS_PER_MESSAGE for one client message). */
+  suppressedErrors: number;
+  /** Upgrades refused by the per-address or per-subject connection caps or the per-address upgrade rate (HTTP 429). */
+  limitedUpgrades: number;
   lastFlushMs: number;
   maxFlushMs: number;
   /** Largest socket buffer (bytes) seen at a flush. */
@@ -134,6 +141,25 @@ export const WsServerOptionsSchema = z.object({
   heartbeatInterval: DurationSchema.default(30_000),
   /** Open connections beyond which upgrades get HTTP 503. Default 10 000. */
   maxConnections: z.number().int().positive().default(10_000),
+  /**
+   * Open connections per subject (the authenticate hook's principal), counted
+   * from the upgrade on; more get HTTP 429. Applies only with an authenticate
+   * hook (without one everyone is `anonymous`). Default 16.
+   */
+  maxConnectionsPerSubject: z.number().int().positive().default(16),
+  /** Open (and opening) connections per client address; more get HTTP 429. Default: no cap. */
+  maxConnectionsPerAddress: z.number().int().positive().optional(),
+  /** Upgrade requests per client address (a token bucket), checked before authentication; more get HTTP 429 with Retry-After. Default: no limit. */
+  upgradeRate: z
+    .object({
+      /** Burst of upgrades. */
+      capacity: z.number().positive(),
+      /** Sustained upgrades per second. */
+      refillPerSecond: z.number().positive(),
+    })
+    .optional(),
+  /** The client address of an upgrade request (e.g. honouring X-Forwarded-For from a trusted proxy). Default: the socket's remote address. */
+  clientAddress: fn<(request: IncomingMessage) => string>('clientAddress').optional(),
   /** Largest client frame in bytes; larger ones close the connection with 1009. Default 16 KiB. */
   maxMessageSize: z.number().int().positive().default(16 * 1024),
   /** Channels one connection may subscribe to. Default 200. */
@@ -208,14 +234,14 @@ interface TickerState {
   volume: number;
 }
 
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+function rejectUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   socket.once('finish', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
   );
 }
 
@@ -224,6 +250,9 @@ function toBuffer(data: RawData): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
 }
+
+/** Error replies sent for one client message before the rest are folded into one summary error. */
+const ERRORS_PER_MESSAGE = 16;
 
 const ANONYMOUS: Principal = { subject: 'anonymous', claims: {} };
 
@@ -279,6 +308,9 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     rejectedUpgrades: 0,
     heartbeatTimeouts: 0,
     malformed: 0,
+    droppedControl: 0,
+    suppressedErrors: 0,
+    limitedUpgrades: 0,
     lastFlushMs: 0,
     maxFlushMs: 0,
     maxBufferedAmount: 0,
@@ -286,6 +318,9 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
   };
   private flushFrames = 0;
   private flushBytes = 0;
+  private readonly byAddress = new Map<string, number>();
+  private readonly bySubject = new Map<string, number>();
+  private readonly upgradeLimiter: KeyedLimiter | undefined;
 
   /** @internal use startWsServer. */
   constructor(opts: ResolvedOptions) {
@@ -297,6 +332,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     this.closeGraceMs = ms(opts.slowConsumer.closeGrace, 'slowConsumer.closeGrace');
     this.highWaterMark = opts.slowConsumer.highWaterMark;
     this.nodeId = opts.nodeId ?? Math.random().toString(36).slice(2, 10);
+    this.upgradeLimiter = opts.upgradeRate === undefined ? undefined : new KeyedLimiter(opts.upgradeRate.capacity, opts.upgradeRate.refillPerSecond);
     this.ownsHttp = opts.server === undefined;
     this.http = opts.server ?? createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket endpoint: connect with a WebSocket client');
@@ -512,6 +548,16 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
   }
 
   /** @internal */
+  pending(conn: Connection): void {
+    this.behindConns.add(conn);
+  }
+
+  /** @internal */
+  controlDropped(_conn: Connection): void {
+    this.counters.droppedControl++;
+  }
+
+  /** @internal */
   frameSent(bytes: number): void {
     this.counters.framesOut++;
     this.counters.bytesOut += bytes;
@@ -633,6 +679,30 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
       rejectUpgrade(socket, 503, 'too many connections');
       return;
     }
+    let address: string;
+    try {
+      address = this.opts.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown';
+    } catch {
+      address = req.socket.remoteAddress ?? 'unknown';
+    }
+    if (this.upgradeLimiter !== undefined) {
+      const wait = this.upgradeLimiter.take(address, Date.now());
+      if (wait > 0) {
+        this.counters.rejectedUpgrades++;
+        this.counters.limitedUpgrades++;
+        rejectUpgrade(socket, 429, `too many connection attempts from this address: retry after ${wait} s`, { 'Retry-After': String(wait) });
+        return;
+      }
+    }
+    const perAddress = this.opts.maxConnectionsPerAddress;
+    if (perAddress !== undefined && (this.byAddress.get(address) ?? 0) >= perAddress) {
+      this.counters.rejectedUpgrades++;
+      this.counters.limitedUpgrades++;
+      rejectUpgrade(socket, 429, `too many connections from this address: at most ${perAddress}`);
+      return;
+    }
+    // Counted from now until the socket closes (whether it became a WebSocket or not), so parallel upgrades cannot pass the cap.
+    this.count(this.byAddress, address, socket);
     const hook = this.opts.authenticate;
     if (hook === undefined) {
       this.accept(req, socket, head, ANONYMOUS);
@@ -665,7 +735,28 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
       rejectUpgrade(socket, 503, 'server shutting down');
       return;
     }
+    const perSubject = this.opts.maxConnectionsPerSubject;
+    if ((this.bySubject.get(principal.subject) ?? 0) >= perSubject) {
+      this.counters.rejectedUpgrades++;
+      this.counters.limitedUpgrades++;
+      rejectUpgrade(socket, 429, `too many connections for this user: at most ${perSubject}`);
+      return;
+    }
+    this.count(this.bySubject, principal.subject, socket);
     this.accept(req, socket, head, principal);
+  }
+
+  /** Counts a socket under `key` until it closes. */
+  private count(map: Map<string, number>, key: string, socket: Duplex): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+    let released = false;
+    socket.once('close', () => {
+      if (released) return;
+      released = true;
+      const n = (map.get(key) ?? 1) - 1;
+      if (n <= 0) map.delete(key);
+      else map.set(key, n);
+    });
   }
 
   private authFailed(socket: Duplex, e: unknown): void {
@@ -705,6 +796,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
       heartbeatInterval: this.heartbeatMs,
       maxSubscriptions: this.opts.maxSubscriptions,
     });
+    conn.flushControl(Date.now());
     this.emit('connection', { id, principal, format });
   }
 
@@ -739,14 +831,31 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     conn.terminateTimer = setTimeout(() => conn.ws.terminate(), this.closeGraceMs);
   }
 
+  /** Error replies: at most ERRORS_PER_MESSAGE per client message, the rest folded into one summary (see onMessage); messages at most 300 characters. */
   private sendError(conn: Connection, code: ProtocolErrorCode, message: string, extra?: { channel?: string | undefined; id?: number | undefined }): void {
-    conn.send({ type: 'error', code, message, channel: extra?.channel, id: extra?.id });
+    if (++conn.errorsThisMessage > ERRORS_PER_MESSAGE) {
+      conn.suppressedErrors++;
+      this.counters.suppressedErrors++;
+      return;
+    }
+    conn.send({ type: 'error', code, message: message.length > 300 ? `${message.slice(0, 300)}…` : message, channel: extra?.channel, id: extra?.id });
   }
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    conn.errorsThisMessage = 0;
+    conn.suppressedErrors = 0;
+    const now = Date.now();
+    this.handleMessage(conn, data, isBinary, now);
+    if (conn.suppressedErrors > 0) {
+      conn.send({ type: 'error', code: 'BAD_MESSAGE', message: `${conn.suppressedErrors} more errors for this message were not sent (at most ${ERRORS_PER_MESSAGE} per message)` });
+    }
+    conn.errorsThisMessage = 0;
+    conn.flushControl(now);
+  }
+
+  private handleMessage(conn: Connection, data: RawData, isBinary: boolean, now: number): void {
     if (conn.closing) return;
     conn.alive = true;
-    const now = Date.now();
     if (!conn.bucket.take(now)) {
       this.counters.rateLimited++;
       conn.dropped++;
@@ -762,7 +871,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     let raw: unknown;
     try {
       const buf = toBuffer(data);
-      raw = isBinary ? serverUnpackr.unpack(buf) : JSON.parse(buf.toString('utf8'));
+      raw = isBinary ? decodeClientFrame(buf) : JSON.parse(buf.toString('utf8'));
     } catch {
       this.counters.malformed++;
       this.closeConnection(conn, CloseCode.INVALID_PAYLOAD, isBinary ? 'malformed frame: not MessagePack' : 'malformed frame: not JSON');
@@ -839,6 +948,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     const deny = (): void => {
       if (conn.closing || !conn.subscriptions.delete(name)) return;
       this.sendError(conn, 'FORBIDDEN', `not allowed to subscribe to ${name}`, { channel: name, id });
+      conn.flushControl(Date.now());
     };
     let verdict: boolean | Promise<boolean>;
     try {

@@ -13,7 +13,14 @@ export interface ConnectionHost {
   conflated(conn: Connection, channel: string): void;
   slow(conn: Connection): void;
   frameSent(bytes: number): void;
+  /** The connection has output waiting for its socket: revisit it at every flush (deadline check). */
+  pending(conn: Connection): void;
+  /** A control message was dropped because the connection already had MAX_CONTROL waiting. */
+  controlDropped(conn: Connection): void;
 }
+
+/** Control messages (welcome, pong, unsubscribed, errors) one connection may have waiting for its socket; more are dropped. */
+export const MAX_CONTROL = 64;
 
 /**
  * One client connection: its subscriptions, the messages queued for the next
@@ -27,6 +34,11 @@ export class Connection {
   private outQueue: Outgoing[] = [];
   private outChannels: ChannelState<Connection>[] = [];
   private readonly conflatedByChannel = new Map<string, ConflatedDelta>();
+  /** Control messages waiting for the socket (bounded by MAX_CONTROL). */
+  private control: Outgoing[] = [];
+  /** Error replies to the client message being handled (see WsServer: a few, then one summary). */
+  errorsThisMessage = 0;
+  suppressedErrors = 0;
   /** When the socket went above the high-water mark (0 when it is not behind). */
   slowSince = 0;
   /** Answered the last heartbeat. */
@@ -60,7 +72,7 @@ export class Connection {
 
   /** True while the socket is behind (conflating). */
   get behind(): boolean {
-    return this.slowSince !== 0 || this.conflatedByChannel.size > 0;
+    return this.slowSince !== 0 || this.conflatedByChannel.size > 0 || this.control.length > 0;
   }
 
   /** Queues a shared message of `channel` for the next frame, or conflates it when the socket is behind. */
@@ -107,8 +119,10 @@ export class Connection {
       return;
     }
     this.slowSince = 0;
-    if (this.outQueue.length === 0 && this.conflatedByChannel.size === 0) return;
+    if (this.outQueue.length === 0 && this.conflatedByChannel.size === 0 && this.control.length === 0) return;
     const parts: (Buffer | string)[] = [];
+    for (let i = 0; i < this.control.length; i++) parts.push(this.control[i]!.encode(this.format));
+    this.control = [];
     if (this.conflatedByChannel.size > 0) {
       for (const [name, pending] of this.conflatedByChannel) {
         const ch = this.host.channel(name);
@@ -129,10 +143,35 @@ export class Connection {
     this.snapshotDue.delete(channel);
   }
 
-  /** Sends one message now, in its own frame (welcome, pong, errors). */
+  /**
+   * Queues a control message (welcome, pong, unsubscribed, error). It goes
+   * out through the same bounded path as data: written by flushControl or the
+   * next flush when the socket is below the high-water mark, else kept
+   * (at most MAX_CONTROL, more are dropped and counted) while the
+   * slow-consumer deadline runs.
+   */
   send(msg: ServerMessage): void {
     if (this.closing) return;
-    this.sendFrame(joinFrame(this.format, [new Outgoing(msg).encode(this.format)]));
+    if (this.control.length >= MAX_CONTROL) {
+      this.host.controlDropped(this);
+      return;
+    }
+    this.control.push(new Outgoing(msg));
+  }
+
+  /** Writes the queued control messages now, as one frame, when the socket has room; else leaves them to the flush and checks the deadline. */
+  flushControl(now: number): void {
+    if (this.closing || this.control.length === 0) return;
+    if (this.ws.bufferedAmount > this.host.highWaterMark || this.conflatedByChannel.size > 0) {
+      if (this.ws.bufferedAmount > this.host.highWaterMark && this.slowSince === 0) this.slowSince = now;
+      this.host.pending(this);
+      if (this.slowSince !== 0 && now - this.slowSince >= this.host.slowDeadline) this.host.slow(this);
+      return;
+    }
+    const parts: (Buffer | string)[] = [];
+    for (let i = 0; i < this.control.length; i++) parts.push(this.control[i]!.encode(this.format));
+    this.control = [];
+    this.sendFrame(joinFrame(this.format, parts));
   }
 
   private sendFrame(frame: Buffer | string): void {
@@ -146,6 +185,7 @@ export class Connection {
     this.closing = true;
     this.outQueue = [];
     this.outChannels = [];
+    this.control = [];
     this.conflatedByChannel.clear();
     this.snapshotDue.clear();
   }

@@ -9,13 +9,29 @@ export const serverPackr = new Packr({
   useRecords: true,
 });
 
-/** Decoder for client frames (same shared structures as the client SDK's encoder). */
-export const serverUnpackr = new Unpackr({
+/**
+ * Decoder for client frames. msgpackr keeps record definitions a frame makes
+ * (ext 0x72) in the decoder's structures, so a shared decoder would let one
+ * client redefine the shared records every other client's frames use. Every
+ * frame is therefore decoded against a fresh copy of the shared structures:
+ * what a frame defines lives only while that frame is read.
+ */
+const clientUnpackr = new Unpackr({
   structures: sharedStructures(),
   maxSharedStructures: SHARED_STRUCTURES.length,
   useRecords: true,
   mapsAsObjects: true,
 });
+/** The shared structures as first loaded (msgpackr caches each record's reader on them). */
+const PRISTINE = (clientUnpackr as unknown as { structures: string[][] }).structures.slice();
+
+/** Decodes one client frame; no frame can change how any later frame (its own client's or another's) is decoded. */
+export function decodeClientFrame(frame: Buffer): unknown {
+  const fresh = PRISTINE.slice() as string[][] & { sharedLength?: number };
+  fresh.sharedLength = PRISTINE.length;
+  (clientUnpackr as unknown as { structures: string[][] }).structures = fresh;
+  return clientUnpackr.unpack(frame);
+}
 
 /**
  * One server message with its encodings, made lazily and at most once each:
