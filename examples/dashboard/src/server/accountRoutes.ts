@@ -22,9 +22,12 @@ function sameText(a: string, b: string): boolean {
 export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/api/auth/login', { schema: { summary: 'Sign in as a demo user: access + refresh JWT', tags: ['auth'], body: doc(LoginBody) } }, async (req) => {
     const body = parseOr400(LoginBody, req.body, 'body');
+    const wait = ctx.loginThrottle.wait(body.username, req.ip);
+    if (wait > 0) throw new HttpError(429, `too many failed sign-ins from this address: retry after ${wait} s`, { 'retry-after': String(wait) });
     const user = ctx.users.find((u) => u.username === body.username);
     const ok = user !== undefined && sameText(user.password, body.password);
     if (!ok) {
+      ctx.loginThrottle.failed(body.username, req.ip);
       ctx.audit.append({ ts: Date.now(), type: 'login_failed', user: body.username, ip: req.ip });
       throw new HttpError(401, 'wrong username or password');
     }
@@ -34,6 +37,8 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post('/api/auth/guest', { schema: { summary: 'Anonymous read-only access: a viewer token pair for a new guest (when guest access is on)', tags: ['auth'] } }, async (req) => {
     if (!ctx.config.guestAccess) throw new HttpError(403, 'guest access is turned off on this server (TICKFLOW_GUEST_ACCESS=false): sign in with POST /api/auth/login');
+    const wait = ctx.guestLimiter.take(req.ip);
+    if (wait > 0) throw new HttpError(429, `too many guest tokens for this address (${ctx.config.guestRate} per minute): retry after ${wait} s`, { 'retry-after': String(wait) });
     const user = { username: `guest-${randomBytes(4).toString('hex')}`, role: 'viewer' as const };
     ctx.audit.append({ ts: Date.now(), type: 'guest_login', user: user.username, ip: req.ip });
     return ctx.tokens.issue(user);

@@ -18,7 +18,9 @@ import { marketRoutes } from './marketRoutes.js';
 import { InMemoryMarketStore } from './marketStore.js';
 import { opsRoutes } from './opsRoutes.js';
 import { PaperBroker } from './paperBroker.js';
-import { RateLimiter } from './rateLimiter.js';
+import { LoginThrottle, RateLimiter } from './rateLimiter.js';
+import { clientAddressOf, trustProxy } from './clientAddress.js';
+import { GUEST_SUBJECT } from './accountRoutes.js';
 import type { RouteContext } from './routeContext.js';
 import type { ServerConfigInput } from './serverConfig.js';
 import { parseRedisUrl, parseServerConfig, redisConnection, seconds } from './serverConfig.js';
@@ -68,6 +70,9 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   log.info({ store: audit.store, journal: audit.path, entries: audit.loaded.length }, audit.store === 'postgres' ? `audit trail: PostgreSQL table tickflow_audit, journal ${audit.path}` : `audit trail: NDJSON file ${audit.path}`);
   const broker = new PaperBroker(audit, config.startingCash, (s) => store.lastPrice(s));
   const limiter = new RateLimiter(config.rateLimit);
+  const guestLimiter = new RateLimiter(config.guestRate / 60, config.guestRate * 2);
+  const loginThrottle = new LoginThrottle();
+  const trust = trustProxy(config.trustProxy);
   let closing = false;
   let stores: StoreBackends | undefined;
   let cache: ResponseCache | undefined;
@@ -98,7 +103,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     throw e;
   }
 
-  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: false });
+  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: trust });
   // zod validates in the handlers (clear messages); the route schemas only document the API.
   app.setValidatorCompiler(() => () => true);
   await app.register(swagger, {
@@ -111,6 +116,10 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const ws = await startWsServer({
     server: app.server,
     path: '/ws',
+    maxConnectionsPerSubject: config.wsMaxPerUser,
+    maxConnectionsPerAddress: config.wsMaxPerAddress,
+    upgradeRate: { capacity: 20, refillPerSecond: 10 },
+    clientAddress: (req) => clientAddressOf(req, trust),
     // Several nodes: each publishes what it ingested, and applies what the others did (Redis pub/sub).
     bridge: redisTarget === undefined ? undefined : redisBridge({ ...redisConnection(redisTarget), onError: (e) => log.warn(e.message) }),
     authenticate: async (req) => {
@@ -127,14 +136,16 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const metrics = new ServerMetrics(ws);
   late.metrics = metrics;
   if (stores !== undefined) metrics.watchStores(stores);
-  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
+  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, guestLimiter, loginThrottle, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
 
   app.decorateRequest('authUser', undefined);
   app.addHook('onRequest', async (req, reply) => {
     const token = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7).trim() : undefined;
     req.authUser = token === undefined || token === '' ? undefined : await tokens.verify(token, 'access');
     if (UNLIMITED.has(req.url.split('?')[0]!)) return;
-    const wait = limiter.take(req.authUser === undefined ? `ip:${req.ip}` : `user:${req.authUser.username}`);
+    // Anonymous and guest requests share one bucket per address: fresh guest tokens do not multiply the limit.
+    const user = req.authUser;
+    const wait = limiter.take(user === undefined || GUEST_SUBJECT.test(user.username) ? `ip:${req.ip}` : `user:${user.username}`);
     if (wait > 0) {
       metrics.rateLimited.inc();
       return reply.status(429).header('retry-after', String(wait)).send({ error: `rate limit exceeded (${config.rateLimit} requests/s): retry after ${wait} s` });

@@ -5,6 +5,7 @@ import { hasRole } from './auth.js';
 import { HttpError } from './httpErrors.js';
 import type { InMemoryMarketStore, MarketDataReader } from './marketStore.js';
 import type { PaperBroker } from './paperBroker.js';
+import type { LoginThrottle, RateLimiter } from './rateLimiter.js';
 import type { ServerConfig } from './serverConfig.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import type { StoreBackends } from './storeBackends.js';
@@ -30,6 +31,10 @@ export interface RouteContext {
   /** The audit trail: the NDJSON journal, shipped to PostgreSQL when DATABASE_URL is set. */
   readonly audit: AuditTrail;
   readonly metrics: ServerMetrics;
+  /** Guest token pairs per client address. */
+  readonly guestLimiter: RateLimiter;
+  /** Failed sign-ins per (user name, address) and per address. */
+  readonly loginThrottle: LoginThrottle;
   readonly ready: () => boolean;
   /** Full mode: the configured stores, read in order behind circuit breakers (undefined in embedded mode). */
   readonly stores?: StoreBackends | undefined;

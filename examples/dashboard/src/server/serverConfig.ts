@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { TickflowError, parseDuration } from '@tickflow/core';
 import type { DemoUser } from './auth.js';
+import { validTrustProxy } from './clientAddress.js';
 import { ROLES } from './auth.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -83,6 +84,17 @@ export const ServerConfigSchema = z.object({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
     .default(true)
     .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
+  /** Which hops' X-Forwarded-For to believe (see clientAddress.ts): the default trusts loopback and private ranges, where an ingress or load balancer sits. */
+  trustProxy: z
+    .string()
+    .default('loopback,linklocal,uniquelocal')
+    .refine(validTrustProxy, 'must be false, true, a number of hops, or addresses/CIDR ranges/loopback,linklocal,uniquelocal separated by commas'),
+  /** Guest token pairs per minute per client address (burst: twice as many). */
+  guestRate: z.coerce.number().positive().max(1_000_000).default(10),
+  /** Open WebSocket connections per user (a guest is a user). */
+  wsMaxPerUser: int(1, 1_000_000).default(16),
+  /** Open WebSocket connections per client address. */
+  wsMaxPerAddress: int(1, 1_000_000).default(64),
   /** WebSocket entitlements: role → channel kinds it may subscribe to. */
   wsEntitlements: z
     .string()
@@ -148,7 +160,11 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'accessTtl', flag: '', env: 'JWT_ACCESS_TTL', help: 'access token lifetime (default 15m)' },
   { key: 'refreshTtl', flag: '', env: 'JWT_REFRESH_TTL', help: 'refresh token lifetime (default 7d)' },
   { key: 'users', flag: '', env: 'TICKFLOW_USERS', help: 'demo users name:password:role,… (default viewer:viewer:viewer,trader:trader:trader,admin:admin:admin)' },
-  { key: 'rateLimit', flag: '--rate-limit N', env: 'RATE_LIMIT', help: 'requests per second per user (anonymous: per IP) (default 1000)' },
+  { key: 'rateLimit', flag: '--rate-limit N', env: 'RATE_LIMIT', help: 'requests per second per signed-in user; anonymous and guest requests share one bucket per client address (default 1000)' },
+  { key: 'guestRate', flag: '', env: 'TICKFLOW_GUEST_RATE', help: 'guest token pairs per minute per client address, burst twice that (default 10)' },
+  { key: 'trustProxy', flag: '--trust-proxy LIST', env: 'TICKFLOW_TRUST_PROXY', help: 'proxies whose X-Forwarded-For is believed: false, true, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal (default loopback,linklocal,uniquelocal)' },
+  { key: 'wsMaxPerUser', flag: '', env: 'TICKFLOW_WS_MAX_PER_USER', help: 'open WebSocket connections per user (default 16)' },
+  { key: 'wsMaxPerAddress', flag: '', env: 'TICKFLOW_WS_MAX_PER_ADDRESS', help: 'open WebSocket connections per client address (default 64)' },
   { key: 'retentionBars', flag: '--retention-bars N', env: 'TICKFLOW_RETENTION_BARS', help: 'bars kept per symbol and timeframe (default 1440)' },
   { key: 'retentionTrades', flag: '--retention-trades N', env: 'TICKFLOW_RETENTION_TRADES', help: 'raw trades kept per symbol (default 10000)' },
   { key: 'startingCash', flag: '', env: 'TICKFLOW_STARTING_CASH', help: 'paper-trading cash per user (default 100000)' },
