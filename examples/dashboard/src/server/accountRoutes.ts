@@ -71,6 +71,17 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
     }
   });
 
+  const OrderParams = z.object({ id: z.string().min(1).max(32) });
+  app.delete('/api/orders/:id', { preHandler: trader, schema: { summary: 'Cancel an open limit order of the signed-in user (releases the cash or shares it held)', tags: ['trading'], security: bearer, params: doc(OrderParams) } }, async (req) => {
+    const { id } = parseOr400(OrderParams, req.params, 'path');
+    try {
+      return ctx.broker.cancel(userOf(req).username, id);
+    } catch (e) {
+      if (e instanceof OrderRejected) throw new HttpError(e.status, e.message);
+      throw e;
+    }
+  });
+
   app.get('/api/orders', { preHandler: trader, schema: { summary: "The signed-in user's orders, newest first", tags: ['trading'], security: bearer } }, async (req) => ({
     orders: ctx.broker.orders(userOf(req).username),
   }));

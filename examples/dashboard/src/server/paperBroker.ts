@@ -10,8 +10,8 @@ export const OrderInputSchema = z
     symbol: z.string().min(1).max(32),
     side: z.enum(['buy', 'sell']),
     type: z.enum(['market', 'limit']),
-    quantity: z.number().positive().max(1e9),
-    limitPrice: z.number().positive().max(1e12).optional(),
+    quantity: z.number().int('must be a whole number of shares').positive().max(1e9),
+    limitPrice: z.number().min(1e-6).max(1e12).optional(),
   })
   .strict()
   .refine((o) => (o.type === 'limit') === (o.limitPrice !== undefined), {
@@ -27,7 +27,7 @@ export interface Order extends OrderInput {
   readonly id: string;
   readonly user: string;
   readonly createdAt: number;
-  status: 'open' | 'filled' | 'rejected';
+  status: 'open' | 'filled' | 'rejected' | 'cancelled';
   fillPrice?: number;
   filledAt?: number;
   reason?: string;
@@ -35,7 +35,7 @@ export interface Order extends OrderInput {
 
 /** A refused order: the status code and message the API answers with. */
 export class OrderRejected extends Error {
-  constructor(readonly status: 400 | 409, message: string) {
+  constructor(readonly status: 400 | 404 | 409, message: string) {
     super(message);
   }
 }
@@ -54,10 +54,65 @@ export interface PortfolioView {
 
 interface Account {
   cash: number;
+  /** Cash held by resting buys (quantity × limit price each). */
+  reservedCash: number;
+  /** Shares held by resting sells, per symbol. */
+  readonly reservedShares: Map<string, number>;
+  /** Resting limit orders. */
+  resting: number;
   readonly positions: Map<string, Position>;
   readonly orders: Order[];
   readonly equity: number[];
 }
+
+/**
+ * The resting limit orders of one symbol, indexed by price: buys sorted by
+ * limit ascending, sells descending, so the orders a trade crosses are at the
+ * ends (a trade that crosses nothing costs two comparisons, however many
+ * orders rest). Among equal limits the older order is nearer the end (fills
+ * first).
+ */
+class SymbolBook {
+  readonly buys: Order[] = [];
+  readonly sells: Order[] = [];
+
+  get size(): number {
+    return this.buys.length + this.sells.length;
+  }
+
+  add(o: Order): void {
+    const list = o.side === 'buy' ? this.buys : this.sells;
+    const before = o.side === 'buy' ? (x: Order) => x.limitPrice! >= o.limitPrice! : (x: Order) => x.limitPrice! <= o.limitPrice!;
+    // First index whose order sorts at or after o's price: o goes before the older equal ones.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(list[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    list.splice(lo, 0, o);
+  }
+
+  remove(o: Order): boolean {
+    const list = o.side === 'buy' ? this.buys : this.sells;
+    const at = list.lastIndexOf(o);
+    if (at < 0) return false;
+    list.splice(at, 1);
+    return true;
+  }
+
+  /** Takes the orders a trade at `price` crosses, best price first. */
+  crossed(price: number, out: Order[]): void {
+    const b = this.buys;
+    while (b.length > 0 && b[b.length - 1]!.limitPrice! >= price) out.push(b.pop()!);
+    const s = this.sells;
+    while (s.length > 0 && s[s.length - 1]!.limitPrice! <= price) out.push(s.pop()!);
+  }
+}
+
+/** Resting limit orders one user may have open at once. */
+export const MAX_RESTING_ORDERS = 100;
 
 /**
  * Paper trading against live prices: market orders fill at the last trade
@@ -69,7 +124,8 @@ interface Account {
  */
 export class PaperBroker {
   private readonly accounts = new Map<string, Account>();
-  private readonly resting = new Map<string, Order[]>();
+  private readonly books = new Map<string, SymbolBook>();
+  private readonly crossedScratch: Order[] = [];
   private readonly marks = new Map<string, number>();
   private nextId = 1;
 
@@ -77,9 +133,14 @@ export class PaperBroker {
     private readonly audit: AuditTrail,
     private readonly startingCash = 100_000,
     private readonly priceOf: (symbol: string) => number | undefined = () => undefined,
+    private readonly maxResting = MAX_RESTING_ORDERS,
   ) {
     for (const e of audit.loaded) this.replay(e);
+    this.openById.clear();
   }
+
+  /** Open orders by id while replaying (a fill finds its order without scanning the user's history). */
+  private readonly openById = new Map<string, Order>();
 
   /** Places an order; throws OrderRejected with a clear message when it cannot be accepted. */
   place(user: string, input: OrderInput, now = Date.now()): Order {
@@ -88,26 +149,77 @@ export class PaperBroker {
     const acct = this.account(user);
     if (input.side === 'sell') {
       const held = acct.positions.get(input.symbol)?.quantity ?? 0;
-      let reserved = 0;
-      for (const o of this.resting.get(input.symbol) ?? []) if (o.user === user && o.side === 'sell') reserved += o.quantity;
+      const reserved = acct.reservedShares.get(input.symbol) ?? 0;
       if (input.quantity > held - reserved) {
         return this.reject(user, input, 400, `cannot sell ${input.quantity} ${input.symbol}: ${held - reserved} held and not already offered (paper trading is long only)`, now);
       }
     }
     const marketable = input.type === 'market' || (input.side === 'buy' ? price <= input.limitPrice! : price >= input.limitPrice!);
-    if (input.side === 'buy' && marketable && input.quantity * price > acct.cash) {
-      return this.reject(user, input, 400, `insufficient cash: ${input.quantity} ${input.symbol} at ${price} costs ${input.quantity * price}, cash is ${acct.cash}`, now);
+    const available = acct.cash - acct.reservedCash;
+    if (input.side === 'buy' && marketable && input.quantity * price > available) {
+      return this.reject(user, input, 400, `insufficient cash: ${input.quantity} ${input.symbol} at ${price} costs ${input.quantity * price}, available cash is ${available} (${acct.reservedCash} held by open buy orders)`, now);
+    }
+    if (!marketable) {
+      if (acct.resting >= this.maxResting) {
+        return this.reject(user, input, 409, `too many open limit orders: at most ${this.maxResting} per user; cancel one (DELETE /api/orders/{id}) or wait for fills`, now);
+      }
+      if (input.side === 'buy' && input.quantity * input.limitPrice! > available) {
+        return this.reject(user, input, 400, `insufficient cash: a limit buy of ${input.quantity} ${input.symbol} at ${input.limitPrice} holds ${input.quantity * input.limitPrice!}, available cash is ${available} (${acct.reservedCash} held by open buy orders)`, now);
+      }
     }
     const order: Order = { ...input, id: `o${this.nextId++}`, user, createdAt: now, status: 'open' };
     this.audit.append({ ts: now, type: 'order', user, order });
     acct.orders.push(order);
     if (marketable) this.fill(order, price, now);
-    else {
-      const list = this.resting.get(order.symbol) ?? [];
-      list.push(order);
-      this.resting.set(order.symbol, list);
-    }
+    else this.rest(order);
     return order;
+  }
+
+  /** Cancels an open limit order of `user`; throws OrderRejected (404) when there is none with that id. */
+  cancel(user: string, orderId: string, now = Date.now()): Order {
+    const order = this.accounts.get(user)?.orders.find((o) => o.id === orderId);
+    if (order === undefined || order.status !== 'open') throw new OrderRejected(404, `no open order ${orderId.slice(0, 32)} of yours: GET /api/orders lists them`);
+    this.audit.append({ ts: now, type: 'order_cancelled', user, orderId });
+    this.unrest(order);
+    order.status = 'cancelled';
+    return order;
+  }
+
+  /** Resting limit orders (all users), for tests and metrics. */
+  restingCount(): number {
+    let n = 0;
+    for (const b of this.books.values()) n += b.size;
+    return n;
+  }
+
+  /** Cash held by a user's resting buys. */
+  reservedCash(user: string): number {
+    return this.accounts.get(user)?.reservedCash ?? 0;
+  }
+
+  private rest(order: Order): void {
+    let book = this.books.get(order.symbol);
+    if (book === undefined) this.books.set(order.symbol, (book = new SymbolBook()));
+    book.add(order);
+    this.hold(order, 1);
+  }
+
+  /** Takes an order off the book (cancel, or a replayed fill): releases what it held. */
+  private unrest(order: Order): void {
+    if (this.books.get(order.symbol)?.remove(order) === true) this.hold(order, -1);
+  }
+
+  private hold(order: Order, sign: 1 | -1): void {
+    const acct = this.account(order.user);
+    acct.resting += sign;
+    if (order.side === 'buy') {
+      // Back to exactly 0 when nothing rests (no drift from float sums).
+      acct.reservedCash = acct.resting === 0 ? 0 : Math.max(0, acct.reservedCash + sign * order.quantity * order.limitPrice!);
+    } else {
+      const n = (acct.reservedShares.get(order.symbol) ?? 0) + sign * order.quantity;
+      if (n <= 0) acct.reservedShares.delete(order.symbol);
+      else acct.reservedShares.set(order.symbol, n);
+    }
   }
 
   /** Feeds live trades: updates marks and fills resting limit orders the price crosses. */
@@ -115,15 +227,17 @@ export class PaperBroker {
     for (let i = 0; i < batch.length; i++) {
       const t = batch[i]!;
       this.marks.set(t.symbol, t.price);
-      const list = this.resting.get(t.symbol);
-      if (list === undefined || list.length === 0) continue;
-      for (let j = 0; j < list.length; j++) {
-        const o = list[j]!;
-        const crosses = o.side === 'buy' ? t.price <= o.limitPrice! : t.price >= o.limitPrice!;
-        if (!crosses) continue;
-        list.splice(j--, 1);
+      const book = this.books.get(t.symbol);
+      if (book === undefined || book.size === 0) continue;
+      const crossed = this.crossedScratch;
+      crossed.length = 0;
+      book.crossed(t.price, crossed);
+      for (let j = 0; j < crossed.length; j++) {
+        const o = crossed[j]!;
+        this.hold(o, -1);
         const acct = this.account(o.user);
-        if (o.side === 'buy' && o.quantity * t.price > acct.cash) {
+        // The order held quantity × limit ≥ quantity × price; an order restored from an older journal may not have.
+        if (o.side === 'buy' && o.quantity * t.price > acct.cash - acct.reservedCash) {
           o.status = 'rejected';
           o.reason = `insufficient cash when the limit was reached (${o.quantity * t.price} > ${acct.cash})`;
           this.audit.append({ ts: t.ts, type: 'order_rejected', user: o.user, orderId: o.id, reason: o.reason });
@@ -192,7 +306,7 @@ export class PaperBroker {
   private account(user: string): Account {
     let a = this.accounts.get(user);
     if (a === undefined) {
-      a = { cash: this.startingCash, positions: new Map(), orders: [], equity: [this.startingCash] };
+      a = { cash: this.startingCash, reservedCash: 0, reservedShares: new Map(), resting: 0, positions: new Map(), orders: [], equity: [this.startingCash] };
       this.accounts.set(user, a);
     }
     return a;
@@ -202,19 +316,18 @@ export class PaperBroker {
     if (e.type === 'order') {
       const order = { ...(e.order as Order), status: 'open' as const };
       this.account(order.user).orders.push(order);
-      const list = this.resting.get(order.symbol) ?? [];
-      list.push(order);
-      this.resting.set(order.symbol, list);
+      this.openById.set(order.id, order);
+      if (order.type === 'limit') this.rest(order);
       const n = Number(order.id.slice(1));
       if (n >= this.nextId) this.nextId = n + 1;
-    } else if (e.type === 'fill' || e.type === 'order_rejected') {
+    } else if (e.type === 'fill' || e.type === 'order_rejected' || e.type === 'order_cancelled') {
       if (typeof e.orderId !== 'string') return;
-      const order = this.accounts.get(e.user)?.orders.find((o) => o.id === e.orderId);
-      if (order === undefined) return;
-      const list = this.resting.get(order.symbol);
-      const at = list?.indexOf(order) ?? -1;
-      if (at >= 0) list!.splice(at, 1);
+      const order = this.openById.get(e.orderId);
+      if (order === undefined || order.user !== e.user) return;
+      this.openById.delete(e.orderId);
+      if (order.type === 'limit') this.unrest(order);
       if (e.type === 'fill') this.applyFillTo(order, e.price as number, e.ts);
+      else if (e.type === 'order_cancelled') order.status = 'cancelled';
       else {
         order.status = 'rejected';
         order.reason = String(e.reason);

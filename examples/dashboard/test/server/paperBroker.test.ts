@@ -37,13 +37,12 @@ describe('PaperBroker', () => {
     expect(() => b.place('ann', { symbol: 'AAPL', side: 'sell', type: 'market', quantity: 3 })).toThrow(/2 held and not already offered/);
   });
 
-  it('rejects a resting buy that cannot be paid for when it is reached', () => {
+  it('a resting buy holds its cash: a later buy cannot spend it, so the resting one is paid for when it is reached', () => {
     const b = new PaperBroker(audit, 1000, (s) => prices.get(s));
     const o = b.place('ann', { symbol: 'AAPL', side: 'buy', type: 'limit', quantity: 9, limitPrice: 99 });
-    b.place('ann', { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 5 });
+    expect(() => b.place('ann', { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 5 })).toThrow(/insufficient cash.*891 held by open buy orders/);
     b.onTrades([{ symbol: 'AAPL', ts: 5, price: 98, size: 1 }]);
-    expect(o).toMatchObject({ status: 'rejected' });
-    expect(o.reason).toMatch(/insufficient cash/);
+    expect(o).toMatchObject({ status: 'filled', fillPrice: 98 });
   });
 
   it('rebuilds orders, positions, cash and resting orders from the audit log', () => {
