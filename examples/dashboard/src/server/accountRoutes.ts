@@ -18,6 +18,15 @@ function sameText(a: string, b: string): boolean {
   return timingSafeEqual(h(a), h(b));
 }
 
+/** Waits until the audit journal holds what was appended (an acknowledged order is durable); 503 when it cannot be written. */
+async function durable(ctx: RouteContext): Promise<void> {
+  try {
+    await ctx.audit.flush();
+  } catch (e) {
+    throw new HttpError(503, `the audit trail cannot be written (${e instanceof Error ? e.message : String(e)}): the order is not confirmed`);
+  }
+}
+
 /** Auth (login, guest, refresh), paper orders, portfolio and the audit trail. */
 export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/api/auth/login', { schema: { summary: 'Sign in as a demo user: access + refresh JWT', tags: ['auth'], body: doc(LoginBody) } }, async (req) => {
@@ -64,6 +73,7 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const input = parseOr400(OrderInputSchema, req.body, 'order');
     try {
       const order = ctx.broker.place(userOf(req).username, input);
+      await durable(ctx);
       return reply.status(201).send(order);
     } catch (e) {
       if (e instanceof OrderRejected) throw new HttpError(e.status, e.message);
@@ -75,7 +85,9 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.delete('/api/orders/:id', { preHandler: trader, schema: { summary: 'Cancel an open limit order of the signed-in user (releases the cash or shares it held)', tags: ['trading'], security: bearer, params: doc(OrderParams) } }, async (req) => {
     const { id } = parseOr400(OrderParams, req.params, 'path');
     try {
-      return ctx.broker.cancel(userOf(req).username, id);
+      const order = ctx.broker.cancel(userOf(req).username, id);
+      await durable(ctx);
+      return order;
     } catch (e) {
       if (e instanceof OrderRejected) throw new HttpError(e.status, e.message);
       throw e;

@@ -4,8 +4,8 @@ import type { SinkTarget } from '@tickflow/sinks';
 import postgres from 'postgres';
 import { AuditIds, AuditJournal, byAuditId } from './auditJournal.js';
 import type { AuditEntry, AuditEntryInput } from './auditJournal.js';
-import { AuditTail } from './auditLog.js';
-import type { AuditPage, AuditStats, AuditTrail } from './auditLog.js';
+import { AuditGate, AuditTail, isReplayed } from './auditLog.js';
+import type { AuditPage, AuditPolicy, AuditStats, AuditTrail } from './auditLog.js';
 
 type Sql = postgres.Sql<Record<string, never>>;
 
@@ -98,6 +98,8 @@ export interface PostgresAuditTrailOptions {
   /** Longest wait at close for pending entries to reach PostgreSQL. Default 3 s. */
   readonly closeWaitMs?: number | undefined;
   readonly warn?: ((message: string) => void) | undefined;
+  readonly policy?: AuditPolicy | undefined;
+  readonly segmentBytes?: number | undefined;
 }
 
 /**
@@ -118,6 +120,9 @@ export class PostgresAuditTrail implements AuditTrail {
   private readonly tail: AuditTail;
   private appended = 0;
   private closed: Promise<void> | undefined;
+  private failedJournalWrites = 0;
+  private readonly gate: AuditGate;
+  private readonly timer: ReturnType<typeof setInterval>;
 
   private constructor(
     private readonly journal: AuditJournal,
@@ -132,8 +137,13 @@ export class PostgresAuditTrail implements AuditTrail {
     readonly restored: number,
     private readonly closeWaitMs: number,
     private readonly warn: (message: string) => void,
+    tail: readonly AuditEntry[],
+    policy: AuditPolicy | undefined,
   ) {
-    this.tail = new AuditTail(loaded);
+    this.tail = new AuditTail(tail);
+    this.gate = new AuditGate(policy);
+    this.timer = setInterval(() => this.summarise(), 10_000);
+    this.timer.unref();
   }
 
   get path(): string {
@@ -147,7 +157,7 @@ export class PostgresAuditTrail implements AuditTrail {
   /** Opens the journal, connects, creates the table when missing, merges both and queues the catch-up. */
   static async open(options: PostgresAuditTrailOptions): Promise<PostgresAuditTrail> {
     const warn = options.warn ?? ((m: string) => console.warn(m));
-    const journal = AuditJournal.open(options.path);
+    // Which journal ids the table lacks is known once the table is read: the journal is streamed after it.
     const sql = postgres(options.url, {
       max: options.poolMax ?? 2,
       onnotice: () => undefined,
@@ -170,7 +180,6 @@ export class PostgresAuditTrail implements AuditTrail {
       });
       rows = await sql<{ entry: AuditEntry }[]>`SELECT entry FROM tickflow_audit ORDER BY id COLLATE "C"`;
     } catch (e) {
-      journal.close();
       await sql.end({ timeout: 0 }).catch(() => undefined);
       throw new TickflowError('SINK_FAILED', `audit trail: cannot open ${AUDIT_TABLE} at ${redact(options.url)}: ${describeError(e)}; check DATABASE_URL (the audit trail needs PostgreSQL at start to restore orders and positions)`, { cause: e });
     }
@@ -183,17 +192,30 @@ export class PostgresAuditTrail implements AuditTrail {
     }
     const inJournal = new Set<string>();
     const catchUp: AuditEntry[] = [];
-    for (const e of journal.entries) {
-      inJournal.add(e.id);
-      if (!inTable.has(e.id)) {
-        catchUp.push(e);
-        merged.push(e);
-      }
+    let journal: AuditJournal;
+    try {
+      journal = await AuditJournal.open(options.path, {
+        segmentBytes: options.segmentBytes,
+        want: {
+          ids: (id) => {
+            inJournal.add(id);
+            return !inTable.has(id);
+          },
+          entry: (e) => {
+            catchUp.push(e);
+            merged.push(e);
+          },
+        },
+      });
+    } catch (e) {
+      await sql.end({ timeout: 0 }).catch(() => undefined);
+      throw e;
     }
     const restored = merged.filter((e) => !inJournal.has(e.id));
-    journal.append(restored);
+    await journal.append(restored);
     merged.sort(byAuditId);
     const ids = new AuditIds();
+    if (journal.maxId !== undefined) ids.observe(journal.maxId);
     for (const e of merged) ids.observe(e.id);
 
     const target = new AuditTableTarget(sql);
@@ -217,19 +239,38 @@ export class PostgresAuditTrail implements AuditTrail {
       warned = false;
       warn('audit trail: PostgreSQL writes resumed; pending entries are being shipped');
     });
-    const trail = new PostgresAuditTrail(journal, ids, sql, target, sink, merged, catchUp.length, restored.length, options.closeWaitMs ?? 3_000, warn);
+    const tail = merged.slice(-1000);
+    const trail = new PostgresAuditTrail(journal, ids, sql, target, sink, merged.filter(isReplayed), catchUp.length, restored.length, options.closeWaitMs ?? 3_000, warn, tail, options.policy);
     if (catchUp.length > 0) void sink.enqueue(catchUp);
     return trail;
   }
 
-  append(input: AuditEntryInput): AuditEntry {
+  append(input: AuditEntryInput): AuditEntry | undefined {
     if (this.closed !== undefined) throw new TickflowError('PIPELINE_STATE', `the audit log "${this.path}" is closed`);
+    const admitted = this.gate.admit(input, this.journal.pendingBytes);
+    if (admitted === undefined) return undefined;
+    return this.write(admitted);
+  }
+
+  private write(input: AuditEntryInput): AuditEntry {
     const entry: AuditEntry = { ...input, id: this.ids.next() };
-    this.journal.append([entry]);
+    this.journal.append([entry]).catch((e: unknown) => {
+      this.failedJournalWrites++;
+      if (this.failedJournalWrites === 1 || this.failedJournalWrites % 1000 === 0) this.warn(`audit trail: ${e instanceof Error ? e.message : String(e)}`);
+    });
     this.tail.push(entry);
     this.appended++;
     void this.sink.enqueue([entry]);
     return entry;
+  }
+
+  private summarise(): void {
+    const s = this.gate.summary();
+    if (s !== undefined) this.write(s);
+  }
+
+  flush(): Promise<void> {
+    return this.journal.flush();
   }
 
   recent(limit: number): AuditEntry[] {
@@ -270,14 +311,21 @@ export class PostgresAuditTrail implements AuditTrail {
       appended: this.appended,
       shipped: this.target.shipped,
       pending: s.buffered,
-      failedWrites: s.retries + s.rowsFailed,
+      failedWrites: s.retries + s.rowsFailed + this.failedJournalWrites,
       breaker: s.breaker,
-      lastError: s.lastError,
+      lastError: s.lastError ?? this.journal.lastError,
+      suppressed: this.gate.suppressed,
+      journalCommits: this.journal.commits,
+      journalPending: this.journal.pending,
     };
   }
 
   /** Ships what is pending (waits at most `closeWaitMs`; what is left stays in the journal for the next start), then closes. */
   close(): Promise<void> {
+    if (this.closed === undefined) {
+      clearInterval(this.timer);
+      this.summarise();
+    }
     this.closed ??= (async () => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const closing = this.sink.close();
@@ -291,7 +339,7 @@ export class PostgresAuditTrail implements AuditTrail {
         // The sink finishes on its own once its current backoff ends (it writes nothing more).
         closing.catch(() => undefined);
       }
-      this.journal.close();
+      await this.journal.close();
     })();
     return this.closed;
   }

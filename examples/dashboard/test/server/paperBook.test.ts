@@ -12,9 +12,9 @@ describe('limit order bounds and cash reservation', () => {
   let dir: string;
   let audit: AuditLog;
   const prices = new Map<string, number>([['AAPL', 100]]);
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tickflow-book-'));
-    audit = AuditLog.open(join(dir, 'audit.ndjson'));
+    audit = await AuditLog.open(join(dir, 'audit.ndjson'));
   });
   afterEach(async () => {
     await audit.close();
@@ -72,7 +72,7 @@ describe('limit order bounds and cash reservation', () => {
     const gone = b.place('ann', { symbol: 'AAPL', side: 'buy', type: 'limit', quantity: 5, limitPrice: 80 });
     b.cancel('ann', gone.id);
     await audit.close();
-    audit = AuditLog.open(join(dir, 'audit.ndjson'));
+    audit = await AuditLog.open(join(dir, 'audit.ndjson'));
     const again = new PaperBroker(audit, 10_000, (s) => prices.get(s));
     expect(again.reservedCash('ann')).toBe(1_800);
     expect(again.restingCount()).toBe(2);
@@ -90,17 +90,17 @@ describe('limit order bounds and cash reservation', () => {
     expect(OrderInputSchema.safeParse({ symbol: 'A', side: 'buy', type: 'limit', quantity: 3, limitPrice: 0.01 }).success).toBe(true);
   });
 
-  it('the price-indexed book fills exactly what a scan of every order would, at every trade (property)', () => {
+  it('the price-indexed book fills exactly what a scan of every order would, at every trade (property)', async () => {
     type Op = { kind: 'place'; user: number; side: 'buy' | 'sell'; limit: number; qty: number } | { kind: 'trade'; price: number } | { kind: 'cancel'; nth: number };
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant('place' as const), user: fc.integer({ min: 0, max: 3 }), side: fc.constantFrom('buy' as const, 'sell' as const), limit: fc.integer({ min: 90, max: 110 }), qty: fc.integer({ min: 1, max: 5 }) }),
       fc.record({ kind: fc.constant('trade' as const), price: fc.integer({ min: 85, max: 115 }) }),
       fc.record({ kind: fc.constant('cancel' as const), nth: fc.nat() }),
     );
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 80 }), async (ops) => {
         const d = mkdtempSync(join(tmpdir(), 'tickflow-book-prop-'));
-        const a = AuditLog.open(join(d, 'audit.ndjson'));
+        const a = await AuditLog.open(join(d, 'audit.ndjson'));
         let last = 100;
         const b = new PaperBroker(a, 1e9, () => last);
         // The naive model: every open limit order, checked against every trade.
@@ -133,7 +133,7 @@ describe('limit order bounds and cash reservation', () => {
           }
           expect(b.restingCount()).toBe(open.length);
         }
-        void a.close();
+        await a.close();
         rmSync(d, { recursive: true, force: true });
       }),
       { numRuns: 150 },

@@ -9,12 +9,12 @@ describe('PaperBroker', () => {
   let dir: string;
   let audit: AuditLog;
   const prices = new Map<string, number>([['AAPL', 100]]);
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tickflow-broker-'));
-    audit = AuditLog.open(join(dir, 'audit.ndjson'));
+    audit = await AuditLog.open(join(dir, 'audit.ndjson'));
   });
-  afterEach(() => {
-    audit.close();
+  afterEach(async () => {
+    await audit.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -45,12 +45,12 @@ describe('PaperBroker', () => {
     expect(o).toMatchObject({ status: 'filled', fillPrice: 98 });
   });
 
-  it('rebuilds orders, positions, cash and resting orders from the audit log', () => {
+  it('rebuilds orders, positions, cash and resting orders from the audit log', async () => {
     const b = new PaperBroker(audit, 10_000, (s) => prices.get(s));
     b.place('ann', { symbol: 'AAPL', side: 'buy', type: 'market', quantity: 10 });
     b.place('ann', { symbol: 'AAPL', side: 'sell', type: 'limit', quantity: 4, limitPrice: 120 });
-    audit.close();
-    audit = AuditLog.open(join(dir, 'audit.ndjson'));
+    await audit.close();
+    audit = await AuditLog.open(join(dir, 'audit.ndjson'));
     const again = new PaperBroker(audit, 10_000, (s) => prices.get(s));
     expect(again.orders('ann')).toEqual(b.orders('ann'));
     expect(again.portfolio('ann')).toEqual(b.portfolio('ann'));
