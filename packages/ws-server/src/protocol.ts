@@ -47,6 +47,8 @@ export const CloseCode = {
   SLOW_CONSUMER: 4000,
   /** The credentials expired while connected; reconnect with a fresh token. */
   TOKEN_EXPIRED: 4001,
+  /** The server ended the connection's session (logout or revocation); sign in again. */
+  SESSION_REVOKED: 4002,
 } as const;
 
 /** One of the CloseCode values. */

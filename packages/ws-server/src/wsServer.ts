@@ -397,6 +397,26 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
   }
 
   /**
+   * Closes every connection whose principal matches (e.g. the connections of
+   * a revoked session) with `code` (default SESSION_REVOKED, 4002). Returns
+   * how many were closed.
+   *
+   * @example
+   * ```ts
+   * ws.disconnect((p) => p.claims.sid === revokedSid);
+   * ```
+   */
+  disconnect(match: (principal: Principal) => boolean, code: number = CloseCode.SESSION_REVOKED, reason = 'session ended: sign in again'): number {
+    let n = 0;
+    for (const conn of this.connections) {
+      if (conn.closing || !match(conn.principal as Principal)) continue;
+      this.closeConnection(conn, code, reason);
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * An Output for the pipeline: every batch written is published.
    *
    * @example

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { hasRole } from './auth.js';
 import { z } from 'zod';
 import { HttpError, parseOr400 } from './httpErrors.js';
 import { OrderInputSchema, OrderRejected } from './paperBroker.js';
@@ -40,8 +41,9 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
       ctx.audit.append({ ts: Date.now(), type: 'login_failed', user: body.username, ip: req.ip });
       throw new HttpError(401, 'wrong username or password');
     }
-    ctx.audit.append({ ts: Date.now(), type: 'login', user: user.username, role: user.role, ip: req.ip });
-    return ctx.tokens.issue(user);
+    const session = await ctx.sessions.create(user.username, user.role, req.ip);
+    ctx.audit.append({ ts: Date.now(), type: 'login', user: user.username, role: user.role, ip: req.ip, session: session.sid.slice(0, 8) });
+    return ctx.tokens.issue(user, session);
   });
 
   app.post('/api/auth/guest', { schema: { summary: 'Anonymous read-only access: a viewer token pair for a new guest (when guest access is on)', tags: ['auth'] } }, async (req) => {
@@ -49,23 +51,74 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const wait = ctx.guestLimiter.take(req.ip);
     if (wait > 0) throw new HttpError(429, `too many guest tokens for this address (${ctx.config.guestRate} per minute): retry after ${wait} s`, { 'retry-after': String(wait) });
     const user = { username: `guest-${randomBytes(4).toString('hex')}`, role: 'viewer' as const };
+    const session = await ctx.sessions.create(user.username, user.role, req.ip);
     ctx.audit.append({ ts: Date.now(), type: 'guest_login', user: user.username, ip: req.ip });
-    return ctx.tokens.issue(user);
+    return ctx.tokens.issue(user, session);
   });
 
   app.post('/api/auth/refresh', { schema: { summary: 'Exchange a refresh token for a new token pair', tags: ['auth'], body: doc(RefreshBody) } }, async (req) => {
     const body = parseOr400(RefreshBody, req.body, 'body');
     const user = await ctx.tokens.verify(body.refreshToken, 'refresh');
     if (user === undefined) throw new HttpError(401, 'invalid or expired refresh token: sign in again with POST /api/auth/login');
+    // A refresh token works once: the session moves to the next generation, and an older token is reuse (stolen?): the session ends.
+    const rotated = await ctx.sessions.rotate(user.sid!, user.gen!);
+    if (!rotated.ok) {
+      if (rotated.why === 'reuse') {
+        ctx.audit.append({ ts: Date.now(), type: 'refresh_reuse', user: user.username, ip: req.ip, session: user.sid!.slice(0, 8) });
+        throw new HttpError(401, 'this refresh token was already used: the session is ended for safety; sign in again with POST /api/auth/login');
+      }
+      throw new HttpError(401, 'the session has ended (logged out, revoked or idle for too long): sign in again with POST /api/auth/login');
+    }
     // Guests stay viewers while guest access is on.
     if (GUEST_SUBJECT.test(user.username) && user.role === 'viewer' && !ctx.users.some((u) => u.username === user.username)) {
       if (!ctx.config.guestAccess) throw new HttpError(401, 'guest access is turned off on this server: sign in with POST /api/auth/login');
-      return ctx.tokens.issue(user);
+      return ctx.tokens.issue(user, rotated.session);
     }
     // The role comes from the current configuration, not the old token.
     const current = ctx.users.find((u) => u.username === user.username);
-    if (current === undefined) throw new HttpError(401, `user "${user.username}" no longer exists`);
-    return ctx.tokens.issue(current);
+    if (current === undefined) {
+      await ctx.sessions.revoke(user.sid!);
+      throw new HttpError(401, `user "${user.username}" no longer exists`);
+    }
+    return ctx.tokens.issue(current, rotated.session);
+  });
+
+  const signedIn = requireRole(ctx, 'viewer');
+  app.post('/api/auth/logout', { preHandler: signedIn, schema: { summary: "End the caller's session: its refresh token stops working, its WebSockets close", tags: ['auth'], security: bearer } }, async (req, reply) => {
+    const user = userOf(req);
+    await ctx.sessions.revoke(user.sid!);
+    ctx.audit.append({ ts: Date.now(), type: 'logout', user: user.username, ip: req.ip });
+    return reply.status(204).send();
+  });
+
+  app.get('/api/auth/sessions', { preHandler: signedIn, schema: { summary: "The caller's sessions (sign-ins), most recently used first", tags: ['auth'], security: bearer } }, async (req) => {
+    const user = userOf(req);
+    const list = await ctx.sessions.list(user.username);
+    return { sessions: list.map((s) => ({ id: s.sid, createdAt: s.createdAt, lastUsed: s.lastUsed, ip: s.ip, current: s.sid === user.sid })) };
+  });
+
+  const revokeOne = async (req: FastifyRequest, id: string): Promise<boolean> => {
+    const user = userOf(req);
+    const s = await ctx.sessions.get(id);
+    // Admins may end anyone's session; others only their own.
+    if (s === undefined || (s.user !== user.username && !hasRole(user.role, 'admin'))) return false;
+    await ctx.sessions.revoke(id);
+    ctx.audit.append({ ts: Date.now(), type: 'session_revoked', user: user.username, of: s.user, session: id.slice(0, 8), ip: req.ip });
+    return true;
+  };
+
+  const SessionParams = z.object({ id: z.string().min(1).max(64) });
+  app.delete('/api/auth/sessions/:id', { preHandler: signedIn, schema: { summary: 'End one session (yours; admins: anyone\'s): its refresh token stops working, its WebSockets close within seconds', tags: ['auth'], security: bearer, params: doc(SessionParams) } }, async (req, reply) => {
+    const { id } = parseOr400(SessionParams, req.params, 'path');
+    if (!(await revokeOne(req, id))) throw new HttpError(404, 'no such session of yours: GET /api/auth/sessions lists them');
+    return reply.status(204).send();
+  });
+
+  app.delete('/api/auth/sessions', { preHandler: signedIn, schema: { summary: "End every session of the caller (this one too)", tags: ['auth'], security: bearer } }, async (req) => {
+    const user = userOf(req);
+    let ended = 0;
+    for (const s of await ctx.sessions.list(user.username)) if (await revokeOne(req, s.sid)) ended++;
+    return { ended };
   });
 
   const trader = requireRole(ctx, 'trader');

@@ -19,6 +19,10 @@ export interface AuthUser {
   readonly role: Role;
   /** When the verified token expires (epoch ms). */
   readonly expiresAt?: number | undefined;
+  /** The session the token belongs to (see sessions.ts). */
+  readonly sid?: string | undefined;
+  /** Refresh tokens: the session generation they carry. */
+  readonly gen?: number | undefined;
 }
 
 /** Access and refresh tokens, as returned by login and refresh. */
@@ -55,19 +59,26 @@ export class TokenIssuer {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async issue(user: AuthUser): Promise<TokenPair> {
+  /** A token pair of a session: the access token names it (`sid`), the refresh token also carries its generation (`gen`, rotation). */
+  async issue(user: AuthUser, session: { readonly sid: string; readonly gen: number }): Promise<TokenPair> {
     const now = Math.floor(Date.now() / 1000);
     const sign = (typ: string, ttl: number): Promise<string> =>
-      new SignJWT({ role: user.role, typ }).setProtectedHeader({ alg: 'HS256' }).setSubject(user.username).setIssuedAt(now).setExpirationTime(now + ttl).sign(this.key);
+      new SignJWT({ role: user.role, typ, sid: session.sid, ...(typ === 'refresh' ? { gen: session.gen } : {}) })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user.username)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttl)
+        .sign(this.key);
     return { accessToken: await sign('access', this.accessTtlS), refreshToken: await sign('refresh', this.refreshTtlS), tokenType: 'Bearer', expiresIn: this.accessTtlS, role: user.role };
   }
 
   /** The user of a valid token of the given type, else undefined. */
   async verify(token: string, typ: 'access' | 'refresh'): Promise<AuthUser | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
-      if (payload.typ !== typ || typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role)) return undefined;
-      return { username: payload.sub, role: payload.role as Role, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      if (payload.typ !== typ || typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role) || typeof payload.sid !== 'string') return undefined;
+      if (typ === 'refresh' && typeof payload.gen !== 'number') return undefined;
+      return { username: payload.sub, role: payload.role as Role, expiresAt: (payload.exp as number) * 1000, sid: payload.sid, gen: typeof payload.gen === 'number' ? payload.gen : undefined };
     } catch {
       return undefined;
     }

@@ -19,6 +19,7 @@ import { InMemoryMarketStore } from './marketStore.js';
 import { opsRoutes } from './opsRoutes.js';
 import { PaperBroker } from './paperBroker.js';
 import { LoginThrottle, RateLimiter } from './rateLimiter.js';
+import { Sessions } from './sessions.js';
 import { clientAddressOf, trustProxy } from './clientAddress.js';
 import { GUEST_SUBJECT } from './accountRoutes.js';
 import type { RouteContext } from './routeContext.js';
@@ -76,6 +77,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   let closing = false;
   let stores: StoreBackends | undefined;
   let cache: ResponseCache | undefined;
+  let sessions: Sessions | undefined;
   const late: { metrics?: ServerMetrics } = {}; // the metrics need the WebSocket server, which starts after the stores
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   try {
@@ -97,12 +99,15 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       store,
     );
     cache = await ResponseCache.open(60_000, redisTarget);
+    sessions = await Sessions.open({ redis: redisTarget });
   } catch (e) {
+    await cache?.close();
     await stores?.close(0);
     await audit.close();
     throw e;
   }
 
+  const sessionsOpen = sessions!;
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: trust });
   // zod validates in the handlers (clear messages); the route schemas only document the API.
   app.setValidatorCompiler(() => () => true);
@@ -125,7 +130,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     authenticate: async (req) => {
       const token = tokenOf(req);
       const user = token === undefined ? undefined : await tokens.verify(token, 'access');
-      return user === undefined ? null : { subject: user.username, claims: { role: user.role }, expiresAt: user.expiresAt };
+      if (user === undefined || !(await sessionsOpen.active(user.sid!))) return null;
+      return { subject: user.username, claims: { role: user.role, sid: user.sid }, expiresAt: user.expiresAt };
     },
     // Entitlements: which channel kinds each role may subscribe to (TICKFLOW_WS_ENTITLEMENTS).
     authorize: (principal, channel) => {
@@ -133,15 +139,19 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       return kinds.includes('*') || kinds.includes(channel.kind);
     },
   });
+  // A session ended on any node (logout, revocation, refresh-token reuse): its WebSockets here close now.
+  sessionsOpen.on('revoked', (sid) => ws.disconnect((p) => p.claims.sid === sid));
   const metrics = new ServerMetrics(ws);
   late.metrics = metrics;
   if (stores !== undefined) metrics.watchStores(stores);
-  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, guestLimiter, loginThrottle, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
+  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, sessions: sessionsOpen, guestLimiter, loginThrottle, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
 
   app.decorateRequest('authUser', undefined);
   app.addHook('onRequest', async (req, reply) => {
     const token = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7).trim() : undefined;
-    req.authUser = token === undefined || token === '' ? undefined : await tokens.verify(token, 'access');
+    const verified = token === undefined || token === '' ? undefined : await tokens.verify(token, 'access');
+    // An access token of an ended session (logout, revocation) stops working within the sessions' check interval (2 s).
+    req.authUser = verified !== undefined && (await sessionsOpen.active(verified.sid!)) ? verified : undefined;
     if (UNLIMITED.has(req.url.split('?')[0]!)) return;
     // Anonymous and guest requests share one bucket per address: fresh guest tokens do not multiply the limit.
     const user = req.authUser;
@@ -200,6 +210,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await app.close();
     await stores?.close(0);
     await cache.close();
+    await sessionsOpen.close();
     await audit.close();
     throw e;
   }
@@ -211,6 +222,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await feed.stop();
     await ws.close();
     await stores?.close();
+    await sessionsOpen.close();
     await audit.close();
     throw e;
   }
@@ -234,6 +246,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         await app.close();
         await stores?.close();
         await cache.close();
+        await sessionsOpen.close();
         await audit.close();
       })();
       return closed;

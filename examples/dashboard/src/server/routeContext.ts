@@ -6,6 +6,7 @@ import { HttpError } from './httpErrors.js';
 import type { InMemoryMarketStore, MarketDataReader } from './marketStore.js';
 import type { PaperBroker } from './paperBroker.js';
 import type { LoginThrottle, RateLimiter } from './rateLimiter.js';
+import type { Sessions } from './sessions.js';
 import type { ServerConfig } from './serverConfig.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import type { StoreBackends } from './storeBackends.js';
@@ -31,6 +32,8 @@ export interface RouteContext {
   /** The audit trail: the NDJSON journal, shipped to PostgreSQL when DATABASE_URL is set. */
   readonly audit: AuditTrail;
   readonly metrics: ServerMetrics;
+  /** Server-side sessions behind the refresh tokens (memory, or Redis in full mode). */
+  readonly sessions: Sessions;
   /** Guest token pairs per client address. */
   readonly guestLimiter: RateLimiter;
   /** Failed sign-ins per (user name, address) and per address. */

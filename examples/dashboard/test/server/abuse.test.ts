@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TokenIssuer } from '../../src/server/auth.js';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
 
@@ -12,6 +11,19 @@ const SECRET = 'abuse-secret-abuse-secret-abuse-secret!!';
 const base = { port: 0, host: '127.0.0.1', symbols: 2, rate: 200, seed: 5, logLevel: 'silent', jwtSecret: SECRET } as const;
 const json = { 'content-type': 'application/json' };
 const from = (address: string) => ({ 'x-forwarded-for': address });
+
+/** A guest token pair, asked for from `address`. */
+async function guest(url: string, address: string): Promise<{ accessToken: string }> {
+  const r = await fetch(`${url}/api/auth/guest`, { method: 'POST', headers: from(address) });
+  expect(r.status).toBe(200);
+  return (await r.json()) as { accessToken: string };
+}
+
+async function login(url: string, username: string, address: string): Promise<{ accessToken: string }> {
+  const r = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { ...json, ...from(address) }, body: JSON.stringify({ username, password: username }) });
+  expect(r.status).toBe(200);
+  return (await r.json()) as { accessToken: string };
+}
 
 async function withServer<T>(over: Record<string, unknown>, fn: (s: ReferenceServer, dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-abuse-'));
@@ -39,8 +51,7 @@ describe('guest tokens and rate limits', () => {
 
   it('fresh guest tokens do not multiply the rate limit: guests share their address bucket; a signed-in user keeps their own', () =>
     withServer({ rateLimit: 5 }, async (s) => {
-      const issuer = new TokenIssuer(SECRET);
-      const guests = await Promise.all(Array.from({ length: 10 }, (_, i) => issuer.issue({ username: `guest-0000000${i}`, role: 'viewer' })));
+      const guests = await Promise.all(Array.from({ length: 10 }, (_, i) => guest(s.url, `198.51.100.${100 + i}`)));
       const t0 = Date.now();
       let ok = 0;
       for (const g of guests) {
@@ -54,7 +65,7 @@ describe('guest tokens and rate limits', () => {
       // Today's code gave each token its own bucket: 50 of 50. Now: the burst plus what refilled meanwhile.
       expect(ok).toBeLessThanOrEqual(5 + Math.ceil(elapsedS * 5) + 1);
       expect(ok).toBeLessThan(50);
-      const trader = await issuer.issue({ username: 'trader', role: 'trader' });
+      const trader = await login(s.url, 'trader', '198.51.100.200');
       expect((await fetch(`${s.url}/api/symbols`, { headers: { authorization: `Bearer ${trader.accessToken}`, ...from('198.51.100.1') } })).status).toBe(200);
     }));
 });
@@ -132,15 +143,14 @@ describe('WebSocket connection caps', () => {
     });
 
   it('one guest token cannot take every slot: per-user and per-address caps answer 429', async () => {
-    const issuer = new TokenIssuer(SECRET);
-    const g1 = await issuer.issue({ username: 'guest-00000001', role: 'viewer' });
-    const g2 = await issuer.issue({ username: 'guest-00000002', role: 'viewer' });
+    const g1 = await guest(s.url, '192.0.2.80');
+    const g2 = await guest(s.url, '192.0.2.81');
     const r1 = await Promise.all(Array.from({ length: 10 }, () => open(g1.accessToken, '192.0.2.70')));
     expect(r1.filter((r) => r.status === 101)).toHaveLength(4);
     expect(r1.filter((r) => r.status === 429)).toHaveLength(6);
     const r2 = await Promise.all(Array.from({ length: 4 }, () => open(g2.accessToken, '192.0.2.70')));
     expect(r2.filter((r) => r.status === 101)).toHaveLength(2); // the address holds 6
-    const other = await open((await issuer.issue({ username: 'trader', role: 'trader' })).accessToken, '192.0.2.71');
+    const other = await open((await login(s.url, 'trader', '192.0.2.82')).accessToken, '192.0.2.71');
     expect(other.status).toBe(101);
     for (const r of [...r1, ...r2, other]) r.ws?.terminate();
   });

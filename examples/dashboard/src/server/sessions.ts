@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Role } from './auth.js';
+import type { RedisTarget } from './serverConfig.js';
+import { redisConnection } from './serverConfig.js';
+
+/** A sign-in: what a refresh token belongs to. */
+export interface Session {
+  readonly sid: string;
+  readonly user: string;
+  readonly role: Role;
+  /** Rotation generation: the refresh token carrying this value is the only one that works. */
+  readonly gen: number;
+  readonly createdAt: number;
+  readonly lastUsed: number;
+  readonly ip: string;
+}
+
+/** What a refresh did: rotated (the new generation), reuse of an old refresh token (the session is revoked), or no such session. */
+export type RotateResult = { readonly ok: true; readonly session: Session } | { readonly ok: false; readonly why: 'reuse' | 'gone' };
+
+interface SessionBackend {
+  put(s: Session, ttlS: number): Promise<void>;
+  get(sid: string): Promise<Session | undefined>;
+  rotate(sid: string, gen: number, now: number, ttlS: number): Promise<RotateResult>;
+  delete(sid: string): Promise<Session | undefined>;
+  list(user: string): Promise<Session[]>;
+  close(): Promise<void>;
+}
+
+/** Embedded mode: sessions in process memory (gone on restart), at most `max` (the least recently used go first). */
+class MemorySessions implements SessionBackend {
+  private readonly byId = new Map<string, { s: Session; expires: number }>();
+
+  constructor(private readonly max = 100_000) {}
+
+  async put(s: Session, ttlS: number): Promise<void> {
+    this.byId.delete(s.sid);
+    this.byId.set(s.sid, { s, expires: Date.now() + ttlS * 1000 });
+    if (this.byId.size > this.max) {
+      const now = Date.now();
+      for (const [k, v] of this.byId) if (v.expires <= now) this.byId.delete(k);
+      while (this.byId.size > this.max) this.byId.delete(this.byId.keys().next().value!);
+    }
+  }
+
+  async get(sid: string): Promise<Session | undefined> {
+    const v = this.byId.get(sid);
+    if (v === undefined) return undefined;
+    if (v.expires <= Date.now()) {
+      this.byId.delete(sid);
+      return undefined;
+    }
+    return v.s;
+  }
+
+  async rotate(sid: string, gen: number, now: number, ttlS: number): Promise<RotateResult> {
+    const s = await this.get(sid);
+    if (s === undefined) return { ok: false, why: 'gone' };
+    if (s.gen !== gen) {
+      this.byId.delete(sid);
+      return { ok: false, why: 'reuse' };
+    }
+    const next = { ...s, gen: gen + 1, lastUsed: now };
+    await this.put(next, ttlS);
+    return { ok: true, session: next };
+  }
+
+  async delete(sid: string): Promise<Session | undefined> {
+    const s = await this.get(sid);
+    this.byId.delete(sid);
+    return s;
+  }
+
+  async list(user: string): Promise<Session[]> {
+    const out: Session[] = [];
+    const now = Date.now();
+    for (const { s, expires } of this.byId.values()) if (s.user === user && expires > now) out.push(s);
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+// GET, compare the generation, then bump it and reset the idle TTL, or delete the session on reuse: one atomic step.
+const ROTATE = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 'gone' end
+local s = cjson.decode(v)
+if tonumber(ARGV[1]) ~= tonumber(s.gen) then
+  redis.call('DEL', KEYS[1])
+  return 'reuse'
+end
+s.gen = tonumber(s.gen) + 1
+s.lastUsed = tonumber(ARGV[2])
+local out = cjson.encode(s)
+redis.call('SET', KEYS[1], out, 'EX', tonumber(ARGV[3]))
+return out`;
+
+/** Full mode: `session:{sid}` (JSON, EX idle TTL) and `sessions:{user}` (a set of ids), shared by every node. */
+class RedisSessions implements SessionBackend {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(sid: string): string {
+    return `${this.prefix}session:${sid}`;
+  }
+
+  private userKey(user: string): string {
+    return `${this.prefix}sessions:${user}`;
+  }
+
+  async put(s: Session, ttlS: number): Promise<void> {
+    await this.redis.multi().set(this.key(s.sid), JSON.stringify(s), 'EX', ttlS).sadd(this.userKey(s.user), s.sid).expire(this.userKey(s.user), ttlS).exec();
+  }
+
+  async get(sid: string): Promise<Session | undefined> {
+    const v = await this.redis.get(this.key(sid));
+    return v === null ? undefined : (JSON.parse(v) as Session);
+  }
+
+  async rotate(sid: string, gen: number, now: number, ttlS: number): Promise<RotateResult> {
+    const r = (await this.redis.eval(ROTATE, 1, this.key(sid), String(gen), String(now), String(ttlS))) as string;
+    if (r === 'gone' || r === 'reuse') return { ok: false, why: r };
+    const session = JSON.parse(r) as Session;
+    await this.redis.expire(this.userKey(session.user), ttlS);
+    return { ok: true, session };
+  }
+
+  async delete(sid: string): Promise<Session | undefined> {
+    const s = await this.get(sid);
+    await this.redis.del(this.key(sid));
+    if (s !== undefined) await this.redis.srem(this.userKey(s.user), sid);
+    return s;
+  }
+
+  async list(user: string): Promise<Session[]> {
+    const ids = (await this.redis.smembers(this.userKey(user))).slice(0, 1_000);
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.map((id) => this.key(id)));
+    const out: Session[] = [];
+    const stale: string[] = [];
+    values.forEach((v, i) => (v === null ? stale.push(ids[i]!) : out.push(JSON.parse(v) as Session)));
+    if (stale.length > 0) await this.redis.srem(this.userKey(user), ...stale);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+/** Options of Sessions.open. */
+export interface SessionOptions {
+  /** Idle time after which a session ends (every refresh resets it). Default 24 h. */
+  readonly idleTtlS?: number | undefined;
+  /** Full mode: sessions in Redis, revocations published to every node. */
+  readonly redis?: RedisTarget | undefined;
+  /** Key prefix in Redis. Default `tickflow:`. */
+  readonly prefix?: string | undefined;
+  /** How long a positive `active()` answer is trusted without asking the store again. Default 2 s. */
+  readonly checkEveryMs?: number | undefined;
+}
+
+/**
+ * Server-side sessions behind refresh tokens: created at sign-in, rotated at
+ * each refresh (a refresh token works once; presenting an old one is reuse:
+ * the session is revoked), ended by logout or revocation, or after the idle
+ * TTL. Embedded mode keeps them in memory; with Redis they are shared by the
+ * nodes, and a revocation is published so every node closes the session's
+ * WebSockets at once (the `revoked` event).
+ */
+export class Sessions extends EventEmitter<{ revoked: [sid: string, user: string] }> {
+  private readonly confirmed = new Map<string, number>();
+
+  private constructor(
+    private readonly backend: SessionBackend,
+    readonly idleTtlS: number,
+    private readonly checkEveryMs: number,
+    private readonly sub: Redis | undefined,
+    private readonly pub: Redis | undefined,
+    private readonly channel: string,
+    /** `memory` or `redis`. */
+    readonly kind: 'memory' | 'redis',
+  ) {
+    super();
+  }
+
+  static async open(options: SessionOptions = {}): Promise<Sessions> {
+    const ttl = options.idleTtlS ?? 86_400;
+    const every = options.checkEveryMs ?? 2_000;
+    const prefix = options.prefix ?? 'tickflow:';
+    if (options.redis === undefined) return new Sessions(new MemorySessions(), ttl, every, undefined, undefined, '', 'memory');
+    const { Redis: RedisClient } = await import('ioredis');
+    const conn = redisConnection(options.redis);
+    const make = (): Redis => {
+      const common = { maxRetriesPerRequest: 2, connectTimeout: 2_000, retryStrategy: (n: number) => Math.min(n * 100, 1_000) };
+      const c = 'url' in conn ? new RedisClient(conn.url, common) : new RedisClient({ ...common, ...conn });
+      c.on('error', () => {}); // failures surface as rejected commands
+      return c;
+    };
+    const client = make();
+    const sub = make();
+    const channel = `${prefix}session-revoked`;
+    const s = new Sessions(new RedisSessions(client, prefix), ttl, every, sub, client, channel, 'redis');
+    await sub.subscribe(channel);
+    sub.on('message', (_ch: string, text: string) => {
+      const [sid, user] = text.split('\n');
+      if (sid !== undefined) s.revokedHere(sid, user ?? '');
+    });
+    return s;
+  }
+
+  private revokedHere(sid: string, user: string): void {
+    this.confirmed.delete(sid);
+    this.emit('revoked', sid, user);
+  }
+
+  /** A new session for a signed-in user. */
+  async create(user: string, role: Role, ip: string): Promise<Session> {
+    const now = Date.now();
+    const s: Session = { sid: randomBytes(16).toString('base64url'), user, role, gen: 0, createdAt: now, lastUsed: now, ip: ip.slice(0, 64) };
+    await this.backend.put(s, this.idleTtlS);
+    return s;
+  }
+
+  /** Rotates at a refresh: only the current generation works; an older one revokes the session (reuse). */
+  async rotate(sid: string, gen: number): Promise<RotateResult> {
+    const r = await this.backend.rotate(sid, gen, Date.now(), this.idleTtlS);
+    if (!r.ok && r.why === 'reuse') await this.announce(sid, '');
+    return r;
+  }
+
+  /** Whether a session still exists (positive answers trusted for `checkEveryMs`; a revocation on any node clears that at once). */
+  async active(sid: string): Promise<boolean> {
+    const at = this.confirmed.get(sid);
+    const now = Date.now();
+    if (at !== undefined && now - at < this.checkEveryMs) return true;
+    const ok = (await this.backend.get(sid)) !== undefined;
+    if (ok) {
+      if (this.confirmed.size > 100_000) this.confirmed.clear();
+      this.confirmed.set(sid, now);
+    } else this.confirmed.delete(sid);
+    return ok;
+  }
+
+  async get(sid: string): Promise<Session | undefined> {
+    return this.backend.get(sid);
+  }
+
+  async list(user: string): Promise<Session[]> {
+    return (await this.backend.list(user)).sort((a, b) => b.lastUsed - a.lastUsed);
+  }
+
+  /** Ends a session (logout, revocation): its refresh token stops working, its access tokens too, and its WebSockets are closed on every node. */
+  async revoke(sid: string): Promise<Session | undefined> {
+    const s = await this.backend.delete(sid);
+    await this.announce(sid, s?.user ?? '');
+    return s;
+  }
+
+  private async announce(sid: string, user: string): Promise<void> {
+    this.confirmed.delete(sid);
+    if (this.pub !== undefined) await this.pub.publish(this.channel, `${sid}\n${user}`);
+    else this.revokedHere(sid, user);
+  }
+
+  async close(): Promise<void> {
+    this.sub?.disconnect();
+    await this.backend.close();
+  }
+}
