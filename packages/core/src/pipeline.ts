@@ -244,8 +244,9 @@ export class Job<In, Out> {
 
   /**
    * Restores a `snapshot` taken from a job built the same way, as the state of
-   * input `input` of this one (register it with `addInput` first when it is
-   * not 0). Windows the restored watermark has passed fire.
+   * input `input` of this one. Register every input with `addInput` before
+   * restoring any: the restored watermark is the minimum over the inputs
+   * registered so far, and windows it has passed fire.
    */
   restore(input: number, snapshot: JobSnapshot): void {
     this.checkOpen();

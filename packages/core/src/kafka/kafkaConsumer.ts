@@ -249,6 +249,11 @@ export class KafkaConsumer<T = Trade> {
   private failure: TickflowError | undefined;
   /** A rebalance error a commit ran into, to be thrown to kafkajs from the batch handler. */
   private rejoin: unknown;
+  /** Something was read or fired since the last commit: the tick commits it once the batches stop. */
+  private dirty = false;
+  private tickCommit: Promise<void> | undefined;
+  /** The heartbeat of the last batch (kafkajs's group heartbeat), for waits outside a batch. */
+  private lastHeartbeat: (() => Promise<void>) | undefined;
   /** Between kafkajs noticing a rebalance and the new assignment: not idle, whatever the partitions say. */
   private rebalancing = false;
   private readonly highWatermarks = new Map<number, number>();
@@ -352,7 +357,21 @@ export class KafkaConsumer<T = Trade> {
         this.fail(e, 'a job failed on a wall-clock tick');
       }
       if (this.failure) finish(this.failure);
-      else this.checkIdle(now);
+      else {
+        this.checkIdle(now);
+        // When the batches stop (the topic is read to its end), what was read is still committed.
+        if (this.dirty && this.tickCommit === undefined && !this.paused && now - this.lastCommitAt >= this.commitMs) {
+          this.tickCommit = this.serial(() => (this.dirty && !this.stopping && Date.now() - this.lastCommitAt >= this.commitMs ? this.commit(this.watermark(), run, this.lastHeartbeat) : Promise.resolve()))
+            .catch((e: unknown) => {
+              if (isRebalanceError(e)) return;
+              this.fail(e, 'committing failed');
+              finish(this.failure);
+            })
+            .finally(() => {
+              this.tickCommit = undefined;
+            });
+        }
+      }
     }, 100);
     const idleMs = run.endWhenIdle === undefined ? undefined : ms(run.endWhenIdle, 'endWhenIdle');
     let idleCheck: NodeJS.Timeout | undefined;
@@ -467,8 +486,12 @@ export class KafkaConsumer<T = Trade> {
     this.lastCommitted.clear();
     const now = Date.now();
     const seeks: { partition: number; offset: number }[] = [];
+    // Every partition's input exists before any is restored: a restore advances the watermark to the
+    // minimum over the inputs, and with the later partitions not yet registered that minimum would be
+    // the first partition's alone, firing (and purging) the windows of partitions restored after it.
+    const inputsOf = assigned.map((_, i) => jobs.map((job) => (i === 0 ? 0 : job.addInput())));
     assigned.forEach((partition, i) => {
-      const inputs = jobs.map((job) => (i === 0 ? 0 : job.addInput()));
+      const inputs = inputsOf[i]!;
       const c = byPartition.get(partition);
       const hasCommit = c !== undefined && Number(c.offset) >= 0;
       const low = lows.get(partition) ?? 0;
@@ -572,6 +595,7 @@ export class KafkaConsumer<T = Trade> {
       for (const [p, st] of gen.parts) {
         if (st.idle || at - st.lastMessageAt < idleMs || st.progress.next < (this.highWatermarks.get(p) ?? 0)) continue;
         st.idle = true;
+        this.dirty = true;
         this.counts.idled++;
         for (let j = 0; j < gen.jobs.length; j++) gen.jobs[j]!.markIdle(st.inputs[j]!);
       }
@@ -662,6 +686,8 @@ export class KafkaConsumer<T = Trade> {
     }
     part.maxTs = maxTs;
     if (first < 0) return;
+    this.dirty = true;
+    this.lastHeartbeat = heartbeat;
     if (dead !== undefined) await this.deadLetter(dead);
     progress.add(first, next, closeAt);
     if (events.length !== 0) {
@@ -763,6 +789,7 @@ export class KafkaConsumer<T = Trade> {
     const gen = this.gen;
     if (gen === undefined) return;
     this.lastCommitAt = Date.now();
+    this.dirty = false;
     await this.withHeartbeats(Promise.all(gen.jobs.map((job) => job.flush())), heartbeat);
     // A store that holds the flush back is backpressure: no partition turns idle meanwhile.
     this.paused = true;
@@ -776,7 +803,10 @@ export class KafkaConsumer<T = Trade> {
     const offsets: { topic: string; partition: number; offset: string; metadata: string; watermark: number }[] = [];
     const store = this.options.checkpoints;
     if (store !== undefined && !this.checkpointsOff) {
-      if (!(await this.checkpoint(gen, store))) return;
+      if (!(await this.checkpoint(gen, store))) {
+        this.dirty = true;
+        return;
+      }
     }
     const checkpointed = store !== undefined && !this.checkpointsOff;
     for (const [partition, { progress }] of gen.parts) {
@@ -791,6 +821,7 @@ export class KafkaConsumer<T = Trade> {
     } catch (e) {
       // A rebalance is under way: the next owner re-reads from the last commit (or checkpoint), which is safe.
       if (isRebalanceError(e)) this.rejoin = e;
+      else this.dirty = true;
       this.warn(`offset commit failed (${e instanceof Error ? e.message : String(e)}); the partitions resume from the previous commit or checkpoint`);
       return;
     }
