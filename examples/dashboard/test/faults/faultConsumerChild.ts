@@ -10,7 +10,7 @@
 // gracefully (commit, flush the sinks, exit 0).
 import type { Candle, Job, LateEvent, Output, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { pipeline } from '@tickflow/core';
-import { kafkaConsumer } from '@tickflow/core/kafka';
+import { fileCheckpoints, kafkaConsumer } from '@tickflow/core/kafka';
 import type { KafkaConsumerOptions } from '@tickflow/core/kafka';
 import type { Sink, SinkOptions } from '@tickflow/sinks';
 import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
@@ -71,19 +71,9 @@ function jobs(): Job<Trade, unknown>[] {
   ] as Job<Trade, unknown>[];
 }
 
-// TODO(kafkaConsumer fix): `idleTimeout` and `checkpoints` are the options being added to
-// kafkaConsumer. They are passed only when the build has them: `fileCheckpoints` when
-// '@tickflow/core/kafka' exports it; idleTimeout always (an unknown option is ignored today).
-// Once they exist, type them here and drop the casts.
-// A build with the new options decides idleness in the consumer and refuses jobs with their own
-// idleTimeout; an older one only has the jobs' idleTimeout.
-const kafkaModule = (await import('@tickflow/core/kafka')) as unknown as Record<string, unknown>;
-const fileCheckpoints = kafkaModule.fileCheckpoints as ((dir: string) => unknown) | undefined;
-const newApi = typeof fileCheckpoints === 'function';
-const extra: Record<string, unknown> = { idleTimeout: '5s' };
-if (newApi) extra.checkpoints = fileCheckpoints(env('CHECKPOINT_DIR'));
-const TIMING = newApi ? ({ outOfOrderness: '1s' } as const) : ({ outOfOrderness: '1s', idleTimeout: '5s' } as const);
-process.stdout.write(`OPTIONS consumer idleTimeout=5s, checkpoints=${newApi ? 'fileCheckpoints' : 'unavailable (jobs get idleTimeout 5s)'}\n`);
+// Idleness and checkpoints are the consumer's: the jobs carry event time only.
+const TIMING = { outOfOrderness: '1s' } as const;
+process.stdout.write('OPTIONS consumer idleTimeout=5s, checkpoints=fileCheckpoints\n');
 
 let commits = 0;
 const options: KafkaConsumerOptions<Trade> = {
@@ -92,12 +82,13 @@ const options: KafkaConsumerOptions<Trade> = {
   groupId: env('GROUP'),
   clientId: 'tickflow-faults',
   windows: { size: [...TIMEFRAMES], grace: '5s' },
+  idleTimeout: '5s',
+  checkpoints: fileCheckpoints(env('CHECKPOINT_DIR')),
   onWarning: (m) => process.stderr.write(`kafka: ${m}\n`),
   onCommit: (offsets) => {
     commits++;
     process.stdout.write(`COMMIT ${offsets.map((o) => `${o.partition}:${o.offset}`).join(' ')}\n`);
   },
-  ...extra,
 };
 const consumer = kafkaConsumer<Trade>(options);
 
@@ -109,7 +100,7 @@ const stats = (): string => {
     written += k.stats.rowsWritten;
     buffered += k.stats.buffered;
   }
-  const consumerLate = (s as unknown as { late?: number }).late ?? 0;
+  const consumerLate = s.late;
   return JSON.stringify({ events: s.events, messages: s.messages, consumerLate, skipped: s.skippedReplayed, lag: s.lag, late, commits, assignments: s.assignments, partitions: s.partitions.length, accepted, written, buffered, t: Date.now() });
 };
 const timer = setInterval(() => process.stdout.write(`STATS ${stats()}\n`), 200);
