@@ -13,7 +13,8 @@ const SETTLE_MS = 10_000;
 
 /** A time as UTC epoch ms or an ISO-8601 text (UTC when no zone is given). */
 const time = z.preprocess((v) => {
-  if (typeof v !== 'string' || v.trim() === '' || /^\d+$/.test(v.trim())) return v;
+  // Numbers (also negative or fractional ones) stay numbers and meet the integer ≥ 0 check: "-1" is not a date.
+  if (typeof v !== 'string' || v.trim() === '' || /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v.trim())) return v;
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
   return Number.isNaN(ms) ? v : ms;
 }, z.coerce.number({ message: 'must be epoch milliseconds or an ISO-8601 time' }).int().min(0));

@@ -1,6 +1,8 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import swagger from '@fastify/swagger';
+import { TickflowError } from '@tickflow/core';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Candle } from '@tickflow/core';
@@ -24,7 +26,7 @@ import { clientAddressOf, trustProxy } from './clientAddress.js';
 import { GUEST_SUBJECT } from './accountRoutes.js';
 import type { RouteContext } from './routeContext.js';
 import type { ServerConfigInput } from './serverConfig.js';
-import { parseRedisUrl, parseServerConfig, redisConnection, seconds } from './serverConfig.js';
+import { parseRedisUrl, parseServerConfig, redisConnection, seconds, securityPosture } from './serverConfig.js';
 import { ResponseCache } from './responseCache.js';
 import { ServerMetrics } from './serverMetrics.js';
 import { StoreBackends, StoresUnavailable } from './storeBackends.js';
@@ -58,11 +60,15 @@ const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
 export async function startReferenceServer(input: Partial<Record<keyof ServerConfigInput, unknown>> = {}, logger?: Logger): Promise<ReferenceServer> {
   const config = parseServerConfig(input);
   const log = logger ?? pino({ level: config.logLevel });
-  let secret = config.jwtSecret;
-  if (secret === undefined) {
-    secret = generatedSecret();
-    log.warn('JWT_SECRET is not set: using a generated development secret (tokens stop working on restart); set JWT_SECRET (≥ 32 characters) in production');
+  // Production (NODE_ENV=production or a non-loopback --host) refuses demo users and a generated secret unless TICKFLOW_ALLOW_DEMO.
+  const posture = securityPosture(config);
+  if (posture.refuse) {
+    throw new TickflowError('INVALID_ARGUMENT', `refusing to start in production (${posture.why}):\n${posture.problems.map((p) => `  ${p}`).join('\n')}\nSet TICKFLOW_ALLOW_DEMO=1 to start anyway (not for a server others can reach).`);
   }
+  for (const p of posture.problems) log.warn({ production: posture.production, allowDemo: config.allowDemo }, posture.production ? `INSECURE (TICKFLOW_ALLOW_DEMO): ${p}` : `development mode: ${p}`);
+  for (const n of posture.notes) log.warn(n);
+  let secret = config.jwtSecret;
+  if (secret === undefined) secret = generatedSecret();
   const tokens = new TokenIssuer(secret, seconds(config.accessTtl), seconds(config.refreshTtl));
   const store = new InMemoryMarketStore({ bars: config.retentionBars, trades: config.retentionTrades });
   // The NDJSON journal first (fsync'd per entry), shipped to PostgreSQL's tickflow_audit when DATABASE_URL is set.
@@ -108,7 +114,33 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   }
 
   const sessionsOpen = sessions!;
-  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: trust });
+  // bodyLimit: every JSON body of the API is small (an order, a login); 64 KiB bounds parsing work and memory per request.
+  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
+  // helmet's middleware on every answer (what @fastify/helmet does; used directly because that plugin's require('helmet') gets the ESM build under the test runner's import condition).
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+  });
+  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (e?: unknown) => done(e as Error | undefined)));
+  // The dependency-free API docs page lists the operations with a small inline script.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url === '/api/docs') void reply.header('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'");
+    return payload;
+  });
   // zod validates in the handlers (clear messages); the route schemas only document the API.
   app.setValidatorCompiler(() => () => true);
   await app.register(swagger, {
@@ -168,9 +200,11 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
     if (e instanceof StoresUnavailable) metrics.unavailable.inc();
     if (e instanceof HttpError) return reply.status(e.status).headers(e.headers).send({ error: e.message });
+    // A body the JSON parser cannot take (too deeply nested: RangeError) is the client's fault: 400, no error log.
+    if ((e instanceof RangeError || e instanceof SyntaxError) && typeof (e as FastifyError).statusCode !== 'number') return reply.status(400).send({ error: 'invalid JSON body (malformed or nested too deeply)' });
     const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
     if (status === 500) log.error({ err: e }, 'request failed');
-    return reply.status(status).send({ error: status === 500 ? 'internal error' : e.message });
+    return reply.status(status).send({ error: status === 500 ? 'internal error' : String(e.message).slice(0, 300) });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
 

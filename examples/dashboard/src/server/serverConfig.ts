@@ -84,6 +84,13 @@ export const ServerConfigSchema = z.object({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
     .default(true)
     .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
+  /** NODE_ENV: `production` turns on the production checks (see securityPosture). */
+  nodeEnv: z.string().max(64).optional(),
+  /** Lets a production server start with demo users or a generated JWT secret (warned about at start). */
+  allowDemo: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+    .default(false)
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
   /** Which hops' X-Forwarded-For to believe (see clientAddress.ts): the default trusts loopback and private ranges, where an ingress or load balancer sits. */
   trustProxy: z
     .string()
@@ -161,6 +168,8 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'refreshTtl', flag: '', env: 'JWT_REFRESH_TTL', help: 'refresh token lifetime (default 7d)' },
   { key: 'users', flag: '', env: 'TICKFLOW_USERS', help: 'demo users name:password:role,… (default viewer:viewer:viewer,trader:trader:trader,admin:admin:admin)' },
   { key: 'rateLimit', flag: '--rate-limit N', env: 'RATE_LIMIT', help: 'requests per second per signed-in user; anonymous and guest requests share one bucket per client address (default 1000)' },
+  { key: 'nodeEnv', flag: '', env: 'NODE_ENV', help: 'production: refuse to start with demo users or a generated JWT secret (also when --host is not a loopback address) unless TICKFLOW_ALLOW_DEMO=1' },
+  { key: 'allowDemo', flag: '', env: 'TICKFLOW_ALLOW_DEMO', help: 'true|1: start anyway with demo users or a generated JWT secret in production (logged as a warning)' },
   { key: 'guestRate', flag: '', env: 'TICKFLOW_GUEST_RATE', help: 'guest token pairs per minute per client address, burst twice that (default 10)' },
   { key: 'trustProxy', flag: '--trust-proxy LIST', env: 'TICKFLOW_TRUST_PROXY', help: 'proxies whose X-Forwarded-For is believed: false, true, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal (default loopback,linklocal,uniquelocal)' },
   { key: 'wsMaxPerUser', flag: '', env: 'TICKFLOW_WS_MAX_PER_USER', help: 'open WebSocket connections per user (default 16)' },
@@ -221,10 +230,41 @@ export function configInput(flags: Record<string, string | boolean | undefined>,
   for (const s of SETTINGS) {
     const flag = s.flag === '' ? undefined : flags[s.flag.split(' ')[0]!.slice(2)];
     const v = flag ?? (s.env === undefined ? undefined : env[s.env]);
-    if (v !== undefined && v !== '') out[s.key] = v;
+    // TICKFLOW_USERS="" means no users (not the demo users).
+    if (v !== undefined && (v !== '' || s.key === 'users')) out[s.key] = v;
   }
   if (flags.print === true) out.print = true;
   return out;
+}
+
+/** The demo users' names and passwords (the default TICKFLOW_USERS). */
+const DEMO = new Set(['viewer:viewer', 'trader:trader', 'admin:admin']);
+
+/** Is `host` a loopback address (only this machine can connect)? */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * What makes a configuration unsafe to expose, and whether it is exposed:
+ * production is NODE_ENV=production or a non-loopback --host. Problems:
+ * demo users (a user whose password is a demo password or equals its name),
+ * a generated JWT secret. `refuse` is true when the server must not start
+ * (production and not TICKFLOW_ALLOW_DEMO); otherwise the problems are
+ * warnings. `notes` are facts worth a log line (guest access on in production).
+ */
+export function securityPosture(config: ServerConfig): { production: boolean; why: string; problems: string[]; refuse: boolean; notes: string[] } {
+  const reasons: string[] = [];
+  if (config.nodeEnv === 'production') reasons.push('NODE_ENV=production');
+  if (!isLoopback(config.host)) reasons.push(`--host ${config.host} is reachable from other machines`);
+  const problems: string[] = [];
+  const weak = config.users.filter((u) => DEMO.has(`${u.username}:${u.password}`) || u.username === u.password);
+  if (weak.length > 0) problems.push(`demo users with known passwords: ${weak.map((u) => `${u.username} (${u.role})`).join(', ')}; set TICKFLOW_USERS to your own name:password:role list (or "" for none)`);
+  if (config.jwtSecret === undefined) problems.push('JWT_SECRET is not set: tokens would be signed with a generated secret (lost at restart, different on every node); set JWT_SECRET to ≥ 32 random characters');
+  const production = reasons.length > 0;
+  const notes: string[] = [];
+  if (production && config.guestAccess) notes.push('guest access is on: anyone can get a read-only viewer token (POST /api/auth/guest); set TICKFLOW_GUEST_ACCESS=false to require sign-in');
+  return { production, why: reasons.join(', '), problems, refuse: production && problems.length > 0 && !config.allowDemo, notes };
 }
 
 /** Seconds of a duration text such as '15m'. */
