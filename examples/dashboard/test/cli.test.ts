@@ -26,7 +26,7 @@ describe('tickflow aggregate', () => {
     expect(Object.keys(lines[0]!)).toEqual(CANDLE_FIELDS);
     expect(lines[0]).toEqual({
       symbol: 'AAPL', timeframe: '1m', start: Date.UTC(2024, 0, 19, 10, 30), end: Date.UTC(2024, 0, 19, 10, 31),
-      open: 150.25, high: 150.25, low: 150.25, close: 150.25, volume: 50000, trades: 1, vwap: 150.25, buyVolume: 0, sellVolume: 0, final: true, rev: 1,
+      open: 150.25, high: 150.25, low: 150.25, close: 150.25, volume: 50000, trades: 1, vwap: 150.25, buyVolume: 0, sellVolume: 0, final: true, rev: 3,
     });
     expect(err).toMatch(/tickflow aggregate: 2 trades, 2 candles, 0 late, 0 bad lines/);
   });

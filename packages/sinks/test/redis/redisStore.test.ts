@@ -178,8 +178,9 @@ describe('RedisStore', () => {
     await s.writeTrades(trades);
     await s.writeQuotes(quotes);
     await s.writeCandles(produced.values);
-    const stale = { ...produced.values[0]!, close: 999, high: 999 }; // rev 1, after rev 2 was stored
-    await s.writeCandles([{ ...produced.values[0]!, rev: 2 }]);
+    const newer = produced.values[0]!.rev + 2;
+    const stale = { ...produced.values[0]!, close: 999, high: 999 }; // the produced rev, after a higher one was stored
+    await s.writeCandles([{ ...produced.values[0]!, rev: newer }]);
     await s.writeCandles([stale]);
     await s.writeTickCounts([{ symbol: 'AAPL', timeframe: '1m', start: 0, end: 60_000, trades: 3, buyTrades: 2, sellTrades: 1, final: true, rev: 1 }]);
     for (let i = 0; i < 50 && updates.length < 5; i++) await sleep(20);
@@ -188,7 +189,7 @@ describe('RedisStore', () => {
     expect(updates[0]!.items).toEqual(trades);
     expect(updates[1]!.items).toEqual(quotes);
     expect(updates[2]!.items).toEqual(produced.values);
-    expect(updates[3]!.items).toEqual([{ ...produced.values[0]!, rev: 2 }]);
+    expect(updates[3]!.items).toEqual([{ ...produced.values[0]!, rev: newer }]);
     expect(updates[4]).toEqual({ type: 'tickCounts', items: [{ symbol: 'AAPL', timeframe: '1m', start: 0, end: 60_000, trades: 3, buyTrades: 2, sellTrades: 1, final: true, rev: 1 }] });
     // After unsubscribing nothing more arrives.
     await s.writeTrades(trades);
