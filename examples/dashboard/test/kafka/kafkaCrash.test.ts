@@ -13,7 +13,7 @@ let pg: PostgresService | undefined;
 let ch: ClickHouseService | undefined;
 
 beforeAll(async () => {
-  [kafka, pg, ch] = await Promise.all([startKafka({ topics: [{ name: 'trades', partitions: 4 }, { name: 'trades-ckpt', partitions: 4 }] }), startPostgres(), startClickHouse()]);
+  [kafka, pg, ch] = await Promise.all([startKafka({ topics: [{ name: 'trades', partitions: 4 }, { name: 'trades-ckpt', partitions: 4 }, { name: 'trades-lost', partitions: 4 }] }), startPostgres(), startClickHouse()]);
 }, 300_000);
 
 afterAll(async () => {
@@ -124,5 +124,30 @@ describe('Kafka consumer with checkpoints under kill -9', () => {
     expect(refRows.postgres).toEqual(expected);
     expect(crashRows.clickhouse).toEqual(expected);
     expect(crashRows.postgres).toEqual(expected);
+  }, 240_000);
+});
+
+describe('Kafka consumer whose checkpoints are lost', () => {
+  it('replays exactly from the safe offset in the commit metadata when the checkpoint store has nothing (another machine, a wiped store)', async () => {
+    const timeframes = ['1m', '5m', '1h', '1d'] as const;
+    const trades = fixedTrades(12000, 12, 13, 125, Date.UTC(2024, 0, 19, 23, 50));
+    await publishTrades(kafka!.brokers, 'trades-lost', trades);
+    const base = { BROKERS: kafka!.brokers.join(','), TOPIC: 'trades-lost', CH_URL: ch!.url, PG_URL: pg!.url, TIMEFRAMES: timeframes.join(','), GROUP: 'lost', CH_DB: 'lost', PG_SCHEMA: 'lost', MAX_BYTES: '2048', SLOW_WRITE_MS: '10' };
+    const first = await startConsumerChild({ ...base, CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), 'tickflow-ckpt-a-')) });
+    await first.printed('commit', 4);
+    first.process.kill('SIGKILL');
+    const killed = await first.exit;
+    const committed = killed.out.split('\n').filter((l) => l.startsWith('commit ')).length;
+    expect(committed).toBeGreaterThanOrEqual(4);
+    // The next process has an empty checkpoint folder: it must rebuild the open windows by replaying.
+    const second = await startConsumerChild({ ...base, CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), 'tickflow-ckpt-b-')) });
+    const done = await second.exit;
+    expect(done.code, done.err).toBe(0);
+    expect(done.err).toMatch(/replaying from the safe offset/);
+    const symbols = [...new Set(trades.map((t) => t.symbol))];
+    const expected = await offlineCandles(trades, timeframes);
+    const rows = await storedCandles({ chUrl: ch!.url, chDb: 'lost', pgUrl: pg!.url, pgSchema: 'lost', symbols, timeframes });
+    expect(rows.clickhouse).toEqual(expected);
+    expect(rows.postgres).toEqual(expected);
   }, 240_000);
 });

@@ -168,6 +168,8 @@ interface PartitionCheckpoint {
   readonly partition: number;
   readonly offset: number;
   readonly maxTs: number;
+  /** The commit bookkeeping (where an exact replay without a checkpoint would start). */
+  readonly progress: ReturnType<PartitionProgress['state']>;
   readonly jobs: readonly JobSnapshot[];
 }
 
@@ -501,7 +503,8 @@ export class KafkaConsumer<T = Trade> {
       const cp = saved.get(partition);
       let maxTs = Number.NEGATIVE_INFINITY;
       let checkpointed = -1;
-      let restoredWatermark = meta.watermark;
+      const restoredWatermark = meta.watermark;
+      let progress: PartitionProgress | undefined;
       if (cp !== undefined) {
         const state = this.decodeCheckpoint(partition, cp.data);
         if (state.jobs.length !== jobs.length) {
@@ -513,12 +516,17 @@ export class KafkaConsumer<T = Trade> {
         if (cp.offset !== offset) seeks.push({ partition, offset: cp.offset });
         offset = cp.offset;
         checkpointed = cp.offset;
-        restoredWatermark = Number.NEGATIVE_INFINITY;
+        progress = PartitionProgress.from({ ...state.progress, next: cp.offset });
         this.counts.restored++;
-      } else if (meta.checkpointed && this.options.checkpoints !== undefined) {
-        this.warn(`${topic}[${partition}]: committed at ${offset} with a checkpoint, but ${this.options.checkpoints.describe} has none; windows open at that offset restart empty (their stored rows keep the higher versions)`);
+      } else if (meta.checkpointed) {
+        // The checkpoint is gone (another machine's files, a wiped store): replay exactly from the safe
+        // offset, skipping what was durable by the committed watermark. Slower, never wrong.
+        const safe = Math.max(meta.safe ?? offset, low);
+        this.warn(`${topic}[${partition}]: committed at ${offset} with a checkpoint, but ${this.options.checkpoints?.describe ?? 'no checkpoint store'} has none; replaying from the safe offset ${safe} (${offset - safe} messages) to rebuild its open windows`);
+        if (safe !== offset) seeks.push({ partition, offset: safe });
+        offset = safe;
       }
-      parts.set(partition, { inputs, progress: new PartitionProgress(offset, restoredWatermark), maxTs, lastMessageAt: now, idle: false, checkpointed });
+      parts.set(partition, { inputs, progress: progress ?? new PartitionProgress(offset, restoredWatermark), maxTs, lastMessageAt: now, idle: false, checkpointed });
     });
     for (const e of ends) this.highWatermarks.set(e.partition, Number(e.high));
     this.gen = { jobs, parts };
@@ -810,10 +818,11 @@ export class KafkaConsumer<T = Trade> {
     }
     const checkpointed = store !== undefined && !this.checkpointsOff;
     for (const [partition, { progress }] of gen.parts) {
-      const offset = checkpointed ? progress.next : progress.committable(wm);
+      const safe = progress.committable(wm);
+      const offset = checkpointed ? progress.next : safe;
       if (this.lastCommitted.get(partition) === offset) continue;
       const stored = wm === Number.POSITIVE_INFINITY ? progress.commitWatermark(progress.maxCloseAt) : progress.commitWatermark(wm);
-      offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored, checkpointed), watermark: stored });
+      offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored, checkpointed ? safe : undefined), watermark: stored });
     }
     if (offsets.length === 0) return;
     try {
@@ -843,7 +852,7 @@ export class KafkaConsumer<T = Trade> {
     try {
       for (const [partition, st] of gen.parts) {
         if (st.checkpointed === st.progress.next) continue;
-        const state: PartitionCheckpoint = { v: 1, topic, partition, offset: st.progress.next, maxTs: st.maxTs, jobs: gen.jobs.map((j, i) => j.snapshot(st.inputs[i]!)) };
+        const state: PartitionCheckpoint = { v: 1, topic, partition, offset: st.progress.next, maxTs: st.maxTs, progress: st.progress.state(), jobs: gen.jobs.map((j, i) => j.snapshot(st.inputs[i]!)) };
         cps.push({ partition, offset: st.progress.next, data: serialize(state) });
       }
     } catch (e) {

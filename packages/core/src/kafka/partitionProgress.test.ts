@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PartitionProgress, decodeCommitMetadata, encodeCommitMetadata } from './partitionProgress.js';
 
@@ -32,10 +33,38 @@ describe('PartitionProgress', () => {
   });
 
   it('round-trips the commit metadata and ignores foreign metadata', () => {
-    expect(decodeCommitMetadata(encodeCommitMetadata(123))).toEqual({ watermark: 123, checkpointed: false });
-    expect(decodeCommitMetadata(encodeCommitMetadata(123, true))).toEqual({ watermark: 123, checkpointed: true });
-    expect(decodeCommitMetadata(encodeCommitMetadata(Number.NEGATIVE_INFINITY))).toEqual({ watermark: Number.NEGATIVE_INFINITY, checkpointed: false });
-    expect(decodeCommitMetadata('something else')).toEqual({ watermark: Number.NEGATIVE_INFINITY, checkpointed: false });
-    expect(decodeCommitMetadata(null)).toEqual({ watermark: Number.NEGATIVE_INFINITY, checkpointed: false });
+    const none = { watermark: Number.NEGATIVE_INFINITY, checkpointed: false, safe: undefined };
+    expect(decodeCommitMetadata(encodeCommitMetadata(123))).toEqual({ watermark: 123, checkpointed: false, safe: undefined });
+    expect(decodeCommitMetadata(encodeCommitMetadata(123, 40))).toEqual({ watermark: 123, checkpointed: true, safe: 40 });
+    expect(decodeCommitMetadata(encodeCommitMetadata(Number.NEGATIVE_INFINITY))).toEqual(none);
+    expect(decodeCommitMetadata('something else')).toEqual(none);
+    expect(decodeCommitMetadata(null)).toEqual(none);
+  });
+
+  it('keeps only record-breaking batches yet answers exactly like a scan of every batch, also after a checkpoint round trip', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 5 }), close: fc.oneof(fc.constant(Number.NEGATIVE_INFINITY), fc.integer({ min: 0, max: 50 })), wmStep: fc.integer({ min: 0, max: 8 }), checkpoint: fc.boolean() }), { maxLength: 200 }),
+        (steps) => {
+          let p = new PartitionProgress(7);
+          const all: { first: number; close: number }[] = [];
+          let next = 7;
+          let wm = -1;
+          for (const s of steps) {
+            p.add(next, next + s.size, s.close);
+            all.push({ first: next, close: s.close });
+            next += s.size;
+            wm += s.wmStep;
+            // The reference: the first batch (in offset order) with a window still open at wm.
+            const open = all.find((b) => b.close > wm);
+            expect(p.committable(wm)).toBe(open === undefined ? next : open.first);
+            if (s.checkpoint) p = PartitionProgress.from(structuredClone(p.state()));
+          }
+          // Record-breaking batches only: at most one per distinct close time.
+          expect(p.openBatches).toBeLessThanOrEqual(new Set(all.map((b) => b.close)).size);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -2,9 +2,12 @@
  * Commit bookkeeping of one Kafka partition (design §5): per consumed batch,
  * its first offset and the latest time at which a window of its events
  * closes (end of the event's window at the largest timeframe + grace). The
- * committable offset is the first offset of the oldest batch the watermark
- * has not closed yet, or the next offset to read when every batch is closed.
- * Memory is O(batches with events in open windows).
+ * committable offset ("safe offset") is the first offset of the oldest batch
+ * the watermark has not closed yet, or the next offset to read when every
+ * batch is closed. Only batches whose close time beats every earlier one are
+ * kept (a batch closing no later than an earlier open one can never be the
+ * oldest open batch), so memory is O(distinct close times): a few entries a
+ * day with 1d windows.
  *
  * `restoredWatermark` is the watermark stored with the last commit: events at
  * or after the committed offset whose windows had already closed then were
@@ -28,16 +31,15 @@ export class PartitionProgress {
   /** Records a consumed batch: offsets [first, next) whose events close by `closeAt` (−Infinity: nothing open). */
   add(first: number, next: number, closeAt: number): void {
     if (closeAt > this.maxCloseAt) this.maxCloseAt = closeAt;
-    if (this.firsts.length - this.head === 0 && closeAt === Number.NEGATIVE_INFINITY) {
-      this.next = next;
-      return;
+    const open = this.firsts.length - this.head;
+    if (closeAt !== Number.NEGATIVE_INFINITY && (open === 0 || closeAt > this.closes[this.closes.length - 1]!)) {
+      this.firsts.push(first);
+      this.closes.push(closeAt);
     }
-    this.firsts.push(first);
-    this.closes.push(closeAt);
     this.next = next;
   }
 
-  /** Batches still holding the committable offset back. */
+  /** Batches still holding the committable offset back (record-breaking ones only). */
   get openBatches(): number {
     return this.firsts.length - this.head;
   }
@@ -57,21 +59,44 @@ export class PartitionProgress {
   commitWatermark(watermark: number): number {
     return watermark > this.restoredWatermark ? watermark : this.restoredWatermark;
   }
+
+  /** The bookkeeping as plain data, for a checkpoint (see `PartitionProgress.from`). */
+  state(): { next: number; firsts: number[]; closes: number[]; maxCloseAt: number } {
+    return { next: this.next, firsts: this.firsts.slice(this.head), closes: this.closes.slice(this.head), maxCloseAt: this.maxCloseAt };
+  }
+
+  /** Rebuilds the bookkeeping a checkpoint holds. */
+  static from(state: { next: number; firsts: readonly number[]; closes: readonly number[]; maxCloseAt: number }): PartitionProgress {
+    const p = new PartitionProgress(state.next);
+    p.firsts = [...state.firsts];
+    p.closes = [...state.closes];
+    p.maxCloseAt = state.maxCloseAt;
+    return p;
+  }
 }
 
-/** Encodes the commit metadata of a partition: the watermark at commit time, and whether a checkpoint was stored with it. */
-export function encodeCommitMetadata(watermark: number, checkpointed = false): string {
-  return JSON.stringify({ tickflow: 1, watermark: Number.isFinite(watermark) ? watermark : null, ...(checkpointed ? { checkpoint: true } : {}) });
+/**
+ * Encodes the commit metadata of a partition: the watermark at commit time
+ * and, when a checkpoint was stored with the commit, the safe offset (where
+ * an exact replay without that checkpoint starts: the oldest batch with an
+ * open window).
+ */
+export function encodeCommitMetadata(watermark: number, safeOffset?: number): string {
+  return JSON.stringify({ tickflow: 1, watermark: Number.isFinite(watermark) ? watermark : null, ...(safeOffset === undefined ? {} : { checkpoint: true, safe: safeOffset }) });
 }
 
-/** Reads the commit metadata: its watermark (−Infinity when none or not tickflow's) and whether a checkpoint came with it. */
-export function decodeCommitMetadata(metadata: string | null | undefined): { watermark: number; checkpointed: boolean } {
-  const none = { watermark: Number.NEGATIVE_INFINITY, checkpointed: false };
+/** Reads the commit metadata: its watermark (−Infinity when none or not tickflow's), whether a checkpoint came with it, and the safe offset. */
+export function decodeCommitMetadata(metadata: string | null | undefined): { watermark: number; checkpointed: boolean; safe: number | undefined } {
+  const none = { watermark: Number.NEGATIVE_INFINITY, checkpointed: false, safe: undefined };
   if (metadata === null || metadata === undefined || metadata === '') return none;
   try {
-    const m = JSON.parse(metadata) as { tickflow?: unknown; watermark?: unknown; checkpoint?: unknown };
+    const m = JSON.parse(metadata) as { tickflow?: unknown; watermark?: unknown; checkpoint?: unknown; safe?: unknown };
     if (m.tickflow !== 1) return none;
-    return { watermark: typeof m.watermark === 'number' && Number.isFinite(m.watermark) ? m.watermark : Number.NEGATIVE_INFINITY, checkpointed: m.checkpoint === true };
+    return {
+      watermark: typeof m.watermark === 'number' && Number.isFinite(m.watermark) ? m.watermark : Number.NEGATIVE_INFINITY,
+      checkpointed: m.checkpoint === true,
+      safe: typeof m.safe === 'number' && Number.isInteger(m.safe) && m.safe >= 0 ? m.safe : undefined,
+    };
   } catch {
     return none;
   }
