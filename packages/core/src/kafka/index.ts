@@ -1,6 +1,7 @@
 // @tickflow/core/kafka: the Kafka consumer for pipeline jobs (loads kafkajs and msgpackr).
-export { KafkaConsumer, kafkaConsumer, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_ORIGIN_HEADER } from './kafkaConsumer.js';
-export type { KafkaConsumerOptions, KafkaConsumerStats, KafkaRunOptions, KafkaLateEvent } from './kafkaConsumer.js';
+export { KafkaConsumer, kafkaConsumer } from './kafkaConsumer.js';
+export { DEAD_LETTER_REASON_HEADER, DEAD_LETTER_ORIGIN_HEADER } from './kafkaConsumerOptions.js';
+export type { KafkaConsumerOptions, KafkaConsumerStats, KafkaRunOptions, KafkaLateEvent } from './kafkaConsumerOptions.js';
 export { fileCheckpoints } from './checkpointStore.js';
 export type { Checkpoint, CheckpointScope, CheckpointStore } from './checkpointStore.js';
 export { PartitionProgress, encodeCommitMetadata, decodeCommitMetadata } from './partitionProgress.js';

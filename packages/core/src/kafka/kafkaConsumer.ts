@@ -1,4 +1,3 @@
-import { deserialize, serialize } from 'node:v8';
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import type { Admin, Batch, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Duration } from '../duration.js';
@@ -6,139 +5,20 @@ import { parseDuration } from '../duration.js';
 import { TickflowError, toTickflowError } from '../errors.js';
 import { InvalidEvent, normalizeTrade } from '../events/trade.js';
 import type { Trade } from '../events/trade.js';
-import type { Job, JobSnapshot } from '../pipeline.js';
+import type { Job } from '../pipeline.js';
 import type { CheckpointScope, CheckpointStore } from './checkpointStore.js';
+import { isRebalanceError, withHeartbeats } from './groupHeartbeats.js';
+import { DEAD_LETTER_ORIGIN_HEADER, DEAD_LETTER_REASON_HEADER } from './kafkaConsumerOptions.js';
+import type { KafkaConsumerOptions, KafkaConsumerStats, KafkaRunOptions } from './kafkaConsumerOptions.js';
 import { decodeKafkaValue, parseKafkaValueFormat, UndecodableValue } from './kafkaValueCodec.js';
 import type { KafkaValueFormat } from './kafkaValueCodec.js';
+import { LateEventLog } from './lateEventLog.js';
+import { decodePartitionCheckpoint, encodePartitionCheckpoint, loadCheckpoints } from './partitionCheckpoint.js';
+import type { PartitionCheckpoint } from './partitionCheckpoint.js';
 import { PartitionProgress, decodeCommitMetadata, encodeCommitMetadata } from './partitionProgress.js';
 
-/** Header of a dead-lettered message that says why it was rejected. */
-export const DEAD_LETTER_REASON_HEADER = 'tickflow-reason';
-/** Header of a dead-lettered message that says where it came from (`topic/partition/offset`). */
-export const DEAD_LETTER_ORIGIN_HEADER = 'tickflow-origin';
-
-/** Options of `kafkaConsumer`. */
-export interface KafkaConsumerOptions<T = Trade> {
-  /** Bootstrap servers, e.g. `['127.0.0.1:9092']`. */
-  readonly brokers: readonly string[];
-  /** Topic to consume (key = symbol). */
-  readonly topic: string;
-  /** Consumer group: processes in one group split the partitions. */
-  readonly groupId: string;
-  /**
-   * The windows the jobs compute, for the commit rule: an offset is committed
-   * only when every window of every event before it has closed (watermark ≥
-   * end at the largest timeframe + grace) and its results are durable.
-   */
-  readonly windows: { readonly size: Duration | readonly Duration[]; readonly grace?: Duration };
-  /** Value encoding. Default `auto` (JSON when the value starts with `{`, MessagePack otherwise). */
-  readonly format?: KafkaValueFormat;
-  /** Turns a decoded value into an event, or an InvalidEvent with the reason. Default: `normalizeTrade`. */
-  readonly parse?: (value: unknown) => T | InvalidEvent;
-  /** Event time of an event (UTC epoch ms). Default: its `ts` field. */
-  readonly timestamp?: (event: T) => number;
-  /** Topic that receives messages that could not be decoded or parsed (reason in the `tickflow-reason` header). */
-  readonly deadLetterTopic?: string;
-  /** How often offsets are committed (after the sinks made everything emitted durable). Default 1 s. */
-  readonly commitInterval?: Duration;
-  /** Client id. Default `tickflow`. */
-  readonly clientId?: string;
-  /** Most bytes fetched per partition and request (smaller: smaller batches, finer commits). Default 1 MB. */
-  readonly maxBytesPerPartition?: number;
-  /** Consumer-group session timeout. Default 10 s. */
-  readonly sessionTimeout?: Duration;
-  /**
-   * A partition read to its end (nothing behind its high watermark, checked
-   * with the broker) and quiet for this long stops holding the watermark
-   * until its next message. Never while the consumer is paused by a sink or
-   * reading a backlog: idleness is about the topic, not the consumer. Default:
-   * never (every assigned partition holds the watermark). Set it here, not on
-   * the jobs: a job's own wall-clock `idleTimeout` cannot tell a quiet
-   * partition from an unread one and is refused.
-   */
-  readonly idleTimeout?: Duration;
-  /**
-   * Where window state is checkpointed with the offsets (e.g.
-   * `fileCheckpoints(dir)`, or `TimescaleStore.checkpoints()`): each commit
-   * first stores, per partition, the jobs' state of that partition's keys
-   * (`Job.snapshot`), then commits the offset it belongs to. A restart or a
-   * rebalance restores it and re-reads only what came after (about one
-   * `commitInterval`), whatever the largest window (1d). The topic must be
-   * keyed by the window key (the symbol). Without it, offsets are committed
-   * only once the largest window has closed and a restart re-reads that far.
-   */
-  readonly checkpoints?: CheckpointStore;
-  /** Called with each event found late within its own partition (also counted and logged). */
-  readonly onLate?: (late: KafkaLateEvent) => void;
-  /** Called after each successful commit with the committed offsets (for metrics and tests). */
-  readonly onCommit?: (offsets: readonly { readonly partition: number; readonly offset: number; readonly watermark: number }[]) => void;
-  /** Called with warnings. Default console.warn. */
-  readonly onWarning?: (message: string) => void;
-}
-
-/** An event that was late within its own partition (its window had closed on that partition's own watermark). */
-export interface KafkaLateEvent {
-  readonly partition: number;
-  readonly offset: number;
-  /** Event time (UTC epoch ms). */
-  readonly ts: number;
-  /** The partition's watermark when it arrived. */
-  readonly watermark: number;
-}
-
-/** Options of `KafkaConsumer.run`. */
-export interface KafkaRunOptions<T> {
-  /**
-   * Builds the jobs the events go to (manually driven: `pipeline(opts).pipe(…).to(sink)`,
-   * no source). Called at start and again after every rebalance: window state
-   * is dropped then and rebuilt from the committed offsets.
-   */
-  readonly jobs: () => readonly Job<T, unknown>[];
-  /** Makes everything the jobs handed to their outputs durable (e.g. `() => Promise.all(sinks.map((s) => s.flush()))`); awaited before each commit. */
-  readonly durable?: () => Promise<unknown>;
-  /** Aborting stops consuming, commits what is durable and disconnects (open windows are not flushed). */
-  readonly signal?: AbortSignal;
-  /**
-   * End of stream for replays and tests: once every assigned partition is
-   * read to its end and no message came for this long, end the jobs (every
-   * open window fires, outputs close), commit and disconnect.
-   */
-  readonly endWhenIdle?: Duration;
-}
-
-/** Counters of a consumer. */
-export interface KafkaConsumerStats {
-  /** Messages read (including dead letters and skipped replays). */
-  readonly messages: number;
-  /** Events pushed into the jobs. */
-  readonly events: number;
-  /** Messages sent to the dead-letter topic. */
-  readonly deadLetters: number;
-  /** Replayed events of windows already durable before the last commit (skipped, see PartitionProgress). */
-  readonly skippedReplayed: number;
-  /** Offset commits. */
-  readonly commits: number;
-  /** Group assignments received (the first one included). */
-  readonly assignments: number;
-  /** Times the consumer paused its partitions because the sinks pushed back. */
-  readonly pauses: number;
-  /** Partitions assigned now. */
-  readonly partitions: readonly number[];
-  /** Messages behind the partitions' high watermarks, as of the last batch per partition. */
-  readonly lag: number;
-  /** Events late within their own partition (logged with partition and offset). */
-  readonly late: number;
-  /** The last late event, if any. */
-  readonly lastLate: KafkaLateEvent | undefined;
-  /** Checkpoints stored (one per partition and commit). */
-  readonly checkpoints: number;
-  /** Partitions whose state was restored from a checkpoint (over all assignments). */
-  readonly restored: number;
-  /** Times a partition was found idle (read to its end and quiet for `idleTimeout`). */
-  readonly idled: number;
-  /** Partitions idle now. */
-  readonly idle: readonly number[];
-}
+export { DEAD_LETTER_ORIGIN_HEADER, DEAD_LETTER_REASON_HEADER } from './kafkaConsumerOptions.js';
+export type { KafkaConsumerOptions, KafkaConsumerStats, KafkaLateEvent, KafkaRunOptions } from './kafkaConsumerOptions.js';
 
 /** What the consumer keeps per assigned partition. */
 interface PartitionState {
@@ -159,31 +39,6 @@ interface Generation<T> {
   readonly jobs: readonly Job<T, unknown>[];
   /** partition → its inputs, commit bookkeeping and idleness. */
   readonly parts: Map<number, PartitionState>;
-}
-
-/** What a checkpoint holds for one partition (serialized with v8.serialize). */
-interface PartitionCheckpoint {
-  readonly v: 1;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly maxTs: number;
-  /** The commit bookkeeping (where an exact replay without a checkpoint would start). */
-  readonly progress: ReturnType<PartitionProgress['state']>;
-  readonly jobs: readonly JobSnapshot[];
-}
-
-/**
- * kafkajs's errors that mean "the group is rebalancing, rejoin" (its own
- * `isRebalancing`, plus UNKNOWN_MEMBER_ID which its runner also answers by
- * rejoining). They must reach kafkajs from `eachBatch`: it rejoins only when
- * the handler throws them (or its own heartbeat between batches sees one).
- */
-const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
-
-/** True for a kafkajs error that asks the member to rejoin the group. */
-function isRebalanceError(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && REBALANCE_ERRORS.has(String((e as { type?: unknown }).type));
 }
 
 function tsField(e: unknown): number {
@@ -260,7 +115,7 @@ export class KafkaConsumer<T = Trade> {
   private rebalancing = false;
   private readonly highWatermarks = new Map<number, number>();
   private readonly lastCommitted = new Map<number, number>();
-  private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, late: 0, checkpoints: 0, restored: 0, idled: 0 };
+  private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, checkpoints: 0, restored: 0, idled: 0 };
   private readonly idleMs: number | undefined;
   /** Smallest window size, and the jobs' out-of-orderness: what own-partition lateness is judged with (for the late log). */
   private readonly minSize: number;
@@ -269,10 +124,7 @@ export class KafkaConsumer<T = Trade> {
   private paused = false;
   private idleCheck: Promise<void> | undefined;
   private lastIdleCheckAt = 0;
-  private lastLate: KafkaLateEvent | undefined;
-  private lateLogged = 0;
-  private lateLogWindowStart = 0;
-  private lateSuppressed = 0;
+  private readonly lateLog: LateEventLog;
   private readonly scope: CheckpointScope;
   /** Set when the state could not be split by partition: commits follow the no-checkpoint rule then. */
   private checkpointsOff = false;
@@ -289,6 +141,7 @@ export class KafkaConsumer<T = Trade> {
     this.minSize = Math.min(...sizes.map((s) => ms(s, 'windows.size')));
     this.idleMs = options.idleTimeout === undefined ? undefined : ms(options.idleTimeout, 'idleTimeout');
     this.scope = { groupId: options.groupId, topic: options.topic };
+    this.lateLog = new LateEventLog(options.topic, (m) => this.warn(m), options.onLate);
     this.grace = ms(options.windows.grace ?? 0, 'windows.grace');
     this.commitMs = ms(options.commitInterval ?? 1000, 'commitInterval');
     this.sessionMs = ms(options.sessionTimeout ?? 10_000, 'sessionTimeout');
@@ -306,7 +159,7 @@ export class KafkaConsumer<T = Trade> {
       if (hw !== undefined && hw > next) lag += hw - next;
     }
     const idle = parts.filter((p) => this.gen!.parts.get(p)!.idle);
-    return { ...this.counts, partitions: parts, lag, lastLate: this.lastLate, idle };
+    return { ...this.counts, partitions: parts, lag, late: this.lateLog.count, lastLate: this.lateLog.last, idle };
   }
 
   /** When the windows of an event at `ts` have all closed (largest timeframe end + grace). */
@@ -478,7 +331,7 @@ export class KafkaConsumer<T = Trade> {
     const [committed, ends, saved] = await Promise.all([
       this.admin!.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
       this.admin!.fetchTopicOffsets(topic),
-      this.loadCheckpoints(assigned),
+      this.options.checkpoints === undefined ? new Map<number, { offset: number; data: Uint8Array }>() : loadCheckpoints(this.options.checkpoints, this.scope, assigned, { warn: this.warn, stopping: () => this.stopping }),
     ]);
     const jobs = run.jobs();
     this.checkJobs(jobs);
@@ -506,7 +359,7 @@ export class KafkaConsumer<T = Trade> {
       const restoredWatermark = meta.watermark;
       let progress: PartitionProgress | undefined;
       if (cp !== undefined) {
-        const state = this.decodeCheckpoint(partition, cp.data);
+        const state = decodePartitionCheckpoint(topic, partition, cp.data);
         if (state.jobs.length !== jobs.length) {
           throw new TickflowError('CHECKPOINT_FAILED', `the checkpoint of ${topic}[${partition}] holds ${state.jobs.length} jobs, the consumer runs ${jobs.length}; restore with the same jobs, or use a new consumer group`);
         }
@@ -533,21 +386,6 @@ export class KafkaConsumer<T = Trade> {
     for (const s of seeks) this.consumer!.seek({ topic, partition: s.partition, offset: String(s.offset) });
   }
 
-  /** The checkpoints of `assigned`, retried until the store answers (a restart may come up before the database). */
-  private async loadCheckpoints(assigned: readonly number[]): Promise<Map<number, { offset: number; data: Uint8Array }>> {
-    const store = this.options.checkpoints;
-    if (store === undefined) return new Map();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await store.load(this.scope, assigned);
-      } catch (e) {
-        if (this.stopping || (e instanceof TickflowError && e.code !== 'CHECKPOINT_FAILED')) throw e;
-        this.warn(`loading checkpoints from ${store.describe} failed (attempt ${attempt}: ${e instanceof Error ? e.message : String(e)}); trying again`);
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
-      }
-    }
-  }
-
   /** Refuses jobs whose own timing would turn on-time Kafka data late, and learns their out-of-orderness. */
   private checkJobs(jobs: readonly Job<T, unknown>[]): void {
     let ooo = Number.POSITIVE_INFINITY;
@@ -562,19 +400,6 @@ export class KafkaConsumer<T = Trade> {
       if (t.outOfOrderness < ooo) ooo = t.outOfOrderness;
     }
     this.ooo = ooo === Number.POSITIVE_INFINITY ? 0 : ooo;
-  }
-
-  private decodeCheckpoint(partition: number, data: Uint8Array): PartitionCheckpoint {
-    let state: PartitionCheckpoint;
-    try {
-      state = deserialize(data) as PartitionCheckpoint;
-    } catch (e) {
-      throw new TickflowError('CHECKPOINT_FAILED', `the checkpoint of ${this.options.topic}[${partition}] cannot be read: ${(e as Error).message}`, { cause: e });
-    }
-    if (state === null || typeof state !== 'object' || state.v !== 1 || state.partition !== partition || state.topic !== this.options.topic || !Array.isArray(state.jobs)) {
-      throw new TickflowError('CHECKPOINT_FAILED', `the checkpoint stored for ${this.options.topic}[${partition}] is not one of this topic and partition`);
-    }
-    return state;
   }
 
   /**
@@ -612,24 +437,6 @@ export class KafkaConsumer<T = Trade> {
       .finally(() => {
         this.idleCheck = undefined;
       });
-  }
-
-  /** Counts and logs an event late within its own partition (the first ones one by one, then a summary a minute). */
-  private noteLate(late: KafkaLateEvent): void {
-    this.counts.late++;
-    this.lastLate = late;
-    this.options.onLate?.(late);
-    const now = Date.now();
-    if (now - this.lateLogWindowStart >= 60_000) {
-      if (this.lateSuppressed > 0) this.warn(`${this.lateSuppressed} more late events in the last minute (${this.counts.late} in all); the last at ${this.options.topic}[${late.partition}] offset ${late.offset}`);
-      this.lateLogWindowStart = now;
-      this.lateLogged = 0;
-      this.lateSuppressed = 0;
-    }
-    if (this.lateLogged < 20) {
-      this.lateLogged++;
-      this.warn(`late event at ${this.options.topic}[${late.partition}] offset ${late.offset}: ts ${new Date(late.ts).toISOString()} is behind its window's end + grace on that partition's watermark ${new Date(late.watermark).toISOString()}; it goes to the jobs' late output, not into any window`);
-    } else this.lateSuppressed++;
   }
 
   private async onBatch({ batch, isStale, isRunning, heartbeat, pause }: EachBatchPayload, run: KafkaRunOptions<T>): Promise<void> {
@@ -687,7 +494,7 @@ export class KafkaConsumer<T = Trade> {
       if (ts > maxTs) maxTs = ts;
       else if (maxTs - lateAfter >= Math.floor(ts / size) * size + size) {
         ownLate++;
-        this.noteLate({ partition: batch.partition, offset, ts, watermark: maxTs - this.ooo });
+        this.lateLog.note({ partition: batch.partition, offset, ts, watermark: maxTs - this.ooo });
       }
       if (c > closeAt) closeAt = c;
       events.push(event);
@@ -722,33 +529,10 @@ export class KafkaConsumer<T = Trade> {
   }
 
   /** Waits until the jobs' outputs took everything; pauses the partitions while a sink pushes back. */
-  /**
-   * Awaits `p`, heartbeating the group meanwhile: a wait for a store that is
-   * down can outlast the session timeout, and a member that stops
-   * heartbeating is evicted (a needless rebalance). A heartbeat that reports
-   * a rebalance is kept for the batch handler to rethrow.
-   */
-  private async withHeartbeats(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined): Promise<void> {
-    if (heartbeat === undefined) {
-      await p;
-      return;
-    }
-    let done = false;
-    const settled = p.finally(() => {
-      done = true;
+  private heartbeating(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined): Promise<void> {
+    return withHeartbeats(p, heartbeat, Math.max(100, Math.floor(this.sessionMs / 5)), (e) => {
+      this.rejoin ??= e;
     });
-    const every = Math.max(100, Math.floor(this.sessionMs / 5));
-    while (!done) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([settled.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, every)))]);
-      clearTimeout(timer);
-      if (!done) {
-        await heartbeat().catch((e: unknown) => {
-          if (isRebalanceError(e)) this.rejoin ??= e;
-        });
-      }
-    }
-    await settled;
   }
 
   private async handOver(gen: Generation<T>, _batch: Batch, pause: () => () => void, heartbeat?: () => Promise<void>): Promise<void> {
@@ -763,7 +547,7 @@ export class KafkaConsumer<T = Trade> {
       const resume = pause();
       this.paused = true;
       try {
-        await this.withHeartbeats(all, heartbeat);
+        await this.heartbeating(all, heartbeat);
       } finally {
         this.paused = false;
         // Waiting was not quiet: no partition counts the pause toward idleness.
@@ -798,11 +582,11 @@ export class KafkaConsumer<T = Trade> {
     if (gen === undefined) return;
     this.lastCommitAt = Date.now();
     this.dirty = false;
-    await this.withHeartbeats(Promise.all(gen.jobs.map((job) => job.flush())), heartbeat);
+    await this.heartbeating(Promise.all(gen.jobs.map((job) => job.flush())), heartbeat);
     // A store that holds the flush back is backpressure: no partition turns idle meanwhile.
     this.paused = true;
     try {
-      await this.withHeartbeats(Promise.resolve(run?.durable?.()), heartbeat);
+      await this.heartbeating(Promise.resolve(run?.durable?.()), heartbeat);
     } finally {
       this.paused = false;
       const now = Date.now();
@@ -853,7 +637,7 @@ export class KafkaConsumer<T = Trade> {
       for (const [partition, st] of gen.parts) {
         if (st.checkpointed === st.progress.next) continue;
         const state: PartitionCheckpoint = { v: 1, topic, partition, offset: st.progress.next, maxTs: st.maxTs, progress: st.progress.state(), jobs: gen.jobs.map((j, i) => j.snapshot(st.inputs[i]!)) };
-        cps.push({ partition, offset: st.progress.next, data: serialize(state) });
+        cps.push({ partition, offset: st.progress.next, data: encodePartitionCheckpoint(state) });
       }
     } catch (e) {
       if (!(e instanceof TickflowError && e.code === 'CHECKPOINT_FAILED')) throw e;
