@@ -95,6 +95,29 @@ export class StoresUnavailable extends HttpError {
   }
 }
 
+/** How long `tickflow serve` waits at start for a configured store that does not answer (a restart during an outage). */
+const CONNECT_PATIENCE_MS = 120_000;
+
+/**
+ * Connects to a store, trying again with backoff while it is unreachable,
+ * for up to two minutes: a server restarted while ClickHouse or PostgreSQL
+ * is down waits for it (Kafka keeps the trades) instead of exiting. Bad
+ * settings (INVALID_ARGUMENT) fail at once.
+ */
+async function untilConnected<S>(what: string, o: { warn: (m: string) => void }, connect: () => Promise<S>): Promise<S> {
+  const deadline = Date.now() + CONNECT_PATIENCE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'INVALID_ARGUMENT' || Date.now() >= deadline) throw e;
+      o.warn(`${what} is not reachable yet (attempt ${attempt}: ${e instanceof Error ? e.message : String(e)}); trying again until ${new Date(deadline).toISOString()}`);
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+    }
+  }
+}
+
 /**
  * The configured stores: ClickHouse, then PostgreSQL, for range reads (each
  * behind a read breaker, the in-process store last), Redis for latest values,
@@ -139,26 +162,29 @@ export class StoreBackends implements StoreOutputs {
     try {
       if (o.clickhouseUrls !== undefined && o.clickhouseUrls.length > 0) {
         const { ClickHouseStore } = await import('@tickflow/sinks/clickhouse');
-        const ch = await ClickHouseStore.connect({
-          url: o.clickhouseUrls.length === 1 ? o.clickhouseUrls[0]! : [...o.clickhouseUrls],
+        const urls = o.clickhouseUrls;
+        const ch = await untilConnected('ClickHouse', o, () => ClickHouseStore.connect({
+          url: urls.length === 1 ? urls[0]! : [...urls],
           timeframes: [...CANDLE_TIMEFRAMES],
           profileTimeframes: [...PROFILE_TIMEFRAMES],
           tickCountTimeframes: [...TICK_TIMEFRAMES],
           requestTimeout: 5_000,
           maxOpenConnections: o.clickhouseMaxConnections ?? 10,
           log: o.log,
-        });
+        }));
         add('clickhouse', ch as unknown as RangeReader);
       }
       if (o.databaseUrl !== undefined) {
         const { TimescaleStore } = await import('@tickflow/sinks/timescale');
-        const pg = await TimescaleStore.connect({ url: o.databaseUrl, maxConnections: o.databasePoolMax ?? 10, log: o.log });
+        const url = o.databaseUrl;
+        const pg = await untilConnected('PostgreSQL', o, () => TimescaleStore.connect({ url, maxConnections: o.databasePoolMax ?? 10, log: o.log }));
         checkpoints = pg.checkpoints();
         add('postgres', pg as unknown as RangeReader);
       }
       if (o.redis !== undefined) {
         const { RedisStore } = await import('@tickflow/sinks/redis');
-        const store = await RedisStore.connect({ ...redisConnection(o.redis), log: o.log });
+        const redisTarget = o.redis;
+        const store = await untilConnected('Redis', o, () => RedisStore.connect({ ...redisConnection(redisTarget), log: o.log }));
         const opts = (k: string) => sinkOptions('redis', k);
         const sinks = watch('redis', { trades: store.sink('trades', opts('trades')), candles: store.sink('candles', opts('candles')), profiles: store.sink('volumeProfiles', opts('profiles')), ticks: store.sink('tickCounts', opts('ticks')), quotes: store.sink('quotes', opts('quotes')) });
         redis = { store, breaker: new ReadBreaker('redis', o.onBreaker), sinks };
