@@ -6,6 +6,27 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
 import { pack } from 'msgpackr';
 
+/** The options `tickflow produce --help` prints. */
+export const PRODUCE_HELP = `Usage: tickflow produce [options]
+
+Publishes trades (and the quotes carried on them) to Kafka: the synthetic feed,
+or a replayed NDJSON or CSV file. Key = symbol, partition = murmur2(symbol).
+
+Options:
+  --brokers LIST           Kafka bootstrap servers, comma separated (default $KAFKA_BROKERS)
+  --topic NAME             trades topic (default trades)
+  --quotes-topic NAME      quotes topic for the quotes carried on trades (default quotes; "" for none)
+  --format FORMAT          json | msgpack (default json)
+  --input FILE             replay an NDJSON or CSV file of trades instead of the synthetic feed
+  --count N                synthetic trades (default 10000)
+  --symbols N              synthetic symbols (default 10)
+  --seed N                 feed seed (default 1)
+  --rate N                 trades per second (default: as fast as the broker takes them)
+  -h, --help               this help
+
+A summary (trades, quotes, bytes, rate, messages per partition) ends stderr.
+`;
+
 /** Options of `tickflow produce` after parsing. */
 export interface ProduceOptions {
   readonly brokers: readonly string[];

@@ -1,5 +1,13 @@
 // @tickflow/core/replay: file and stream replay of NDJSON and CSV trades (Node only).
 export { fromFile, fromReadable } from './fromReadable.js';
 export type { ReplayOptions } from './fromReadable.js';
-export { TradeLineParser, splitCsvLine } from './tradeLineParser.js';
-export type { TradeFileFormat } from './tradeLineParser.js';
+export { TradeLineParser, splitCsvLine, detectTimeUnit, parseTimeUnit, toMilliseconds } from './tradeLineParser.js';
+export type { TimeUnit, TimeUnitOption, TradeFileFormat } from './tradeLineParser.js';
+export { TradeScanner } from './tradeScanner.js';
+export type { ScannedBatch, TradeScannerOptions } from './tradeScanner.js';
+export { fromFileColumns, openTradeFile, scanTrades } from './scanTrades.js';
+export type { ScanTradesOptions } from './scanTrades.js';
+export { decompressor, sniffInput } from './inputKind.js';
+export type { InputKind } from './inputKind.js';
+export { BlockScanner, inThreadRunner, scanTradeFile } from './parallelScan.js';
+export type { BlockLanes, BlockResult, BlockRunner, BlockTask, ScanSettings, ScanTradeFileOptions } from './parallelScan.js';
