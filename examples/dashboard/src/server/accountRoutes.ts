@@ -67,6 +67,7 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
         ctx.audit.append({ ts: Date.now(), type: 'refresh_reuse', user: user.username, ip: req.ip, session: user.sid!.slice(0, 8) });
         throw new HttpError(401, 'this refresh token was already used: the session is ended for safety; sign in again with POST /api/auth/login');
       }
+      if (rotated.why === 'unavailable') throw new HttpError(503, 'the session store (Redis) is unavailable: retry shortly', { 'retry-after': '1' });
       throw new HttpError(401, 'the session has ended (logged out, revoked or idle for too long): sign in again with POST /api/auth/login');
     }
     // Guests stay viewers while guest access is on.

@@ -114,6 +114,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   }
 
   const sessionsOpen = sessions!;
+  sessionsOpen.onDegraded = (m) => log.warn(m);
   // bodyLimit: every JSON body of the API is small (an order, a login); 64 KiB bounds parsing work and memory per request.
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
   // helmet's middleware on every answer (what @fastify/helmet does; used directly because that plugin's require('helmet') gets the ESM build under the test runner's import condition).

@@ -260,7 +260,7 @@ export function securityPosture(config: ServerConfig): { production: boolean; wh
   const problems: string[] = [];
   const weak = config.users.filter((u) => DEMO.has(`${u.username}:${u.password}`) || u.username === u.password);
   if (weak.length > 0) problems.push(`demo users with known passwords: ${weak.map((u) => `${u.username} (${u.role})`).join(', ')}; set TICKFLOW_USERS to your own name:password:role list (or "" for none)`);
-  if (config.jwtSecret === undefined) problems.push('JWT_SECRET is not set: tokens would be signed with a generated secret (lost at restart, different on every node); set JWT_SECRET to ≥ 32 random characters');
+  if (config.jwtSecret === undefined) problems.push('JWT_SECRET is not set: using a generated development secret (tokens stop working on restart and differ per node); set JWT_SECRET to ≥ 32 random characters');
   const production = reasons.length > 0;
   const notes: string[] = [];
   if (production && config.guestAccess) notes.push('guest access is on: anyone can get a read-only viewer token (POST /api/auth/guest); set TICKFLOW_GUEST_ACCESS=false to require sign-in');
