@@ -53,14 +53,15 @@ export interface AggregateIo {
 /** The options `tickflow aggregate --help` prints. */
 export const AGGREGATE_HELP = `Usage: tickflow aggregate [options]
 
-Reads trades (NDJSON, CSV, Parquet or Arrow IPC; a file or stdin, streamed),
+Reads trades (NDJSON or CSV, plain, gzip or zstd; a file or stdin, streamed),
 aggregates them into event-time windows per symbol and writes the results.
 
 Input:
   --input FILE             trades file (default: stdin). NDJSON and CSV may be gzip (.gz) or
                            zstd (.zst) compressed: detected from the first bytes
-  --format FORMAT          auto | ndjson | csv | parquet | arrow (default auto: Parquet and Arrow
-                           by their magic bytes, else the first line: { is NDJSON, else a CSV header)
+  --format FORMAT          auto | ndjson | csv (default auto: the first line decides, { is NDJSON,
+                           else a CSV header). Parquet and Arrow IPC files are recognised by their
+                           magic bytes and refused with a message: not supported yet
   --time-unit UNIT         auto | s | ms | us | ns: unit of numeric timestamps (default auto: from
                            the first trade's magnitude, ≥1e17 ns, ≥1e14 us, ≥1e11 ms, ≥1e8 s;
                            smaller values are read as ms). ISO-8601 strings are always absolute
@@ -74,11 +75,9 @@ Windows:
   --profile-step STEP      price step of volume-profile levels (default 0.05)
 
 Output:
-  --output FORMAT          ndjson | csv | parquet (default ndjson; parquet needs --out)
+  --output FORMAT          ndjson | csv (default ndjson; csv for candles and tick counts)
   --out FILE               write results to FILE instead of stdout
-  --to URL                 write results into a store instead: clickhouse://host:8123[/db] or
-                           http(s)://… for ClickHouse, postgres://user:pass@host/db for PostgreSQL
-                           or TimescaleDB; writes are idempotent (re-running changes nothing)
+  --to URL                 (not supported yet: writing into ClickHouse/PostgreSQL stores)
   --max-reports N          late trades and bad lines reported one by one on stderr, each with
                            its line number and reason, before the rest is summarised (default 100)
   --threads N              parsing threads for a file (default 1; windows are always computed in

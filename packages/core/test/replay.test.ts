@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeadLetter, Trade } from '../src/index.js';
 import { collect, pipeline } from '../src/index.js';
-import { fromFile, fromReadable } from '../src/replay/index.js';
+import type { ScannedBatch } from '../src/replay/index.js';
+import { fromFile, fromFileColumns, fromReadable, inThreadRunner, openTradeFile, scanTradeFile, scanTrades } from '../src/replay/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickflow-replay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,5 +135,71 @@ describe('file replay', () => {
       .run({ signal: ac.signal });
     await expect(run).resolves.toMatchObject({ events: 1 });
     expect(seen).toHaveLength(1);
+  });
+});
+
+/** Rows and dead letters of scanned batches, for comparisons. */
+async function drain(batches: AsyncIterable<ScannedBatch>): Promise<{ rows: unknown[][]; dead: unknown[][] }> {
+  const rows: unknown[][] = [];
+  const dead: unknown[][] = [];
+  for await (const b of batches) {
+    const c = b.columns;
+    for (let i = 0; i < c.length; i++) rows.push([c.symbols[c.symbol[i]!], c.ts[i], c.price[i], c.size[i], c.side![i], b.lines[i]]);
+    for (const d of b.deadLetters) dead.push([d.line, d.reason]);
+  }
+  return { rows, dead };
+}
+
+describe('columnar replay', () => {
+  const lines = (n: number): string =>
+    Array.from({ length: n }, (_, i) => (i % 97 === 13 ? `bad line ${i}` : i % 89 === 7 ? '' : `{"symbol":"S${i % 7}","ts":${1705660245123 + i},"price":${100 + (i % 13) / 100},"size":${i % 5},"side":"${i % 2 ? 'buy' : 'sell'}"}`)).join('\n');
+
+  it('reads gzip and zstd compressed files by their magic bytes, with the same trades and line numbers', async () => {
+    const text = `${lines(2000)}\n`;
+    const plain = join(dir, 'c.ndjson');
+    const gz = join(dir, 'c.data');
+    const zst = join(dir, 'c.zst');
+    writeFileSync(plain, text);
+    writeFileSync(gz, gzipSync(text));
+    writeFileSync(zst, execFileSync('zstd', ['-c', plain]));
+    const want = await drain(scanTrades(openTradeFile(plain)));
+    expect(want.rows.length).toBeGreaterThan(1900);
+    expect(want.dead.length).toBeGreaterThan(10);
+    expect(await drain(scanTrades(openTradeFile(gz)))).toEqual(want);
+    expect(await drain(scanTrades(openTradeFile(zst)))).toEqual(want);
+  });
+
+  it('refuses Parquet, zip and other binary input by name, without echoing it', async () => {
+    const pq = join(dir, 'x.bin');
+    writeFileSync(pq, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64, 7)]));
+    await expect(drain(scanTrades(openTradeFile(pq)))).rejects.toThrow(/Parquet/);
+    writeFileSync(pq, Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 65, 66]));
+    await expect(drain(scanTrades(openTradeFile(pq)))).rejects.toThrow(/does not look like text/);
+  });
+
+  it('splits a file into blocks at line boundaries with the same trades, line numbers and dead letters as one pass', async () => {
+    for (const [name, text] of [
+      ['p.ndjson', `${lines(3000)}\n`],
+      ['p2.ndjson', lines(3000)],
+      ['p.csv', `\nsymbol,ts,price,size,side\n${Array.from({ length: 3000 }, (_, i) => (i % 101 === 5 ? 'A,x,1,1,buy' : `S${i % 5},${i * 1000},${1 + i / 100},${i % 4},${i % 3 ? 'b' : 's'}`)).join('\r\n')}\r\n`],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      const want = await drain(scanTrades(openTradeFile(file)));
+      for (const blockBytes of [37, 1000, 4096]) {
+        const got = await drain(scanTradeFile(file, { workers: 3, blockBytes, minParallelBytes: 0, prologueBytes: 200, runner: inThreadRunner }));
+        expect(got, `${name}, blocks of ${blockBytes} bytes`).toEqual(want);
+      }
+    }
+  });
+
+  it('fromFileColumns gives the trades of fromFile through a pipeline', async () => {
+    const file = join(dir, 'f.ndjson');
+    writeFileSync(file, `${lines(500)}\n`);
+    const a = await replay(fromFile(file));
+    const b = await replay(fromFileColumns(file));
+    const strip = (t: Trade): unknown[] => [t.symbol, t.ts, t.price, t.size, t.side];
+    expect(b.trades.map(strip)).toEqual(a.trades.map(strip));
+    expect(b.dead.map((d) => [d.line, d.reason])).toEqual(a.dead.map((d) => [d.line, d.reason]));
   });
 });

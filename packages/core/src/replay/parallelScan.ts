@@ -16,6 +16,8 @@ export interface ScanTradeFileOptions extends ScanTradesOptions {
   readonly workers?: number;
   /** Bytes per block handed to a worker. Default 4 MiB. */
   readonly blockBytes?: number;
+  /** Bytes scanned on the calling thread first, to learn the format, the CSV header and the time unit. Default 1 MiB. */
+  readonly prologueBytes?: number;
   /** Files smaller than this are scanned on the calling thread. Default 16 MiB. */
   readonly minParallelBytes?: number;
   /**
@@ -112,7 +114,8 @@ export class BlockScanner {
     const { start, end } = task;
     // Read one byte before the block (to see whether it starts a line) and a little past it (to finish its last line).
     const before = start > 0 ? 1 : 0;
-    let buf = readAt(this.fd, start - before, end - start + before + 65_536);
+    const extra = Math.min(65_536, Math.max(1024, end - start));
+    let buf = readAt(this.fd, start - before, end - start + before + extra);
     let first: number;
     if (before === 0) first = 0;
     else {
@@ -121,7 +124,7 @@ export class BlockScanner {
     }
     const blockEnd = end - start + before;
     let stop = blockEnd > 0 ? buf.indexOf(10, blockEnd - 1) : -1;
-    while (stop < 0 && buf.length >= blockEnd + 65_536) {
+    while (stop < 0 && buf.length >= blockEnd + extra) {
       // The last line runs past what was read: read more.
       const more = readAt(this.fd, start - before + buf.length, 1 << 20);
       if (more.length === 0) break;
@@ -292,7 +295,7 @@ export async function* scanTradeFile(path: string, options: ScanTradeFileOptions
   let pos: number;
   let header: string | undefined;
   try {
-    let buf = readAt(fd, 0, Math.min(size, 1 << 20));
+    let buf = readAt(fd, 0, Math.min(size, Math.max(1, options.prologueBytes ?? 1 << 20)));
     let nl = buf.lastIndexOf(10);
     while (nl < 0 && buf.length < size) {
       buf = readAt(fd, 0, Math.min(size, buf.length * 2));
