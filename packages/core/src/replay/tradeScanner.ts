@@ -129,6 +129,16 @@ export class TradeScanner {
   scan(buf: Uint8Array, start: number, end: number, final: boolean): void {
     let a = start;
     while (a < end) {
+      if (this.parser.detectedFormat === 'ndjson') {
+        // The fast path finds the line's end itself (no native call per line); SLOW falls back below.
+        this.lineNo++;
+        const e = this.fastJson(buf, a, end);
+        if (e !== SLOW && (e < end || final)) {
+          a = e + 1;
+          continue;
+        }
+        this.lineNo--;
+      }
       let nl = buf.indexOf(10, a);
       if (nl < 0 || nl >= end) {
         if (!final) throw new RangeError('TradeScanner.scan: the last line has no newline; pass final=true at the end of the input');
@@ -162,11 +172,8 @@ export class TradeScanner {
   }
 
   private scanLine(buf: Uint8Array, a: number, b: number): void {
-    const format = this.parser.detectedFormat;
-    let r: number;
-    if (format === 'ndjson') r = this.fastJson(buf, a, b);
-    else if (format === 'csv' && this.csvCodes !== undefined) r = this.fastCsv(buf, a, b);
-    else r = SLOW;
+    // NDJSON lines reach here only when the fast path left them (see scan).
+    const r = this.parser.detectedFormat === 'csv' && this.csvCodes !== undefined ? this.fastCsv(buf, a, b) : SLOW;
     if (r === SLOW) this.slowLine(buf, a, b);
   }
 
@@ -299,10 +306,15 @@ export class TradeScanner {
 
   // ---- NDJSON fast path ----
 
-  /** Reads one NDJSON line into the columns; returns SLOW when the line parser must decide. */
+  /**
+   * Reads one NDJSON line starting at `a` (bounded by `b`, the end of the
+   * chunk) into the columns; returns the index of the newline that ends it
+   * (or `b`), or SLOW when the line parser must decide. A raw newline can
+   * only end a line: JSON strings cannot hold one and skipWs stops at it.
+   */
   private fastJson(buf: Uint8Array, a: number, b: number): number {
     let i = skipWs(buf, a, b);
-    if (i === b) return 0; // blank line
+    if (i === b || buf[i] === 10) return i; // blank line
     if (buf[i] !== 123 /* { */) return SLOW;
     i++;
     let seen = 0;
@@ -383,7 +395,7 @@ export class TradeScanner {
       if (d === 44 /* , */) { i++; continue; }
       if (d !== 125 /* } */) return SLOW;
       i = skipWs(buf, i + 1, b);
-      if (i !== b) return SLOW;
+      if (i !== b && buf[i] !== 10) return SLOW;
       break;
     }
     if (symA < 0 || ts !== ts || price !== price || size !== size) return SLOW;
@@ -392,7 +404,7 @@ export class TradeScanner {
     const ms = this.parser.scaleTime(ts);
     if (ms - ms !== 0) return SLOW;
     this.push(id, ms, price, size, side);
-    return 0;
+    return i;
   }
 
   /** Scans a JSON string body from `i` (after the quote); sets `end` to the closing quote. False for escapes or control characters. */
@@ -575,10 +587,11 @@ export class TradeScanner {
   }
 }
 
+/** Skips JSON whitespace within a line (a newline ends the line, so it is not skipped). */
 function skipWs(buf: Uint8Array, i: number, b: number): number {
   while (i < b) {
     const c = buf[i]!;
-    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
+    if (c !== 32 && c !== 9 && c !== 13) break;
     i++;
   }
   return i;
