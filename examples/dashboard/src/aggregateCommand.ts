@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import type { DeadLetter, LateEvent, Source, Trade } from '@tickflow/core';
+import type { DeadLetter, LateEvent, Source, Trade, TradeColumns } from '@tickflow/core';
 import { TickflowError, parseDuration, pipeline } from '@tickflow/core';
 import type { TimeUnitOption } from '@tickflow/core/replay';
 import { parseTimeUnit, scanTradeFile, scanTrades } from '@tickflow/core/replay';
@@ -12,7 +12,8 @@ import { ProgressMeter } from './backfill/progressMeter.js';
 import { ReportLimiter } from './backfill/reportLimiter.js';
 import type { ResultFormat } from './backfill/resultOutput.js';
 import { openResultOutput, parseResultFormat } from './backfill/resultOutput.js';
-import { columnarFileSource, isColumnarFormat } from './backfill/columnarInput.js';
+import type { TableTradeBatch } from './backfill/columnarInput.js';
+import { columnarFormatOf, readTableTrades } from './backfill/columnarInput.js';
 
 /** Input formats `tickflow aggregate` reads. */
 export type AggregateInputFormat = 'auto' | 'ndjson' | 'csv' | 'parquet' | 'arrow';
@@ -53,18 +54,19 @@ export interface AggregateIo {
 /** The options `tickflow aggregate --help` prints. */
 export const AGGREGATE_HELP = `Usage: tickflow aggregate [options]
 
-Reads trades (NDJSON or CSV, plain, gzip or zstd; a file or stdin, streamed),
-aggregates them into event-time windows per symbol and writes the results.
+Reads trades (NDJSON or CSV, plain, gzip or zstd, from a file or stdin, streamed; Parquet and
+Arrow IPC files), aggregates them into event-time windows per symbol and writes the results.
 
 Input:
   --input FILE             trades file (default: stdin). NDJSON and CSV may be gzip (.gz) or
-                           zstd (.zst) compressed: detected from the first bytes
-  --format FORMAT          auto | ndjson | csv (default auto: the first line decides, { is NDJSON,
-                           else a CSV header). Parquet and Arrow IPC files are recognised by their
-                           magic bytes and refused with a message: not supported yet
+                           zstd (.zst) compressed: detected from the first bytes. Parquet and
+                           Arrow IPC (file or stream) files are recognised by their magic bytes
+  --format FORMAT          auto | ndjson | csv | parquet | arrow (default auto: the first bytes
+                           decide; for text { is NDJSON, else a CSV header)
   --time-unit UNIT         auto | s | ms | us | ns: unit of numeric timestamps (default auto: from
                            the first trade's magnitude, ≥1e17 ns, ≥1e14 us, ≥1e11 ms, ≥1e8 s;
-                           smaller values are read as ms). ISO-8601 strings are always absolute
+                           smaller values are read as ms). ISO-8601 strings are always absolute;
+                           Parquet/Arrow timestamp columns carry their own unit
 
 Windows:
   --timeframe LIST         timeframes, comma separated, e.g. 1m or 1m,5m,1h (default 1m);
@@ -75,21 +77,27 @@ Windows:
   --profile-step STEP      price step of volume-profile levels (default 0.05)
 
 Output:
-  --output FORMAT          ndjson | csv (default ndjson; csv for candles and tick counts)
+  --output FORMAT          ndjson | csv | parquet (default ndjson; csv for candles and tick
+                           counts; parquet needs --out)
   --out FILE               write results to FILE instead of stdout
-  --to URL                 (not supported yet: writing into ClickHouse/PostgreSQL stores)
+  --to URL                 write results into a store instead: clickhouse://host:8123[/database]
+                           or postgres://user:password@host:5432/database[?schema=name]; tables
+                           are created when missing and writes are idempotent (a rerun of the
+                           same backfill leaves the rows of one run)
   --max-reports N          late trades and bad lines reported one by one on stderr, each with
-                           its line number and reason, before the rest is summarised (default 100)
+                           its line (or table row) number and reason, before the rest is
+                           summarised (default 100)
   --threads N              parsing threads for a file (default 1; windows are always computed in
                            file order on the main thread, so results and lateness do not depend on it)
   --progress / --no-progress
                            progress on stderr (bytes, trades/s, ETA); default: when stderr is a terminal
   -h, --help               this help
 
-Results: one object per line; for candles the fields symbol, timeframe, start, end, open,
+Results: one object per line (NDJSON); for candles the fields symbol, timeframe, start, end, open,
 high, low, close, volume, trades, vwap, buyVolume, sellVolume, final, rev (start/end in UTC
-epoch ms). Input records: {symbol, ts|timestamp, price, size|volume, side?, id?}; CSV with a
-header naming those columns. A summary line ends stderr.
+epoch ms). Input records: {symbol, ts|timestamp, price, size|volume, side?, id?, bid?, ask?};
+CSV with a header naming those columns, Parquet and Arrow with columns of those names. A
+summary line ends stderr.
 `;
 
 /**
@@ -220,52 +228,62 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
   let notes = '';
 
   const name = fromStdin ? 'stdin' : `file:${o.input!}`;
-  const columnar = !fromStdin && (await isColumnarFormat(o.input!, o.format));
-  const source: Source<Trade> = columnar
-    ? columnarFileSource(o.input!, { format: o.format, timeUnit, name, onBytes: (n) => (bytes = n) })
-    : {
-        name,
-        async *read(ctx) {
-          const format = o.format === 'parquet' || o.format === 'arrow' ? 'auto' : o.format;
-          const scan = { format, timeUnit, origin: name, signal: ctx.signal, onBytes: (n: number) => (bytes += n) };
-          const batches = fromStdin
-            ? scanTrades(io.stdin as AsyncIterable<Uint8Array | string>, scan)
-            : scanTradeFile(o.input!, { ...scan, ...(o.threads === undefined ? {} : { workers: o.threads }) });
-          let first = true;
-          for await (const batch of batches) {
-            for (const d of batch.deadLetters) ctx.deadLetter(d);
-            const cols = batch.columns;
-            if (cols.length === 0) continue;
-            if (first) {
-              first = false;
-              const ts = cols.ts[0]!;
-              if (timeUnit === 'auto' && Math.abs(ts) < SUSPICIOUS_MS) {
-                notes += `tickflow aggregate: note: the first trade's time ${ts} read as epoch milliseconds is ${new Date(ts).toISOString()}; if the file holds seconds (or another unit), pass --time-unit s|ms|us|ns\n`;
-              }
-            }
-            matcher.startBatch(cols, batch.lines);
-            trades += cols.length;
-            yield { columns: cols };
-            // The batch has been pushed: its late events were collected meanwhile, in row order.
-            if (late.length > 0) await reportLate();
-            matcher.endBatch();
-            progress.update(bytes, trades);
+  const table = fromStdin ? undefined : await columnarFormatOf(o.input!, o.format);
+  /** What a report calls a position in the input: rows of a table, lines of text. */
+  const at = table === undefined ? 'line' : 'row';
+  /** Every field of a late trade's input row, where the input keeps them (tables). */
+  let recordOf: ((line: number) => Record<string, unknown> | undefined) | undefined;
+  const source: Source<Trade> = {
+    name,
+    async *read(ctx) {
+      let batches: AsyncIterable<InputBatch>;
+      if (table !== undefined) {
+        batches = tableInput(readTableTrades(o.input!, { format: table, timeUnit, origin: name, signal: ctx.signal, onBytes: (n) => (bytes = n) }));
+      } else {
+        const format = o.format === 'parquet' || o.format === 'arrow' ? 'auto' : o.format;
+        const scan = { format, timeUnit, origin: name, signal: ctx.signal, onBytes: (n: number) => (bytes += n) };
+        batches = fromStdin
+          ? scanTrades(io.stdin as AsyncIterable<Uint8Array | string>, scan)
+          : scanTradeFile(o.input!, { ...scan, ...(o.threads === undefined ? {} : { workers: o.threads }) });
+      }
+      let first = true;
+      for await (const batch of batches) {
+        for (const d of batch.deadLetters) ctx.deadLetter(d);
+        const cols = batch.columns;
+        if (cols.length === 0) continue;
+        if (first) {
+          first = false;
+          const ts = cols.ts[0]!;
+          if (timeUnit === 'auto' && Math.abs(ts) < SUSPICIOUS_MS) {
+            notes += `tickflow aggregate: note: the first trade's time ${ts} read as epoch milliseconds is ${new Date(ts).toISOString()}; if the file holds seconds (or another unit), pass --time-unit s|ms|us|ns\n`;
           }
-        },
-      };
+        }
+        matcher.startBatch(cols, batch.lines);
+        recordOf = batch.record;
+        trades += cols.length;
+        yield { columns: cols };
+        // The batch has been pushed: its late events were collected meanwhile, in row order.
+        if (late.length > 0) await reportLate();
+        matcher.endBatch();
+        recordOf = undefined;
+        progress.update(bytes, trades);
+      }
+    },
+  };
 
   const reportLate = (): void | Promise<void> => {
     let s = '';
     for (const l of late) {
       const line = matcher.lineOf(l);
       if (!lateReports.take(line)) continue;
-      s += `${line === undefined ? '' : `line ${line}: `}late trade (window ${new Date(l.windowStart).toISOString()} closed at watermark ${new Date(l.watermark).toISOString()}): ${JSON.stringify(l.event)}\n`;
+      const record = line === undefined ? undefined : recordOf?.(line);
+      s += `${line === undefined ? '' : `${at} ${line}: `}late trade (window ${new Date(l.windowStart).toISOString()} closed at watermark ${new Date(l.watermark).toISOString()}): ${JSON.stringify(record ?? l.event)}\n`;
     }
     late.length = 0;
     return s.length > 0 ? writeErr(s) : undefined;
   };
 
-  const output = await openResultOutput({ format: o.output ?? 'ndjson', kind: o.kind, outFile: o.outFile, to: o.to, stdout: io.stdout, env: io.env ?? {} });
+  const output = await openResultOutput({ format: o.output ?? 'ndjson', kind: o.kind, timeframes: o.timeframes, outFile: o.outFile, to: o.to, stdout: io.stdout, stderr: io.stderr, env: io.env ?? {} });
   const job = pipeline(source, { outOfOrderness, name: 'aggregate' })
     .pipe(ops[0], ops[1])
     .late({
@@ -278,7 +296,7 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
       write(batch: readonly DeadLetter[]) {
         let s = '';
         for (const d of batch) {
-          if (badReports.take(d.line)) s += `${d.line === undefined ? d.origin : `line ${d.line}`}: ${d.reason}\n`;
+          if (badReports.take(d.line)) s += `${d.line === undefined ? d.origin : `${at} ${d.line}`}: ${d.reason}\n`;
         }
         return s.length > 0 ? writeErr(s) : undefined;
       },
@@ -296,6 +314,18 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
   const what = o.kind === 'candles' ? 'candles' : o.kind === 'profile' ? 'profiles' : 'tick counts';
   await writeErr(`${tail}tickflow aggregate: ${stats.events} trades, ${stats.emitted} ${what}, ${stats.late} late, ${stats.deadLetters} bad lines${output.describe === undefined ? '' : `; ${output.describe()}`}\n`);
   return 0;
+}
+
+/** A batch of trades from any input: text (line numbers) or a table (row numbers, with every field of a row). */
+interface InputBatch {
+  readonly columns: TradeColumns;
+  readonly lines: Float64Array;
+  readonly deadLetters: readonly DeadLetter[];
+  readonly record?: ((line: number) => Record<string, unknown> | undefined) | undefined;
+}
+
+async function* tableInput(batches: AsyncIterable<TableTradeBatch>): AsyncGenerator<InputBatch> {
+  for await (const b of batches) yield { columns: b.columns, lines: b.rows, deadLetters: b.deadLetters, record: b.record };
 }
 
 /** Validates the kind flag. */

@@ -23,9 +23,13 @@ export interface ResultOutput extends Output<unknown> {
 export interface ResultOutputOptions {
   readonly format: ResultFormat;
   readonly kind: AggregationKind;
+  /** Timeframes of the run (a store creates a table for each). */
+  readonly timeframes: readonly string[];
   readonly outFile: string | undefined;
   readonly to: string | undefined;
   readonly stdout: Writable;
+  /** Where a store's log lines go. */
+  readonly stderr: Writable;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -63,7 +67,8 @@ function csvCell(v: unknown): string {
 export async function openResultOutput(o: ResultOutputOptions): Promise<ResultOutput> {
   if (o.to !== undefined) {
     const { openStoreOutput } = await import('./storeOutput.js');
-    return openStoreOutput(o.to, o.kind);
+    if (o.outFile !== undefined) throw new TickflowError('INVALID_ARGUMENT', '--to and --out both say where results go: give one');
+    return openStoreOutput(o.to, { kind: o.kind, timeframes: o.timeframes, stderr: o.stderr });
   }
   if (o.format === 'parquet') {
     if (o.outFile === undefined) throw new TickflowError('INVALID_ARGUMENT', '--output parquet needs --out FILE (Parquet is not streamed to stdout)');

@@ -11,3 +11,5 @@ export { decompressor, sniffInput } from './inputKind.js';
 export type { InputKind } from './inputKind.js';
 export { BlockScanner, inThreadRunner, scanTradeFile } from './parallelScan.js';
 export type { BlockLanes, BlockResult, BlockRunner, BlockTask, ScanSettings, ScanTradeFileOptions } from './parallelScan.js';
+export { TableTradeReader, mapTradeColumns, rowObject } from './columnarTrades.js';
+export type { ColumnValues, ColumnarBatch, TableBatch, TableTradeReaderOptions, TradeField } from './columnarTrades.js';
