@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 
 /** Roles, weakest first: each role may do what the ones before it may. */
@@ -39,9 +41,28 @@ export function hasRole(role: Role, needed: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(needed);
 }
 
-/** A random secret for development, when JWT_SECRET is not set (tokens die with the process). */
+/** A random secret for development, when JWT_SECRET is not set. */
 export function generatedSecret(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The development secret kept in the data dir (`jwt-secret`, mode 0600) when
+ * JWT_SECRET is not set: generated on the first start, read on the next ones,
+ * so tokens (and the pages holding them) survive a restart.
+ */
+export async function dataDirSecret(dataDir: string): Promise<{ secret: string; file: string; created: boolean }> {
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    const secret = (await readFile(file, 'utf8')).trim();
+    if (secret.length >= 32) return { secret, file, created: false };
+  } catch {
+    // not there yet
+  }
+  const secret = generatedSecret();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, secret + '\n', { mode: 0o600 });
+  return { secret, file, created: true };
 }
 
 /**

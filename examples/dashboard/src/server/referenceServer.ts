@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import helmet from 'helmet';
@@ -9,7 +10,7 @@ import type { Candle } from '@tickflow/core';
 import { redisBridge, startWsServer, tokenOf } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
 import { openAuditTrail } from './auditLog.js';
-import { TokenIssuer, generatedSecret } from './auth.js';
+import { TokenIssuer, dataDirSecret, generatedSecret } from './auth.js';
 import type { Role } from './auth.js';
 import { HttpError } from './httpErrors.js';
 import { livePageRoutes } from './livePageRoutes.js';
@@ -68,7 +69,14 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   for (const p of posture.problems) log.warn({ production: posture.production, allowDemo: config.allowDemo }, posture.production ? `INSECURE (TICKFLOW_ALLOW_DEMO): ${p}` : `development mode: ${p}`);
   for (const n of posture.notes) log.warn(n);
   let secret = config.jwtSecret;
-  if (secret === undefined) secret = generatedSecret();
+  if (secret === undefined) {
+    const kept = await dataDirSecret(config.dataDir).catch((e: unknown) => {
+      log.warn(`could not keep the development JWT secret in ${config.dataDir} (${e instanceof Error ? e.message : String(e)}): tokens stop working on restart`);
+      return undefined;
+    });
+    secret = kept?.secret ?? generatedSecret();
+    if (kept !== undefined) log.info({ file: kept.file }, kept.created ? `development JWT secret generated into ${kept.file}` : `development JWT secret read from ${kept.file}`);
+  }
   const tokens = new TokenIssuer(secret, seconds(config.accessTtl), seconds(config.refreshTtl));
   const store = new InMemoryMarketStore({ bars: config.retentionBars, trades: config.retentionTrades });
   // The NDJSON journal first (fsync'd per entry), shipped to PostgreSQL's tickflow_audit when DATABASE_URL is set.
@@ -105,7 +113,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       store,
     );
     cache = await ResponseCache.open(60_000, redisTarget);
-    sessions = await Sessions.open({ redis: redisTarget });
+    sessions = await Sessions.open({ redis: redisTarget, file: redisTarget === undefined ? join(config.dataDir, 'sessions.json') : undefined });
   } catch (e) {
     await cache?.close();
     await stores?.close(0);

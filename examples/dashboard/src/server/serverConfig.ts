@@ -163,7 +163,7 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'liveTimeframes', flag: '--timeframe LIST', help: 'the first is the timeframe of the latest candle per symbol in GET /api/symbols (default 1m,5m); REST and the WebSocket serve 1m,5m,15m,1h,1d' },
   { key: 'dataDir', flag: '--data-dir DIR', env: 'TICKFLOW_DATA_DIR', help: 'folder for the audit log (default .tickflow)' },
   { key: 'auditLog', flag: '--audit-log FILE', env: 'TICKFLOW_AUDIT_LOG', help: 'audit trail, NDJSON (default DATA_DIR/audit.ndjson)' },
-  { key: 'jwtSecret', flag: '', env: 'JWT_SECRET', help: 'HS256 secret, ≥ 32 characters (default: generated per run, logged as a warning)' },
+  { key: 'jwtSecret', flag: '', env: 'JWT_SECRET', help: 'HS256 secret, ≥ 32 characters (default: generated once into DATA_DIR/jwt-secret, logged as a warning)' },
   { key: 'accessTtl', flag: '', env: 'JWT_ACCESS_TTL', help: 'access token lifetime (default 15m)' },
   { key: 'refreshTtl', flag: '', env: 'JWT_REFRESH_TTL', help: 'refresh token lifetime (default 7d)' },
   { key: 'users', flag: '', env: 'TICKFLOW_USERS', help: 'demo users name:password:role,… (default viewer:viewer:viewer,trader:trader:trader,admin:admin:admin)' },
@@ -260,7 +260,7 @@ export function securityPosture(config: ServerConfig): { production: boolean; wh
   const problems: string[] = [];
   const weak = config.users.filter((u) => DEMO.has(`${u.username}:${u.password}`) || u.username === u.password);
   if (weak.length > 0) problems.push(`demo users with known passwords: ${weak.map((u) => `${u.username} (${u.role})`).join(', ')}; set TICKFLOW_USERS to your own name:password:role list (or "" for none)`);
-  if (config.jwtSecret === undefined) problems.push('JWT_SECRET is not set: using a generated development secret (tokens stop working on restart and differ per node); set JWT_SECRET to ≥ 32 random characters');
+  if (config.jwtSecret === undefined) problems.push('JWT_SECRET is not set: using a generated development secret (kept in DATA_DIR/jwt-secret so tokens survive a restart; it differs per node); set JWT_SECRET to ≥ 32 random characters');
   const production = reasons.length > 0;
   const notes: string[] = [];
   if (production && config.guestAccess) notes.push('guest access is on: anyone can get a read-only viewer token (POST /api/auth/guest); set TICKFLOW_GUEST_ACCESS=false to require sign-in');

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Role } from './auth.js';
 import type { RedisTarget } from './serverConfig.js';
@@ -29,13 +31,61 @@ interface SessionBackend {
   close(): Promise<void>;
 }
 
-/** Embedded mode: sessions in process memory (gone on restart), at most `max` (the least recently used go first). */
+/**
+ * Embedded mode: sessions in process memory, at most `max` (the least
+ * recently used go first); with `file`, also saved there after every change
+ * (written whole, to a temporary file then renamed, mode 0600) and loaded at
+ * start, so sign-ins survive a restart of the server.
+ */
 class MemorySessions implements SessionBackend {
   private readonly byId = new Map<string, { s: Session; expires: number }>();
+  private saving: Promise<void> | undefined;
+  private dirty = false;
 
-  constructor(private readonly max = 100_000) {}
+  constructor(
+    private readonly max = 100_000,
+    private readonly file?: string,
+  ) {}
+
+  /** Loads the saved sessions (missing or unreadable file: none). */
+  async load(): Promise<number> {
+    if (this.file === undefined) return 0;
+    let rows: unknown;
+    try {
+      rows = JSON.parse(await readFile(this.file, 'utf8'));
+    } catch {
+      return 0;
+    }
+    if (!Array.isArray(rows)) return 0;
+    const now = Date.now();
+    for (const r of rows as { s?: Session; expires?: number }[]) {
+      if (r.s !== undefined && typeof r.s.sid === 'string' && typeof r.expires === 'number' && r.expires > now) this.byId.set(r.s.sid, { s: r.s, expires: r.expires });
+    }
+    return this.byId.size;
+  }
+
+  /** Saves after a change; changes made while a save runs are saved by one more save. */
+  private changed(): void {
+    if (this.file === undefined) return;
+    this.dirty = true;
+    this.saving ??= (async () => {
+      while (this.dirty) {
+        this.dirty = false;
+        const file = this.file!;
+        try {
+          await mkdir(dirname(file), { recursive: true });
+          await writeFile(`${file}.tmp`, JSON.stringify([...this.byId.values()]), { mode: 0o600 });
+          await rename(`${file}.tmp`, file);
+        } catch {
+          // best effort: the sessions stay in memory
+        }
+      }
+      this.saving = undefined;
+    })();
+  }
 
   async put(s: Session, ttlS: number): Promise<void> {
+    this.changed();
     this.byId.delete(s.sid);
     this.byId.set(s.sid, { s, expires: Date.now() + ttlS * 1000 });
     if (this.byId.size > this.max) {
@@ -60,6 +110,7 @@ class MemorySessions implements SessionBackend {
     if (s === undefined) return { ok: false, why: 'gone' };
     if (s.gen !== gen) {
       this.byId.delete(sid);
+      this.changed();
       return { ok: false, why: 'reuse' };
     }
     const next = { ...s, gen: gen + 1, lastUsed: now };
@@ -69,7 +120,7 @@ class MemorySessions implements SessionBackend {
 
   async delete(sid: string): Promise<Session | undefined> {
     const s = await this.get(sid);
-    this.byId.delete(sid);
+    if (this.byId.delete(sid)) this.changed();
     return s;
   }
 
@@ -80,7 +131,9 @@ class MemorySessions implements SessionBackend {
     return out;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.saving;
+  }
 }
 
 // GET, compare the generation, then bump it and reset the idle TTL, or delete the session on reuse: one atomic step.
@@ -161,6 +214,8 @@ export interface SessionOptions {
   readonly redis?: RedisTarget | undefined;
   /** Key prefix in Redis. Default `tickflow:`. */
   readonly prefix?: string | undefined;
+  /** Embedded mode: the file the sessions are saved to and loaded from (e.g. `DATA_DIR/sessions.json`); none: memory only. */
+  readonly file?: string | undefined;
   /** How long a positive `active()` answer is trusted without asking the store again. Default 2 s. */
   readonly checkEveryMs?: number | undefined;
 }
@@ -169,7 +224,7 @@ export interface SessionOptions {
  * Server-side sessions behind refresh tokens: created at sign-in, rotated at
  * each refresh (a refresh token works once; presenting an old one is reuse:
  * the session is revoked), ended by logout or revocation, or after the idle
- * TTL. Embedded mode keeps them in memory; with Redis they are shared by the
+ * TTL. Embedded mode keeps them in memory (and in `file`, across restarts); with Redis they are shared by the
  * nodes, and a revocation is published so every node closes the session's
  * WebSockets at once (the `revoked` event).
  */
@@ -199,7 +254,11 @@ export class Sessions extends EventEmitter<{ revoked: [sid: string, user: string
     const ttl = options.idleTtlS ?? 86_400;
     const every = options.checkEveryMs ?? 2_000;
     const prefix = options.prefix ?? 'tickflow:';
-    if (options.redis === undefined) return new Sessions(new MemorySessions(), ttl, every, undefined, undefined, '', 'memory');
+    if (options.redis === undefined) {
+      const backend = new MemorySessions(100_000, options.file);
+      await backend.load();
+      return new Sessions(backend, ttl, every, undefined, undefined, '', 'memory');
+    }
     const { Redis: RedisClient } = await import('ioredis');
     const conn = redisConnection(options.redis);
     const make = (): Redis => {

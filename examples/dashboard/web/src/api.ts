@@ -56,6 +56,8 @@ export class Api {
   private refreshing: Promise<Session> | undefined;
   /** Called whenever the session changes (sign in, sign out, guest). */
   onSession: (s: Session | undefined) => void = () => undefined;
+  /** Called when a signed-in session was refused by the server (ended, or the server forgot it) and the page continues as a guest. */
+  onSessionLost: (previous: Session) => void = () => undefined;
 
   constructor(private readonly base = '') {}
 
@@ -106,6 +108,17 @@ export class Api {
     return (await this.renew()).accessToken;
   }
 
+  /**
+   * A new access token after the server refused the current one (the
+   * WebSocket SDK's `reauthenticate`): the session is refreshed, or, when the
+   * server no longer knows it, replaced by a guest session (onSessionLost
+   * tells a signed-in user). Throws an ApiError while the server is unreachable.
+   */
+  async reauthenticate(): Promise<string> {
+    if (this.current !== undefined) this.current = { ...this.current, expiresAt: 0 };
+    return (await this.renew()).accessToken;
+  }
+
   private renew(): Promise<Session> {
     this.refreshing ??= (async () => {
       try {
@@ -117,7 +130,9 @@ export class Api {
             if (!(e instanceof ApiError) || e.status !== 401) throw e;
           }
         }
-        return await this.guest();
+        const guest = await this.guest();
+        if (s !== undefined && !s.guest) this.onSessionLost(s);
+        return guest;
       } finally {
         this.refreshing = undefined;
       }

@@ -79,6 +79,8 @@ const profileChannel = () => `profile:${symbol}:${profileTimeframe(timeframe)}` 
 
 /** Why there is no session (guest access refused); shown instead of the errors that follow from it. */
 let noSessionNotice = '';
+/** The notice shown is about the connection (cleared when it is live again). */
+let connectionNotice = false;
 
 function say(message: string): void {
   notice.textContent = message;
@@ -147,17 +149,25 @@ function connect(): void {
   client?.close();
   status.restart();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-  const c = createClient({ url, token: () => api.token(), batchInterval: 100 });
+  const c = createClient({ url, token: () => api.token(), reauthenticate: () => api.reauthenticate(), batchInterval: 100 });
   client = c;
   c.on('status', (s) => {
-    if (client === c) status.onClientStatus(s);
+    if (client !== c) return;
+    status.onClientStatus(s);
+    if (s === 'open' && connectionNotice) {
+      connectionNotice = false;
+      say('');
+    }
   });
   c.on('batch', (u) => {
     if (client === c) onBatch(u);
   });
   c.on('error', (e) => {
     if (client !== c) return;
-    if (e.code === 'TOKEN') say(api.session === undefined && noSessionNotice !== '' ? noSessionNotice : `No market data: ${e.message.replace(/^token function failed: /, '')}`);
+    if (e.code === 'TOKEN' || e.code === 'AUTH') {
+      connectionNotice = true;
+      say(api.session === undefined && noSessionNotice !== '' ? noSessionNotice : `No market data: ${e.message.replace(/^token function failed: /, '')}; retrying`);
+    }
     else if (e.channel !== undefined) say(`${e.channel}: ${e.message}`);
   });
   c.subscribe('ticker');
@@ -230,6 +240,9 @@ const account = new AccountPanel(
     }
   },
 );
+api.onSessionLost = (previous: Session) => {
+  say(`The server no longer knows the session of ${previous.username} (it ended or the server lost it): continuing as a guest; log in again to trade.`);
+};
 api.onSession = (s: Session | undefined) => {
   el('session').textContent = s === undefined ? 'signed out' : s.guest ? 'guest (read only)' : `${s.username} · ${s.role}`;
   account.showSession(s);

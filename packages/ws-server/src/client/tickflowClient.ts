@@ -81,6 +81,17 @@ export const ClientOptionsSchema = z.object({
   url: z.string().min(1),
   /** A token, or a function returning one (called before every connect, so reconnects get fresh tokens). Sent as the `tokenParam` query parameter. */
   token: z.union([z.string(), z.custom<() => string | Promise<string>>((v) => typeof v === 'function')]).optional(),
+  /**
+   * Gets a new token when the last one may have been refused: the socket
+   * closed before it opened (a server answers a refused token with HTTP 401
+   * at the upgrade, which browsers do not expose) or with TOKEN_EXPIRED
+   * (4001) or SESSION_REVOKED (4002 from the server). Called instead of
+   * `token` for the next attempt (e.g. refresh the session, or sign in
+   * again); when it throws, an `error` with code `AUTH` and its message is
+   * emitted and the attempt is retried with backoff. Without it, `token` is
+   * called again.
+   */
+  reauthenticate: z.custom<() => string | Promise<string>>((v) => typeof v === 'function').optional(),
   /** Query parameter carrying the token. Default `token`. */
   tokenParam: z.string().min(1).default('token'),
   /** Wire format: MessagePack (default) or JSON. */
@@ -155,6 +166,10 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
   private currentStatus: ClientStatus = 'connecting';
   private attempt = 0;
   private closedByUser = false;
+  /** The current socket opened. */
+  private opened = false;
+  /** The last attempt may have been refused for its token: the next one calls `reauthenticate`. */
+  private refused = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly batchTimer: ReturnType<typeof setInterval>;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -265,14 +280,16 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
   private async connect(): Promise<void> {
     if (this.closedByUser) return;
     let url = this.o.url;
+    const reauth = this.refused && this.o.reauthenticate !== undefined;
     try {
       const t = this.o.token;
-      const token = typeof t === 'function' ? await t() : t;
+      const token = reauth ? await this.o.reauthenticate!() : typeof t === 'function' ? await t() : t;
       if (token !== undefined && token !== '') {
         url += `${url.includes('?') ? '&' : '?'}${encodeURIComponent(this.o.tokenParam)}=${encodeURIComponent(token)}`;
       }
     } catch (e) {
-      this.emit('error', { code: 'TOKEN', message: `token function failed: ${e instanceof Error ? e.message : String(e)}` });
+      const why = e instanceof Error ? e.message : String(e);
+      this.emit('error', reauth ? { code: 'AUTH', message: `could not sign in again: ${why}` } : { code: 'TOKEN', message: `token function failed: ${why}` });
       this.scheduleReconnect();
       return;
     }
@@ -286,6 +303,7 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
       return;
     }
     this.socket = socket;
+    this.opened = false;
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => this.onOpen(socket);
     socket.onmessage = (ev) => {
@@ -299,6 +317,8 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
 
   private onOpen(socket: SocketLike): void {
     if (this.socket !== socket) return;
+    this.opened = true;
+    this.refused = false;
     this.stats.connects++;
     this.lastMessageAt = Date.now();
     this.setStatus('open');
@@ -329,6 +349,8 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
     if (this.socket !== socket) return;
     this.socket = undefined;
     clearInterval(this.pingTimer);
+    // Closed before opening (a refused upgrade looks like this) or the token/session ended: the next attempt asks for a new token.
+    if (this.o.token !== undefined && (!this.opened || code === 4001 || (code === 4002 && reason !== 'heartbeat timeout'))) this.refused = true;
     this.emit('disconnect', { code, reason });
     if (this.closedByUser) {
       this.setStatus('closed');
