@@ -1,34 +1,20 @@
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import { TickflowError, parseDuration } from '@tickflow/core';
-import { aggregateCommand, parseKind } from './aggregateCommand.js';
+import { TickflowError } from '@tickflow/core';
+import { aggregateMain } from './aggregateCommand.js';
 import { produceCommand } from './produceCommand.js';
 import { serveMain } from './server/serveCli.js';
 
 const HELP = `tickflow: real-time market-data analytics
 
 Usage:
-  tickflow aggregate [options]   read trades, write windowed results as NDJSON
+  tickflow aggregate [options]   read trades, write windowed results (NDJSON, CSV, Parquet or a store)
   tickflow serve [options]       run the reference server (embedded: synthetic feed, live candles)
   tickflow produce [options]     publish trades (and quotes) to Kafka: the market-data collector
   tickflow --help | --version
 
-aggregate options:
-  --timeframe LIST         timeframes, comma separated, e.g. 1m or 1m,5m,1h (default 1m);
-                           larger ones are rolled up from the smallest
-  --kind KIND              candles | profile | ticks (default candles)
-  --out-of-orderness DUR   allowed disorder of event times, e.g. 2s (default 0s)
-  --grace DUR              how long a closed window still takes late trades (default 0s)
-  --profile-step STEP      price step of volume-profile levels (default 0.05)
-  --input FILE             NDJSON or CSV file of trades (default: stdin); .gz is read as gzip
-  --format FORMAT          auto | ndjson | csv (default auto)
-
-  Output: one JSON object per line on stdout; for candles the fields
-  symbol, timeframe, start, end, open, high, low, close, volume, trades, vwap,
-  buyVolume, sellVolume, final, rev (start/end in UTC epoch ms).
-  Bad lines and late trades go to stderr with their line number and reason;
-  the run goes on. Input records: {symbol, ts|timestamp, price, size|volume,
-  side?, id?}; timestamps in epoch ms or ISO-8601 (UTC when no zone is given).
+aggregate options: see tickflow aggregate --help (inputs: NDJSON/CSV, gzip/zstd, Parquet, Arrow IPC;
+  --time-unit, --output ndjson|csv|parquet, --out FILE, --to clickhouse://…|postgres://…, --max-reports, --threads)
 
 serve options: see tickflow serve --help (port, host, feed, data dir, JWT, rate limit, retention, …;
   flags or environment variables such as PORT, JWT_SECRET, RATE_LIMIT)
@@ -51,12 +37,6 @@ export interface CliIo {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly env: NodeJS.ProcessEnv;
-}
-
-function list(value: string | undefined, fallback: string): string[] {
-  const items = (value ?? fallback).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  for (const tf of items) parseDuration(tf as never, "timeframe");
-  return items;
 }
 
 function positiveNumber(value: string | undefined, fallback: number, flag: string, integer = false): number {
@@ -84,51 +64,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   }
   try {
-    if (command === 'aggregate') {
-      const { values } = parseArgs({
-        args: [...rest],
-        options: {
-          timeframe: { type: 'string' },
-          kind: { type: 'string' },
-          'out-of-orderness': { type: 'string' },
-          grace: { type: 'string' },
-          'profile-step': { type: 'string' },
-          input: { type: 'string' },
-          format: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-        allowPositionals: false,
-      });
-      if (values.help) {
-        io.stdout.write(HELP);
-        return 0;
-      }
-      const format = values.format ?? 'auto';
-      if (format !== 'auto' && format !== 'ndjson' && format !== 'csv') {
-        throw new TickflowError('INVALID_ARGUMENT', `--format must be auto, ndjson or csv, got "${format}"`);
-      }
-      const ac = new AbortController();
-      const stop = (): void => ac.abort();
-      process.once('SIGINT', stop);
-      try {
-        return await aggregateCommand(
-          {
-            timeframes: list(values.timeframe, '1m'),
-            kind: parseKind(values.kind ?? 'candles'),
-            outOfOrderness: values['out-of-orderness'] ?? '0s',
-            grace: values.grace ?? '0s',
-            profileStep: positiveNumber(values['profile-step'], 0.05, '--profile-step'),
-            input: values.input,
-            format,
-          },
-          io,
-          ac.signal,
-        );
-      } finally {
-        process.off('SIGINT', stop);
-      }
-    }
+    // aggregate parses its own flags and prints its own help and errors (one parser for every path).
+    if (command === 'aggregate') return await aggregateMain(rest, io);
     if (command === 'serve') return await serveMain(rest, io);
     if (command === 'produce') {
       const { values } = parseArgs({

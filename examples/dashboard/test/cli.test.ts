@@ -71,6 +71,16 @@ describe('tickflow aggregate', () => {
     expect((await cli(['aggregate', '--input', join(dir, 'missing.ndjson')])).code).toBe(1);
   });
 
+
+  it('hands aggregate to its own parser: every flag and its own help work through main()', async () => {
+    const help = await cli(['aggregate', '--help']);
+    expect(help).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: tickflow aggregate/) });
+    expect(help.out).toMatch(/--to URL/);
+    const { code, out, err } = await cli(['aggregate', '--time-unit', 's', '--output', 'csv', '--max-reports', '0'], 'symbol,ts,price,size\nA,1705660245,1,1\nA,x,1,1\n');
+    expect(code).toBe(0);
+    expect(out.split('\n')[1]).toMatch(/^A,1m,1705660200000,/);
+    expect(err).toMatch(/… 1 more bad lines not shown \(line 3\)/);
+  });
   it('replay equals live: the CLI on a recorded feed gives exactly what the live code path computes', async () => {
     const market = { seed: 5, symbols: 8, rate: 50, outOfOrder: { probability: 0.2, maxDelay: 1_500 } } as const;
     const count = 20_000;
