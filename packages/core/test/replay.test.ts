@@ -203,3 +203,20 @@ describe('columnar replay', () => {
     expect(b.dead.map((d) => [d.line, d.reason])).toEqual(a.dead.map((d) => [d.line, d.reason]));
   });
 });
+
+describe('TableTradeReader (Parquet/Arrow batches to columns)', () => {
+  it('maps columns by name and converts times with the text path rules', async () => {
+    const { TableTradeReader, mapTradeColumns } = await import('../src/replay/index.js');
+    expect(mapTradeColumns(['Symbol', 'timestamp', 'price', 'volume', 'trade_id'])).toEqual({ symbol: 'Symbol', ts: 'timestamp', price: 'price', size: 'volume', id: 'trade_id' });
+    expect(() => mapTradeColumns(['symbol', 'px'], 'f.parquet')).toThrow(/f\.parquet has no ts, price, size columns \(columns: symbol, px\)/);
+    const r = new TableTradeReader({ origin: 't' });
+    const b = r.read({ length: 4, symbol: ['A', 'A', 'B', null], ts: [1705660245123456789n, '2024-01-19 10:30:46Z', 1705660247000000000n, 1n], price: Float64Array.from([1, 2, 3, 4]), size: [1, '2', 3, 4], side: ['b', 'SELL', null, 'buy'] });
+    expect(r.timeUnit).toBe('ns');
+    expect(Array.from(b.columns.ts)).toEqual([1705660245123.4568, 1705660246000, 1705660247000]);
+    expect(Array.from(b.columns.side!)).toEqual([1, 2, 0]);
+    expect(Array.from(b.rows)).toEqual([1, 2, 3]);
+    expect(b.deadLetters).toMatchObject([{ line: 4, origin: 't' }]);
+    const typed = new TableTradeReader({ timeUnit: 's' }).read({ length: 1, symbol: ['A'], ts: [1705660245000], price: [1], size: [1], tsUnit: 'ms' });
+    expect(typed.columns.ts[0]).toBe(1705660245000);
+  });
+});
