@@ -233,9 +233,16 @@ describe('kafkaConsumer (library) under SIGKILL of the consumer, ClickHouse and 
     for (const c of comparisons) log.line(describeComparison(c));
     for (const t of tradeChecks) log.line(`${t.label}: ${t.expected} expected, ${t.missing} missing, ${t.doubled} doubled, ${t.differing} differing, ${t.unknown} unknown${t.examples.length > 0 ? ` e.g. ${t.examples.slice(0, 3).join('; ')}` : ''}`);
 
+    // Re-read = what was read but not yet committed: about one commit interval plus the time to make
+    // results durable. While a store is down nothing can be committed and the consumer reads on until
+    // the sinks' bounded buffers push back, so a kill during an outage (or just after) may re-read twice
+    // that. The old behaviour re-read everything since the start of the largest window (the whole run).
     const bound = Math.min(Math.floor(0.2 * set.trades.length), throughput * 10);
+    const outageBound = Math.min(Math.floor(0.4 * set.trades.length), throughput * 20);
+    const nearOutage = (at: number): boolean => [chAt, pgAt].some((o) => at >= o && at <= o + 20_000);
+    const boundFor = (at: number): number => (nearOutage(at) ? outageBound : bound);
     const reReads = report.kills.map((k) => k.reRead);
-    for (const k of report.kills) log.line(`restart after kill at +${(k.at / 1000).toFixed(1)}s: produced ${k.produced}, behind commit ${k.behindCommit}, lag at kill ${k.lagAtKill}, re-read ${k.reRead} (bound ${bound}); next process: ${k.failedStarts ?? 0} failed starts, caught up after ${k.catchUpMs ?? '?'} ms and ${k.catchUpEvents ?? '?'} events`);
+    for (const k of report.kills) log.line(`restart after kill at +${(k.at / 1000).toFixed(1)}s: produced ${k.produced}, behind commit ${k.behindCommit}, lag at kill ${k.lagAtKill}, re-read ${k.reRead} (bound ${boundFor(k.at)}); next process: ${k.failedStarts ?? 0} failed starts, caught up after ${k.catchUpMs ?? '?'} ms and ${k.catchUpEvents ?? '?'} events`);
     const rows = (label: string): number => comparisons.filter((c) => c.label.startsWith(label) && c.label.includes('crash vs uninterrupted')).reduce((a, c) => a + c.expected, 0);
     const bad = comparisons.filter((c) => c.missing + c.extra + c.differing > 0).length + tradeChecks.filter((t) => t.missing + t.doubled + t.differing + t.unknown > 0).length;
     log.line(
@@ -254,7 +261,7 @@ describe('kafkaConsumer (library) under SIGKILL of the consumer, ClickHouse and 
     for (const t of tradeChecks) expect.soft({ label: t.label, missing: t.missing, doubled: t.doubled, differing: t.differing, unknown: t.unknown }, t.examples.join('; ')).toEqual({ label: t.label, missing: 0, doubled: 0, differing: 0, unknown: 0 });
     expect.soft(refSettle.late + crashSettle.late + report.late, 'late events counted by the consumers').toBe(0);
     expect.soft(refCh.duplicateKeys + refPg.duplicateKeys + crashCh.duplicateKeys + crashPg.duplicateKeys, 'window rows stored twice under one key').toBe(0);
-    for (const k of report.kills) expect.soft(k.reRead, `re-read after the kill at +${(k.at / 1000).toFixed(1)}s (bound: min(20 % of ${set.trades.length}, 10 s × ${throughput}/s))`).toBeLessThanOrEqual(bound);
+    for (const k of report.kills) expect.soft(k.reRead, `re-read after the kill at +${(k.at / 1000).toFixed(1)}s (bound: ${nearOutage(k.at) ? `during or just after a store outage, min(40 % of ${set.trades.length}, 20 s × ${throughput}/s)` : `min(20 % of ${set.trades.length}, 10 s × ${throughput}/s)`})`).toBeLessThanOrEqual(boundFor(k.at));
     expect.soft(refSettle.committedToEnd, `uninterrupted run: committed offsets reach the end (${refSettle.behindCommit} behind)`).toBe(true);
     expect.soft(crashSettle.committedToEnd, `crash run: committed offsets reach the end (${crashSettle.behindCommit} behind)`).toBe(true);
   }, 15 * 60_000);
