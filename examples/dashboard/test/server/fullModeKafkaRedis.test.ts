@@ -68,7 +68,7 @@ describe('reference server in full mode: Kafka ingest, PostgreSQL, Redis, WebSoc
   it('ingests trades from Kafka into candles in PostgreSQL and Redis, REST and the WebSocket; bad messages go to the dead-letter topic', async () => {
     const server = await start();
     const token = await login(server);
-    const ws = createClient({ url: `${server.url.replace('http', 'ws')}/ws`, token, WebSocket: WebSocket as never, reconnect: false });
+    const ws = createClient({ url: `${server.url.replace('http', 'ws')}/ws`, token, WebSocket: WebSocket as never, reconnect: false, pingInterval: 60_000 });
     const received: Trade[] = [];
     const candles: Candle[] = [];
     ws.subscribe('trades:AAA', (u) => received.push(...(u.rows as Trade[])));
