@@ -48,25 +48,4 @@ export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: ()
     return reply.header('content-type', ctx.metrics.registry.contentType).send(body);
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/api/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(DOCS_PAGE));
 }
-
-/** A dependency-free page listing the operations of /api/openapi.json. */
-const DOCS_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>tickflow API</title>
-<style>body{font:14px system-ui,sans-serif;margin:1rem;max-width:960px}td{padding:3px 8px;border-bottom:1px solid #ddd}code{font-weight:600}</style></head>
-<body><h1>tickflow reference server API</h1>
-<p>OpenAPI 3 document: <a href="/api/openapi.json">/api/openapi.json</a>. Sign in with <code>POST /api/auth/login</code>
-(demo users viewer, trader, admin) and send <code>Authorization: Bearer &lt;accessToken&gt;</code>. WebSocket: <code>/ws?token=&lt;accessToken&gt;</code>.</p>
-<table id="ops"></table>
-<script>
-fetch('/api/openapi.json').then(r => r.json()).then(doc => {
-  const t = document.getElementById('ops');
-  for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
-    const tr = t.insertRow();
-    tr.insertCell().textContent = method.toUpperCase();
-    tr.insertCell().innerHTML = '<code></code>'; tr.cells[1].firstChild.textContent = path;
-    tr.insertCell().textContent = (op.summary || '') + (op.security ? ' (token)' : '');
-  }
-});
-</script></body></html>`;

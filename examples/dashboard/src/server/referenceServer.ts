@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import helmet from 'helmet';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { TickflowError } from '@tickflow/core';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -23,6 +24,7 @@ import { opsRoutes } from './opsRoutes.js';
 import { PaperBroker } from './paperBroker.js';
 import { LoginThrottle, RateLimiter } from './rateLimiter.js';
 import { Sessions } from './sessions.js';
+import { documentResponses } from './openApi.js';
 import { clientAddressOf, trustProxy } from './clientAddress.js';
 import { GUEST_SUBJECT } from './accountRoutes.js';
 import type { RouteContext } from './routeContext.js';
@@ -145,19 +147,23 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     frameguard: { action: 'deny' },
   });
   app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (e?: unknown) => done(e as Error | undefined)));
-  // The dependency-free API docs page lists the operations with a small inline script.
+  // Swagger UI (/api/docs) styles inline and draws data: images.
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.url === '/api/docs') void reply.header('content-security-policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'");
+    if (req.url.startsWith('/api/docs')) void reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'none'");
     return payload;
   });
   // zod validates in the handlers (clear messages); the route schemas only document the API.
   app.setValidatorCompiler(() => () => true);
   await app.register(swagger, {
     openapi: {
+      openapi: '3.1.0',
       info: { title: 'tickflow reference server', version: '0.1.0', description: 'Embedded mode: synthetic feed, in-process store. WebSocket: /ws (see docs/protocol.md).' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
+  // Interactive docs (Swagger UI) at /api/docs; the document at /api/openapi.json.
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { url: '/api/openapi.json', persistAuthorization: false } as never, staticCSP: false });
+  documentResponses(app);
 
   const ws = await startWsServer({
     server: app.server,
