@@ -435,24 +435,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         arena.importAcc(this.wClosed[w]!, closed);
       }
       this.wLastOut[w] = undefined;
-      const head = k * this.L + level;
-      this.wNextOpen[w] = this.kOpen[head]!;
-      this.kOpen[head] = w;
-      this.openCount++;
-      if (level > 0) this.wChildren[w] = [];
-      const deps = this.dependents[level]!;
-      const pb = w * this.D;
-      for (let d = 0; d < this.D; d++) this.wParents[pb + d] = NONE;
-      for (let d = 0; d < deps.length; d++) {
-        const pl = deps[d]!;
-        const psize = this.levels[pl]!.size;
-        const pstart = Math.floor(start / psize) * psize;
-        const p = this.findOpen(k, pl, pstart);
-        // A parent purges after its children, so a checkpoint that holds a window holds its parents.
-        if (p === NONE) throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: the checkpoint of ${key} lacks the ${this.levels[pl]!.label} window of its ${this.levels[level]!.label} window at ${start}`);
-        this.wChildren[p]!.push(w);
-        this.wParents[pb + d] = p;
-      }
+      // A parent purges after its children, so a checkpoint that holds a window holds its parents.
+      this.link(w, k, level, start, false);
       const due = final ? end + this.grace : end;
       if (final) this.purgeQ[level]!.add(due, w);
       else this.fireQ[level]!.add(due, w);
@@ -574,19 +558,12 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     }
   }
 
-  private createWindow(k: number, level: number, start: number, end: number): number {
-    const w = this.allocWindow();
-    this.wStart[w] = start;
-    this.wEnd[w] = end;
-    this.wKey[w] = k;
-    this.wLevel[w] = level;
-    this.wCount[w] = 0;
-    this.wClosedCount[w] = 0;
-    this.wLastRev[w] = -1;
-    this.wFlags[w] = 0;
-    this.wAcc[w] = this.arena.alloc();
-    this.wClosed[w] = NONE;
-    this.wLastOut[w] = undefined;
+  /**
+   * Puts window `w` (key `k`, `level`, `start`) on its key's open list and
+   * links it to its parents at the levels that roll up from it: a missing
+   * parent is created when `createParents`, else it is a broken checkpoint.
+   */
+  private link(w: number, k: number, level: number, start: number, createParents: boolean): void {
     const head = k * this.L + level;
     this.wNextOpen[w] = this.kOpen[head]!;
     this.kOpen[head] = w;
@@ -600,10 +577,29 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       const psize = this.levels[pl]!.size;
       const pstart = Math.floor(start / psize) * psize;
       let p = this.findOpen(k, pl, pstart);
-      if (p === NONE) p = this.createWindow(k, pl, pstart, pstart + psize);
+      if (p === NONE) {
+        if (!createParents) throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: the checkpoint of ${this.keyNames[k]} lacks the ${this.levels[pl]!.label} window of its ${this.levels[level]!.label} window at ${start}`);
+        p = this.createWindow(k, pl, pstart, pstart + psize);
+      }
       this.wChildren[p]!.push(w);
-      this.wParents[w * this.D + d] = p;
+      this.wParents[pb + d] = p;
     }
+  }
+
+  private createWindow(k: number, level: number, start: number, end: number): number {
+    const w = this.allocWindow();
+    this.wStart[w] = start;
+    this.wEnd[w] = end;
+    this.wKey[w] = k;
+    this.wLevel[w] = level;
+    this.wCount[w] = 0;
+    this.wClosedCount[w] = 0;
+    this.wLastRev[w] = -1;
+    this.wFlags[w] = 0;
+    this.wAcc[w] = this.arena.alloc();
+    this.wClosed[w] = NONE;
+    this.wLastOut[w] = undefined;
+    this.link(w, k, level, start, true);
     // A window created after the watermark passed its end fires in `changed`, right after its first event.
     if (this.wm < end) {
       this.fireQ[level]!.add(end, w);
