@@ -18,9 +18,13 @@ const time = z.preprocess((v) => {
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
   return Number.isNaN(ms) ? v : ms;
 }, z.coerce.number({ message: 'must be epoch milliseconds or an ISO-8601 time' }).int().min(0));
+
+/** The default `to`: no end. */
+const NO_END = 8.64e15;
+
 const range = {
   from: time.default(0).describe('UTC epoch ms or ISO-8601, inclusive'),
-  to: time.default(8.64e15).describe('UTC epoch ms or ISO-8601, exclusive'),
+  to: time.default(NO_END).describe('UTC epoch ms or ISO-8601, exclusive (default: no end; answers echo the time of the answer)'),
 };
 const SymbolParams = z.object({ symbol: z.string().min(1).max(32) });
 export const HistoricalQuery = z.object({
@@ -32,6 +36,11 @@ export const AggregatesParams = z.object({ symbol: z.string().min(1).max(32), ti
 export const AggregatesQuery = z.object({ ...range, limit: z.coerce.number().int().min(1).max(5000).default(500).describe('newest bars, 1–5000') });
 export const ProfileParams = z.object({ symbol: z.string().min(1).max(32), timeframe: z.enum(PROFILE_TIMEFRAMES) });
 export const ProfileQuery = z.object({ ...range, limit: z.coerce.number().int().min(1).max(100).default(10).describe('newest profiles, 1–100') });
+
+/** The `to` an answer echoes: the time of the answer when none was given (not the far-future default). */
+function shownTo(to: number): number {
+  return to >= NO_END ? Date.now() : to;
+}
 
 /** JSON schema of a zod schema, for the OpenAPI document only (validation is zod's). */
 export function doc(schema: z.ZodType): Record<string, unknown> {
@@ -73,7 +82,7 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
       await knownSymbol(symbol);
       const page = ctx.stores === undefined ? await ctx.reader.trades({ symbol, ...q }) : sourced(reply, await ctx.stores.tradesOf({ symbol, ...q }));
-      return { symbol, from: q.from, to: q.to, limit: q.limit, ...page };
+      return { symbol, from: q.from, to: shownTo(q.to), limit: q.limit, ...page };
     },
   );
 
@@ -99,7 +108,7 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       }
       const cq = { symbol, timeframe, from: q.from, to: q.to, limit: q.limit };
       const candles = ctx.stores === undefined ? await ctx.reader.candles(cq) : sourced(reply, await ctx.stores.candlesOf(cq));
-      const body = { symbol, timeframe, from: q.from, to: q.to, candles };
+      const body = { symbol, timeframe, from: q.from, to: shownTo(q.to), candles };
       // Only complete results: every bar final, and with Kafka ingest not empty (a lagging consumer may still fill a past range).
       const cacheable = q.to <= settled && candles.every((c) => c.final) && (candles.length > 0 || ctx.config.kafkaBrokers === undefined);
       if (cacheable) ctx.cache.set(key, body);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Trade } from '@tickflow/core';
 import type { AuditEntry, AuditTrail } from './auditLog.js';
 import type { Performance, Position } from './portfolio.js';
-import { applyFill, performance, unrealisedPnl } from './portfolio.js';
+import { applyFill, money, performance, price6, unrealisedPnl } from './portfolio.js';
 
 /** A paper order as placed by a client. */
 export const OrderInputSchema = z
@@ -155,16 +155,16 @@ export class PaperBroker {
       }
     }
     const marketable = input.type === 'market' || (input.side === 'buy' ? price <= input.limitPrice! : price >= input.limitPrice!);
-    const available = acct.cash - acct.reservedCash;
+    const available = money(acct.cash - acct.reservedCash);
     if (input.side === 'buy' && marketable && input.quantity * price > available) {
-      return this.reject(user, input, 400, `insufficient cash: ${input.quantity} ${input.symbol} at ${price} costs ${input.quantity * price}, available cash is ${available} (${acct.reservedCash} held by open buy orders)`, now);
+      return this.reject(user, input, 400, `insufficient cash: ${input.quantity} ${input.symbol} at ${price} costs ${money(input.quantity * price)}, available cash is ${available} (${acct.reservedCash} held by open buy orders)`, now);
     }
     if (!marketable) {
       if (acct.resting >= this.maxResting) {
         return this.reject(user, input, 409, `too many open limit orders: at most ${this.maxResting} per user; cancel one (DELETE /api/orders/{id}) or wait for fills`, now);
       }
       if (input.side === 'buy' && input.quantity * input.limitPrice! > available) {
-        return this.reject(user, input, 400, `insufficient cash: a limit buy of ${input.quantity} ${input.symbol} at ${input.limitPrice} holds ${input.quantity * input.limitPrice!}, available cash is ${available} (${acct.reservedCash} held by open buy orders)`, now);
+        return this.reject(user, input, 400, `insufficient cash: a limit buy of ${input.quantity} ${input.symbol} at ${input.limitPrice} holds ${money(input.quantity * input.limitPrice!)}, available cash is ${available} (${acct.reservedCash} held by open buy orders)`, now);
       }
     }
     const order: Order = { ...input, id: `o${this.nextId++}`, user, createdAt: now, status: 'open' };
@@ -214,7 +214,7 @@ export class PaperBroker {
     acct.resting += sign;
     if (order.side === 'buy') {
       // Back to exactly 0 when nothing rests (no drift from float sums).
-      acct.reservedCash = acct.resting === 0 ? 0 : Math.max(0, acct.reservedCash + sign * order.quantity * order.limitPrice!);
+      acct.reservedCash = acct.resting === 0 ? 0 : Math.max(0, money(acct.reservedCash + sign * money(order.quantity * order.limitPrice!)));
     } else {
       const n = (acct.reservedShares.get(order.symbol) ?? 0) + sign * order.quantity;
       if (n <= 0) acct.reservedShares.delete(order.symbol);
@@ -239,7 +239,7 @@ export class PaperBroker {
         // The order held quantity × limit ≥ quantity × price; an order restored from an older journal may not have.
         if (o.side === 'buy' && o.quantity * t.price > acct.cash - acct.reservedCash) {
           o.status = 'rejected';
-          o.reason = `insufficient cash when the limit was reached (${o.quantity * t.price} > ${acct.cash})`;
+          o.reason = `insufficient cash when the limit was reached (${money(o.quantity * t.price)} > ${money(acct.cash - acct.reservedCash)})`;
           this.audit.append({ ts: t.ts, type: 'order_rejected', user: o.user, orderId: o.id, reason: o.reason });
         } else this.fill(o, t.price, t.ts);
       }
@@ -264,16 +264,16 @@ export class PaperBroker {
       const u = unrealisedPnl(p, mark);
       unrealised += u;
       equity += p.quantity * mark;
-      positions.push({ ...p, mark, marketValue: p.quantity * mark, unrealisedPnl: u });
+      positions.push({ ...p, averageCost: price6(p.averageCost), realisedPnl: money(p.realisedPnl), mark, marketValue: money(p.quantity * mark), unrealisedPnl: money(u) });
     }
     positions.sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
     return {
       user,
-      cash: acct.cash,
+      cash: money(acct.cash),
       startingCash: this.startingCash,
-      equity,
-      realisedPnl: realised,
-      unrealisedPnl: unrealised,
+      equity: money(equity),
+      realisedPnl: money(realised),
+      unrealisedPnl: money(unrealised),
       positions,
       performance: performance([...acct.equity, equity]),
     };
@@ -291,7 +291,8 @@ export class PaperBroker {
     order.filledAt = ts;
     const held = acct.positions.get(order.symbol) ?? { symbol: order.symbol, quantity: 0, averageCost: 0, realisedPnl: 0 };
     acct.positions.set(order.symbol, applyFill(held, order.side, order.quantity, price));
-    acct.cash += order.side === 'buy' ? -order.quantity * price : order.quantity * price;
+    // Cash is kept in whole cents: no float noise in balances or messages.
+    acct.cash = money(acct.cash + (order.side === 'buy' ? -1 : 1) * money(order.quantity * price));
     this.marks.set(order.symbol, price);
     let equity = acct.cash;
     for (const p of acct.positions.values()) equity += p.quantity * (this.marks.get(p.symbol) ?? p.averageCost);

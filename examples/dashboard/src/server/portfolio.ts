@@ -1,3 +1,13 @@
+/** An amount of money in whole cents (the nearest double to it, so it prints without float noise). */
+export function money(x: number): number {
+  return Math.round(x * 100) / 100 + 0;
+}
+
+/** A price or average cost to 6 decimals (finer than any tick size), without float noise. */
+export function price6(x: number): number {
+  return Math.round(x * 1e6) / 1e6 + 0;
+}
+
 /** A holding of one symbol (long only: paper trading does not short). */
 export interface Position {
   readonly symbol: string;

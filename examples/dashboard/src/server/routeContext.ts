@@ -47,7 +47,7 @@ export interface RouteContext {
 export function requireRole(ctx: RouteContext, role: Role) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const user = request.authUser;
-    if (user === undefined) throw new HttpError(401, 'authentication required: send Authorization: Bearer <accessToken> from POST /api/auth/login', { 'www-authenticate': 'Bearer' });
+    if (user === undefined) throw new HttpError(401, 'authentication required: send Authorization: Bearer <accessToken>, from POST /api/auth/login (a user) or POST /api/auth/guest (read-only, no password)', { 'www-authenticate': 'Bearer' });
     if (!hasRole(user.role, role)) {
       ctx.audit.append({ ts: Date.now(), type: 'forbidden', user: user.username, role: user.role, needed: role, method: request.method, route: request.routeOptions.url, url: request.url.split('?')[0]!.slice(0, 200) });
       throw new HttpError(403, `forbidden: ${request.method} ${request.routeOptions.url ?? request.url} needs the ${role} role, "${user.username}" is ${user.role}`);
