@@ -126,7 +126,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const sessionsOpen = sessions!;
   sessionsOpen.onDegraded = (m) => log.warn(m);
   // bodyLimit: every JSON body of the API is small (an order, a login); 64 KiB bounds parsing work and memory per request.
-  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
+  // Requests are logged at debug (one line each, in onResponse), not fastify's two info lines per request.
+  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
   // helmet's middleware on every answer (what @fastify/helmet does; used directly because that plugin's require('helmet') gets the ESM build under the test runner's import condition).
   const securityHeaders = helmet({
     contentSecurityPolicy: {
@@ -210,6 +211,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     return undefined;
   });
   app.addHook('onResponse', async (req, reply) => {
+    if (log.isLevelEnabled('debug')) req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     metrics.http.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {

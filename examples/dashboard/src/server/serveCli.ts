@@ -1,8 +1,22 @@
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { startReferenceServer } from './referenceServer.js';
 import { SETTINGS, configInput, parseServerConfig, serveHelp } from './serverConfig.js';
+
+/**
+ * Where the server logs: readable lines (pino-pretty: time, level, message,
+ * fields) on a terminal, JSON lines otherwise (pipes, files, containers);
+ * `--log-format` / TICKFLOW_LOG_FORMAT json|pretty chooses.
+ */
+export function logDestination(io: { stdout: Writable; env: NodeJS.ProcessEnv }, format: 'auto' | 'json' | 'pretty'): pino.DestinationStream {
+  const tty = (io.stdout as Writable & { isTTY?: boolean }).isTTY === true;
+  if (format === 'pretty' || (format !== 'json' && tty)) {
+    return PinoPretty({ destination: io.stdout, sync: true, colorize: tty && io.env.NO_COLOR === undefined, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  }
+  return io.stdout as unknown as pino.DestinationStream;
+}
 
 /**
  * `tickflow serve [options]`: validates flags and environment, starts the
@@ -19,7 +33,7 @@ export async function serveMain(args: readonly string[], io: { stdout: Writable;
   }
   const input = configInput(values, io.env);
   const config = parseServerConfig(input); // fails here, before anything starts, with one line per bad value
-  const log = pino({ level: config.logLevel }, io.stdout as unknown as pino.DestinationStream);
+  const log = pino({ level: config.logLevel }, logDestination(io, config.logFormat));
   const server = await startReferenceServer(input, log);
   io.stdout.write(`tickflow serve: live dashboard on ${server.url}  (API: ${server.url}/api/docs, WebSocket: ${server.url.replace('http', 'ws')}/ws, metrics: ${server.url}/metrics)\n`);
   await new Promise<void>((resolve) => {

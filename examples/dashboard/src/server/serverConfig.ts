@@ -54,6 +54,8 @@ export const ServerConfigSchema = z.object({
   retentionTrades: int(10, 10_000_000).default(10_000),
   startingCash: z.coerce.number().positive().default(100_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON otherwise. */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   print: z.boolean().default(false),
   clickhouseUrl: z
     .string()
@@ -188,7 +190,8 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'databasePoolMax', flag: '', env: 'DATABASE_POOL_MAX', help: 'PostgreSQL pool size (default 10)' },
   { key: 'guestAccess', flag: '', env: 'TICKFLOW_GUEST_ACCESS', help: 'true|false: anonymous visitors get a read-only viewer token from POST /api/auth/guest (default true)' },
   { key: 'wsEntitlements', flag: '', env: 'TICKFLOW_WS_ENTITLEMENTS', help: 'WebSocket channel kinds per role, e.g. viewer:ticker|candles,trader:* (default every role every kind)' },
-  { key: 'logLevel', flag: '--log-level LEVEL', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  { key: 'logLevel', flag: '--log-level LEVEL', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info; each request is logged at debug)' },
+  { key: 'logFormat', flag: '--log-format FORMAT', env: 'TICKFLOW_LOG_FORMAT', help: 'auto|json|pretty: readable lines on a terminal, JSON lines otherwise (default auto)' },
 ];
 
 /** `tickflow serve --help`. */
