@@ -44,7 +44,10 @@ export interface MarketSimulatorOptions {
 
 interface SymbolState {
   readonly name: string;
+  /** The traded price: `fair` rounded to the tick. */
   price: number;
+  /** The unrounded random walk (rounding each step to the tick would pin a low-volatility symbol to one price). */
+  fair: number;
   readonly volatility: number;
   readonly tick: number;
   readonly weight: number;
@@ -52,7 +55,9 @@ interface SymbolState {
 
 /**
  * A seeded synthetic market: several symbols whose prices follow geometric
- * random walks (per-symbol start price, volatility and tick size), trades of
+ * random walks (per-symbol start price, volatility and tick size; the walk
+ * is kept unrounded and every symbol's volatility is high enough to move a
+ * few ticks a minute at its share of the rate), trades of
  * mostly round-lot sizes with the aggressor side following the price move,
  * and top-of-book quotes around the price. Busier symbols trade more often.
  *
@@ -81,15 +86,18 @@ export class MarketSimulator {
     const o = parsed.data;
     this.rnd = new SeededRandom(o.seed ?? 1);
     const names = typeof o.symbols === 'object' ? o.symbols : Array.from({ length: o.symbols ?? 10 }, (_, i) => `SYM${String(i + 1).padStart(4, '0')}`);
-    this.syms = names.map((name) => {
+    const rate = o.rate ?? 1000;
+    const drawn = names.map((name) => {
       const price = Math.round(Math.exp(2 + this.rnd.next() * 5) * 100) / 100; // ~7 to ~1100
-      return {
-        name,
-        price,
-        volatility: 0.00002 + this.rnd.next() * 0.00008, // per-event log-return sd: ~0.5% a day at a few trades a second
-        tick: price < 1 ? 0.0001 : 0.01,
-        weight: 1 / (1 + this.rnd.next() * 9),
-      };
+      return { name, price, volatility: 0.00002 + this.rnd.next() * 0.00008, weight: 1 / (1 + this.rnd.next() * 9) };
+    });
+    const totalWeight = drawn.reduce((a, d) => a + d.weight, 0);
+    this.syms = drawn.map((d) => {
+      const tick = d.price < 1 ? 0.0001 : 0.01;
+      // Every symbol moves: per-event volatility at least what gives a typical move of ~5 ticks a minute at its share of the rate.
+      const perMinute = Math.max(1, (rate * 60 * d.weight) / totalWeight);
+      const floor = Math.min(0.002, (5 * tick) / (d.price * Math.sqrt(perMinute)));
+      return { name: d.name, price: d.price, fair: d.price, volatility: Math.max(d.volatility, floor), tick, weight: d.weight };
     });
     this.cumulative = new Float64Array(this.syms.length);
     let acc = 0;
@@ -147,7 +155,8 @@ export class MarketSimulator {
     const s = this.pick();
     const move = s.volatility * this.rnd.normal();
     const before = s.price;
-    s.price = Math.max(s.tick, this.round(s.price * Math.exp(move), s.tick));
+    s.fair = Math.max(s.tick, s.fair * Math.exp(move));
+    s.price = Math.max(s.tick, this.round(s.fair, s.tick));
     const decimals = s.tick < 0.01 ? 4 : 2;
     const price = Number(s.price.toFixed(decimals));
     const up = price > before || (price === before && this.rnd.next() < 0.5);
@@ -169,7 +178,8 @@ export class MarketSimulator {
   /** The next top-of-book quote. */
   nextQuote(): Quote {
     const s = this.pick();
-    s.price = Math.max(s.tick, this.round(s.price * Math.exp(s.volatility * this.rnd.normal()), s.tick));
+    s.fair = Math.max(s.tick, s.fair * Math.exp(s.volatility * this.rnd.normal()));
+    s.price = Math.max(s.tick, this.round(s.fair, s.tick));
     const decimals = s.tick < 0.01 ? 4 : 2;
     const half = s.tick * this.rnd.int(1, 2);
     return {
