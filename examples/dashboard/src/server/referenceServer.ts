@@ -25,6 +25,7 @@ import { PaperBroker } from './paperBroker.js';
 import { LoginThrottle, RateLimiter } from './rateLimiter.js';
 import { Sessions } from './sessions.js';
 import { documentResponses } from './openApi.js';
+import { backfillDemoHistory } from './demoHistory.js';
 import { clientAddressOf, trustProxy } from './clientAddress.js';
 import { GUEST_SUBJECT } from './accountRoutes.js';
 import type { RouteContext } from './routeContext.js';
@@ -239,6 +240,12 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     warn: (m) => log.warn(m),
     outputs: stores,
   };
+  // Embedded demo: the charts start with history (the past of the same synthetic market, ending at its live prices).
+  if (config.kafkaBrokers === undefined && config.clickhouseUrl === undefined && config.databaseUrl === undefined && config.history !== '0') {
+    const spanMs = seconds(config.history) * 1000;
+    const h = await backfillDemoHistory(store, { symbols: config.symbols, seed: config.seed, spanMs, rate: Math.min(config.rate, 300_000 / (spanMs / 1000)) });
+    log.info({ trades: h.trades, candles: h.candles, ms: h.ms }, `demo history: ${config.history} backfilled (${h.trades} trades, ${h.candles} candles, ${h.ms} ms)`);
+  }
   let feed: MarketFeed;
   try {
     feed =

@@ -38,6 +38,8 @@ export const ServerConfigSchema = z.object({
   symbols: int(1, 10_000).default(20),
   rate: z.coerce.number().positive().max(1_000_000).default(200),
   seed: int(0, 2 ** 31).default(1),
+  /** Embedded mode: how much synthetic history to backfill at start (0: none). */
+  history: z.union([z.literal('0'), duration]).default('1d'),
   liveTimeframes: z
     .string()
     .default('1m,5m')
@@ -176,6 +178,7 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'trustProxy', flag: '--trust-proxy LIST', env: 'TICKFLOW_TRUST_PROXY', help: 'proxies whose X-Forwarded-For is believed: false, true, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal (default loopback,linklocal,uniquelocal)' },
   { key: 'wsMaxPerUser', flag: '', env: 'TICKFLOW_WS_MAX_PER_USER', help: 'open WebSocket connections per user (default 16)' },
   { key: 'wsMaxPerAddress', flag: '', env: 'TICKFLOW_WS_MAX_PER_ADDRESS', help: 'open WebSocket connections per client address (default 64)' },
+  { key: 'history', flag: '--history DURATION', env: 'TICKFLOW_HISTORY', help: 'embedded mode: synthetic history backfilled at start through the same operators, ending at the live prices (default 1d; 0 for none)' },
   { key: 'retentionBars', flag: '--retention-bars N', env: 'TICKFLOW_RETENTION_BARS', help: 'bars kept per symbol and timeframe (default 1440)' },
   { key: 'retentionTrades', flag: '--retention-trades N', env: 'TICKFLOW_RETENTION_TRADES', help: 'raw trades kept per symbol (default 10000)' },
   { key: 'startingCash', flag: '', env: 'TICKFLOW_STARTING_CASH', help: 'paper-trading cash per user (default 100000)' },
