@@ -4,9 +4,12 @@
 // ESM (nodenext) tsconfig against the built packages. Needs the build
 // (`npm run build`; `npm test` builds first).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Dictionary, Float64, Int32, Table, TimestampMicrosecond, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = new URL('../../../../', import.meta.url).pathname;
@@ -75,6 +78,15 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ host, port, timeout: 1000 });
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+    c.once('timeout', () => (c.destroy(), resolve(false)));
+  });
+}
+
 function sh(cmd: string, cwd: string, timeout = 60_000): { code: number; out: string; err: string } {
   const r = spawnSync('bash', ['-c', cmd], { cwd, encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
@@ -87,7 +99,29 @@ beforeAll(() => {
   mkdirSync(work, { recursive: true });
   dir = mkdtempSync(join(work, 'run-'));
   writeFileSync(join(dir, 'trades.ndjson'), trades.map((t) => JSON.stringify(t)).join('\n') + '\n');
-  writeFileSync(join(dir, 'trades.csv'), 'symbol,ts,price,size\n' + trades.map((t) => `${t.symbol},${t.ts},${t.price},${t.size}`).join('\n') + '\n');
+  const csv = 'symbol,ts,price,size\n' + trades.map((t) => `${t.symbol},${t.ts},${t.price},${t.size}`).join('\n') + '\n';
+  writeFileSync(join(dir, 'trades.csv'), csv);
+  // The other input formats the CLI section names: gzip, zstd (microsecond times), Parquet, Arrow IPC.
+  writeFileSync(join(dir, 'trades.csv.gz'), gzipSync(csv));
+  writeFileSync(join(dir, 'trades-us.ndjson'), trades.map((t) => JSON.stringify({ ...t, ts: t.ts * 1000 })).join('\n') + '\n');
+  const zstd = spawnSync('zstd', ['-q', '-f', 'trades-us.ndjson', '-o', 'trades.ndjson.zst'], { cwd: dir });
+  if (zstd.status !== 0) throw new Error(`README test needs the zstd program for trades.ndjson.zst (${zstd.error?.message ?? zstd.stderr.toString()})`);
+  parquetWriteFile({
+    filename: join(dir, 'trades.parquet'),
+    columnData: [
+      { name: 'ts', data: trades.map((t) => new Date(t.ts)), type: 'TIMESTAMP' },
+      { name: 'symbol', data: trades.map((t) => t.symbol), type: 'STRING' },
+      { name: 'price', data: Float64Array.from(trades.map((t) => t.price)), type: 'DOUBLE' },
+      { name: 'size', data: Float64Array.from(trades.map((t) => t.size)), type: 'DOUBLE' },
+    ],
+  });
+  const table = new Table({
+    symbol: vectorFromArray(trades.map((t) => t.symbol), new Dictionary(new Utf8(), new Int32())),
+    ts: vectorFromArray(trades.map((t) => t.ts), new TimestampMicrosecond()),
+    price: vectorFromArray(trades.map((t) => t.price), new Float64()),
+    size: vectorFromArray(trades.map((t) => t.size), new Float64()),
+  });
+  writeFileSync(join(dir, 'trades.arrow'), tableToIPC(table, 'file'));
 });
 
 afterAll(() => {
@@ -100,7 +134,7 @@ describe('README shell blocks', () => {
     expect(code.length).toBeGreaterThanOrEqual(2);
   });
 
-  it.each(shell)('$cmd', async ({ cmd }) => {
+  it.for(shell)('$cmd', { timeout: 90_000 }, async ({ cmd }, { skip }) => {
     // The quick start itself: the scripts exist (running them is what the reader did first).
     if (/^npm (install|ci|start|test)\b/.test(cmd)) {
       const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin?: Record<string, string> };
@@ -144,14 +178,23 @@ describe('README shell blocks', () => {
       }
       return;
     }
+    // Writing to a store: run where that store answers at the address the README names.
+    const store = /--to (\w+):\/\/(?:[^@/]*@)?([^:/]+):(\d+)/.exec(cmd);
+    if (store !== null && !(await reachable(store[2]!, Number(store[3])))) return skip(`no ${store[1]} at ${store[2]}:${store[3]} here`);
     const r = sh(cmd, dir);
     expect(r.code, r.err).toBe(0);
+    if (store !== null) return;
+    const file = /--out (\S+)/.exec(cmd)?.[1];
+    if (file !== undefined) {
+      expect(statSync(join(dir, file)).size, r.err).toBeGreaterThan(0);
+      return;
+    }
     const target = /> *(\S+)\s*$/.exec(cmd)?.[1];
     const out = target === undefined ? r.out : readFileSync(join(dir, target), 'utf8');
     const lines = out.trim().split('\n').filter(Boolean);
     expect(lines.length, r.err).toBeGreaterThan(1);
     for (const l of lines) expect(() => JSON.parse(l) as unknown).not.toThrow();
-  }, 90_000);
+  });
 });
 
 describe('README TypeScript blocks', () => {
