@@ -82,9 +82,13 @@ let noSessionNotice = '';
 /** The notice shown is about the connection (cleared when it is live again). */
 let connectionNotice = false;
 
+/** A signed-in session the server no longer knew: stays shown (under other notices' absence) until the next login. */
+let sessionNotice = '';
+
 function say(message: string): void {
-  notice.textContent = message;
-  notice.hidden = message === '';
+  const text = message === '' ? sessionNotice : message;
+  notice.textContent = text;
+  notice.hidden = text === '';
 }
 
 function schedulePaint(): void {
@@ -241,9 +245,15 @@ const account = new AccountPanel(
   },
 );
 api.onSessionLost = (previous: Session) => {
-  say(`The server no longer knows the session of ${previous.username} (it ended or the server lost it): continuing as a guest; log in again to trade.`);
+  connectionNotice = false;
+  sessionNotice = `The server no longer knows the session of ${previous.username} (it ended or the server lost it): continuing as a guest; log in again to trade.`;
+  say(sessionNotice);
 };
 api.onSession = (s: Session | undefined) => {
+  if (s !== undefined && !s.guest && sessionNotice !== '') {
+    sessionNotice = '';
+    say('');
+  }
   el('session').textContent = s === undefined ? 'signed out' : s.guest ? 'guest (read only)' : `${s.username} · ${s.role}`;
   account.showSession(s);
 };
