@@ -1,4 +1,22 @@
-import { CandlestickSeries, ColorType, HistogramSeries, createChart } from 'lightweight-charts';
+import { CandlestickSeries, ColorType, HistogramSeries, TickMarkType, createChart } from 'lightweight-charts';
+import type { Time } from 'lightweight-charts';
+
+const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/** A time-axis tick in the browser's time zone (bar times are UTC epoch seconds). */
+export function localTick(seconds: number, type: TickMarkType): string {
+  const d = new Date(seconds * 1000);
+  if (type === TickMarkType.Year) return String(d.getFullYear());
+  if (type === TickMarkType.Month) return d.toLocaleString(undefined, { month: 'short' });
+  if (type === TickMarkType.DayOfMonth) return `${d.getDate()} ${d.toLocaleString(undefined, { month: 'short' })}`;
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}${type === TickMarkType.TimeWithSeconds ? `:${pad(d.getSeconds())}` : ''}`;
+}
+
+/** The crosshair's time label in the browser's time zone. */
+export function localLabel(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
 import type { CandlestickData, HistogramData, IChartApi, ISeriesApi, UTCTimestamp } from 'lightweight-charts';
 import type { Candle } from './types.js';
 
@@ -38,7 +56,9 @@ export class CandleChart {
       layout: { background: { type: ColorType.Solid, color: '#131722' }, textColor: '#c7ccd8', fontSize: 11, attributionLogo: false },
       grid: { vertLines: { color: '#1f2433' }, horzLines: { color: '#1f2433' } },
       rightPriceScale: { borderColor: '#2a3040', scaleMargins: { top: 0.08, bottom: 0.28 } },
-      timeScale: { borderColor: '#2a3040', timeVisible: true, secondsVisible: false, rightOffset: 3 },
+      // Local time on the axis and the crosshair label, as in the trades tape (lightweight-charts shows UTC by default).
+      timeScale: { borderColor: '#2a3040', timeVisible: true, secondsVisible: false, rightOffset: 3, tickMarkFormatter: (t: Time, type: TickMarkType) => localTick(t as number, type) },
+      localization: { timeFormatter: (t: Time) => localLabel(t as number) },
       crosshair: { mode: 0 },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, { upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN });
@@ -102,6 +122,8 @@ export class CandleChart {
       this.candles.setData(this.bars.map(barOf));
       this.volume.setData(this.bars.map(volumeOf));
       this.seriesLast = this.bars[this.bars.length - 1]?.start ?? -1;
+      // A new symbol or timeframe: show its whole history, fitted to the chart.
+      if (this.bars.length > 0) this.chart.timeScale().fitContent();
       return;
     }
     if (this.pending.size === 0) return;

@@ -6,10 +6,10 @@ import type { ChannelUpdate, Subscription, TickflowClient } from '@tickflow/ws-s
 import { AccountPanel } from './account.js';
 import { Api, ApiError } from './api.js';
 import type { Session } from './api.js';
-import { CandleChart } from './chart.js';
+import { CandleChart, localLabel } from './chart.js';
 import { ConnectionStatus } from './connectionStatus.js';
 import type { DataState } from './connectionStatus.js';
-import { direction, formatPercent, formatPrice } from './format.js';
+import { direction, formatPercent, formatPrice, formatTime } from './format.js';
 import { ProfileView } from './profile.js';
 import { TradeTape } from './tape.js';
 import { TIMEFRAMES } from './types.js';
@@ -31,6 +31,8 @@ export interface PageHook {
   /** Batches received and frames painted. */
   readonly batches: number;
   readonly paints: number;
+  /** The chart's crosshair label and the tape's time of an instant (both in the browser's time zone). */
+  timeLabels(ms: number): { axis: string; tape: string };
 }
 
 declare global {
@@ -201,6 +203,26 @@ async function loadHistory(): Promise<void> {
 }
 
 /** Shows a symbol and timeframe: live channels, history, hash, picker. */
+/** The first view has been shown (later ones add history entries). */
+let navigated = false;
+
+/** `#SYMBOL/TF` of the address bar, as symbol and timeframe (the timeframe defaults to the shown one). */
+function fromHash(): [string, Timeframe] | undefined {
+  const [sym, tf] = decodeURIComponent(location.hash.slice(1)).split('/');
+  if (sym === undefined || sym === '') return undefined;
+  return [sym, (TIMEFRAMES as readonly string[]).includes(tf ?? '') ? (tf as Timeframe) : timeframe];
+}
+
+// Editing the hash, or back/forward: show what the address says.
+window.addEventListener('popstate', () => {
+  const h = fromHash();
+  if (h !== undefined) show(h[0], h[1]);
+});
+window.addEventListener('hashchange', () => {
+  const h = fromHash();
+  if (h !== undefined) show(h[0], h[1]);
+});
+
 function show(nextSymbol: string, nextTf: Timeframe): void {
   if (nextSymbol === '' || `${nextSymbol}|${nextTf}` === shownKey) return;
   if (!shownKey.startsWith(`${nextSymbol}|`)) {
@@ -219,7 +241,13 @@ function show(nextSymbol: string, nextTf: Timeframe): void {
   account.symbolChanged(symbol);
   for (const b of tfButtons) b.setAttribute('aria-pressed', String(b.dataset.tf === timeframe));
   chartTitle.textContent = `${symbol} · ${timeframe}`;
-  history.replaceState(null, '', `#${symbol}/${timeframe}`);
+  // A new history entry per change the user makes (back/forward walk through them); the first view replaces.
+  const hash = `#${symbol}/${timeframe}`;
+  if (location.hash !== hash) {
+    if (navigated) history.pushState(null, '', hash);
+    else history.replaceState(null, '', hash);
+  }
+  navigated = true;
   subscribeShown();
   void loadHistory();
   schedulePaint();
@@ -280,6 +308,7 @@ window.tickflowPage = {
     return status.state;
   },
   candles: () => chart.data(),
+  timeLabels: (ms: number) => ({ axis: localLabel(ms / 1000), tape: formatTime(ms) }),
   lastPrice: () => shownTicker?.last,
   profile: () => profile.current,
   get historyLoads() {
