@@ -156,7 +156,15 @@ describe('README shell blocks', () => {
       const wanted = Number(/--port (\d+)/.exec(cmd)?.[1] ?? 3000);
       const port = (await portFree(wanted)) ? wanted : await freePort();
       const run = cmd.replace(/--port \d+/, `--port ${port}`);
-      const child = spawn('bash', ['-c', `exec ${run}`], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group: npx runs the server as a grandchild (npx → sh → node), and signals must reach all of them.
+      const child = spawn('bash', ['-c', `exec ${run}`], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const signalGroup = (signal: NodeJS.Signals): void => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          // already gone
+        }
+      };
       let log = '';
       child.stdout.on('data', (d: Buffer) => (log += d.toString()));
       child.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -172,9 +180,10 @@ describe('README shell blocks', () => {
         expect(Array.isArray(symbols) || typeof symbols === 'object').toBe(true);
       } finally {
         const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT');
+        signalGroup('SIGINT');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        // Whatever of the group is left (the server under npx) goes too.
+        signalGroup('SIGKILL');
       }
       return;
     }
