@@ -389,14 +389,22 @@ export async function crashRun(o: { factory: WorkerFactory; script: CrashScript;
   const deadline = t0 + 10 * 60_000;
   let stopped = false;
 
+  // One start at a time: a worker that dies on its own while a kill's restart is still retrying (a store
+  // down) must not get a second worker started, or two members of one group would share the partitions.
+  let starting: Promise<{ worker: Worker; failed: number }> | undefined;
+  const startOnce = (): Promise<{ worker: Worker; failed: number }> =>
+    (starting ??= startRetrying(o.factory, log, deadline).finally(() => {
+      starting = undefined;
+    }));
   const adopt = async (w: Worker): Promise<void> => {
+    if (current === w) return;
     current = w;
     lastStats = undefined;
     void w.exit.then(async ({ code, signal }) => {
       if (intentional || current !== w || stopped) return;
       report.unexpectedExits++;
       log.line(`worker ${w.pid} exited on its own (code ${code}, signal ${signal}); restarting it. Output tail: ${w.output().slice(-600)}`);
-      const s = await startRetrying(o.factory, log, deadline);
+      const s = await startOnce();
       await adopt(s.worker);
     });
   };
@@ -415,7 +423,7 @@ export async function crashRun(o: { factory: WorkerFactory; script: CrashScript;
     }
   })();
 
-  const first = await startRetrying(o.factory, log, deadline);
+  const first = await startOnce();
   await adopt(first.worker);
   log.line(`worker ${first.worker.pid} up`);
 
@@ -466,7 +474,7 @@ export async function crashRun(o: { factory: WorkerFactory; script: CrashScript;
       log.line(`KILL ${report.kills.length} of worker ${w.pid} at +${(rec.at / 1000).toFixed(1)}s: produced ${produced}, committed ${sum(offs.committed)}, high ${sum(offs.high)}, behind commit ${behindCommit}, lag at kill ${lagAtKill}, re-read ${reRead} [${how}]`);
       baseMessages = sum(offs.committed);
       const restartAt = Date.now();
-      const s = await startRetrying(o.factory, log, deadline);
+      const s = await startOnce();
       rec.failedStarts = s.failed;
       await adopt(s.worker);
       log.line(`worker ${s.worker.pid} up after ${Date.now() - restartAt} ms (${s.failed} failed starts)`);

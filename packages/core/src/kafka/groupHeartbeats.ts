@@ -14,13 +14,16 @@ export function isRebalanceError(e: unknown): boolean {
 /**
  * Awaits `p`, calling `heartbeat` every `everyMs` meanwhile: a wait for a
  * store that is down can outlast the session timeout, and a member that
- * stops heartbeating is evicted (a needless rebalance). A heartbeat that
- * reports a rebalance goes to `onRebalance` (the batch handler rethrows it).
+ * stops heartbeating is evicted (a needless rebalance). When a heartbeat
+ * reports a rebalance, the wait is abandoned (resolves false) and the error
+ * goes to `onRebalance`: the member must rejoin now, not after the store
+ * recovers, or it holds the whole group up. Resolves true once `p` settled
+ * (rejecting as `p` does).
  */
-export async function withHeartbeats(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined, everyMs: number, onRebalance: (e: unknown) => void): Promise<void> {
+export async function withHeartbeats(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined, everyMs: number, onRebalance: (e: unknown) => void): Promise<boolean> {
   if (heartbeat === undefined) {
     await p;
-    return;
+    return true;
   }
   let done = false;
   const settled = p.finally(() => {
@@ -31,10 +34,18 @@ export async function withHeartbeats(p: Promise<unknown>, heartbeat: (() => Prom
     await Promise.race([settled.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, everyMs)))]);
     clearTimeout(timer);
     if (!done) {
+      let rebalance: unknown;
       await heartbeat().catch((e: unknown) => {
-        if (isRebalanceError(e)) onRebalance(e);
+        if (isRebalanceError(e)) rebalance = e;
       });
+      if (rebalance !== undefined) {
+        onRebalance(rebalance);
+        // The wait goes on in the background; what it was waiting for is not used any more.
+        settled.catch(() => undefined);
+        return false;
+      }
     }
   }
   await settled;
+  return true;
 }

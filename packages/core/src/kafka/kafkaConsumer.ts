@@ -520,7 +520,7 @@ export class KafkaConsumer<T = Trade> {
       }
     }
     await this.handOver(gen, batch, pause, heartbeat);
-    if (Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run, heartbeat);
+    if (this.rejoin === undefined && Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run, heartbeat);
     // Throws kafkajs's rebalance errors (from the commit or the heartbeat) on to kafkajs, which rejoins.
     const rejoin = this.rejoin;
     this.rejoin = undefined;
@@ -529,7 +529,8 @@ export class KafkaConsumer<T = Trade> {
   }
 
   /** Waits until the jobs' outputs took everything; pauses the partitions while a sink pushes back. */
-  private heartbeating(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined): Promise<void> {
+  /** Awaits `p` heartbeating the group; false when a rebalance made it give up (`this.rejoin` holds the error). */
+  private heartbeating(p: Promise<unknown>, heartbeat: (() => Promise<void>) | undefined): Promise<boolean> {
     return withHeartbeats(p, heartbeat, Math.max(100, Math.floor(this.sessionMs / 5)), (e) => {
       this.rejoin ??= e;
     });
@@ -582,11 +583,18 @@ export class KafkaConsumer<T = Trade> {
     if (gen === undefined) return;
     this.lastCommitAt = Date.now();
     this.dirty = false;
-    await this.heartbeating(Promise.all(gen.jobs.map((job) => job.flush())), heartbeat);
+    // A rebalance during a wait: nothing is durable yet, so nothing may be checkpointed or committed.
+    if (!(await this.heartbeating(Promise.all(gen.jobs.map((job) => job.flush())), heartbeat))) {
+      this.dirty = true;
+      return;
+    }
     // A store that holds the flush back is backpressure: no partition turns idle meanwhile.
     this.paused = true;
     try {
-      await this.heartbeating(Promise.resolve(run?.durable?.()), heartbeat);
+      if (!(await this.heartbeating(Promise.resolve(run?.durable?.()), heartbeat))) {
+        this.dirty = true;
+        return;
+      }
     } finally {
       this.paused = false;
       const now = Date.now();
