@@ -10,7 +10,7 @@ import { externalService } from './runningService.js';
 const BIN = '/usr/lib/postgresql/15/bin';
 
 /** Runs a PostgreSQL binary, as the `postgres` user when we are root (initdb refuses root). */
-function pg(binary: string, args: string[], asPostgres: boolean): { status: number | null; output: string } {
+export function pg(binary: string, args: string[], asPostgres: boolean): { status: number | null; output: string } {
   const r = asPostgres
     ? spawnSync('runuser', ['-u', 'postgres', '--', join(BIN, binary), ...args], { encoding: 'utf8' })
     : spawnSync(join(BIN, binary), args, { encoding: 'utf8' });
@@ -21,6 +21,28 @@ function userId(name: string): { uid: number; gid: number } {
   const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
   return { uid, gid };
+}
+
+/**
+ * Installs Debian's PostgreSQL 15 when missing and runs initdb (trust auth)
+ * in a new temporary folder owned by `postgres` when we are root. Returns the
+ * folder, its `data` subfolder and whether binaries must run as `postgres`.
+ */
+export async function initDataDir(prefix: string): Promise<{ asPostgres: boolean; dir: string; data: string }> {
+  await ensureDebianPrograms([{ binary: join(BIN, 'initdb'), pkg: 'postgresql-15' }], 'DATABASE_URL');
+  const asPostgres = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (asPostgres) {
+    const { uid, gid } = userId('postgres');
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  const init = pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], asPostgres);
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed:\n${init.output.slice(-3000)}`);
+  }
+  return { asPostgres, dir, data };
 }
 
 /** A PostgreSQL server started for tests, which can also be interrupted and brought back (outage tests). */
@@ -45,19 +67,7 @@ export async function startPostgres({ ownServer = false }: { ownServer?: boolean
     const refuse = (): Promise<void> => Promise.reject(new Error('cannot stop or start the server at DATABASE_URL: call startPostgres({ ownServer: true }) in tests that interrupt the server'));
     return { ...external, stopServer: refuse, startServer: refuse };
   }
-  await ensureDebianPrograms([{ binary: join(BIN, 'initdb'), pkg: 'postgresql-15' }], 'DATABASE_URL');
-  const asPostgres = process.getuid?.() === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-pg-'));
-  if (asPostgres) {
-    const { uid, gid } = userId('postgres');
-    chownSync(dir, uid, gid);
-  }
-  const data = join(dir, 'data');
-  const init = pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], asPostgres);
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed:\n${init.output.slice(-3000)}`);
-  }
+  const { asPostgres, dir, data } = await initDataDir('tickflow-pg-');
   const port = await freePort();
   const pgCtlStart = (): void => {
     const start = pg('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, '-w', 'start'], asPostgres);

@@ -1,12 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPrograms } from './debianPackages.js';
 import { freePort, waitFor } from './freePort.js';
+import { initDataDir, pg } from './postgres.js';
 import type { RunningService } from './runningService.js';
-
-const BIN = '/usr/lib/postgresql/15/bin';
 
 /** A PostgreSQL server that a crash test may SIGKILL and start again on the same port and data. */
 export interface RestartablePostgres extends RunningService {
@@ -24,13 +20,6 @@ export interface RestartablePostgres extends RunningService {
   restart(): Promise<void>;
   /** Whether the server is up (started and not killed). */
   readonly running: boolean;
-}
-
-function pg(binary: string, args: string[], asPostgres: boolean): { status: number | null; output: string } {
-  const r = asPostgres
-    ? spawnSync('runuser', ['-u', 'postgres', '--', join(BIN, binary), ...args], { encoding: 'utf8' })
-    : spawnSync(join(BIN, binary), args, { encoding: 'utf8' });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
 function alive(pid: number): boolean {
@@ -76,20 +65,7 @@ function childrenOf(pid: number): number[] {
  * ```
  */
 export async function startRestartablePostgres(): Promise<RestartablePostgres> {
-  await ensureDebianPrograms([{ binary: join(BIN, 'initdb'), pkg: 'postgresql-15' }], 'DATABASE_URL');
-  const asPostgres = process.getuid?.() === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-pg-crash-'));
-  if (asPostgres) {
-    const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-    const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-    chownSync(dir, uid, gid);
-  }
-  const data = join(dir, 'data');
-  const init = pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], asPostgres);
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed:\n${init.output.slice(-3000)}`);
-  }
+  const { asPostgres, dir, data } = await initDataDir('tickflow-pg-crash-');
   const port = await freePort();
   let running = false;
   const start = async (): Promise<void> => {
