@@ -410,9 +410,11 @@ export class KafkaConsumer<T = Trade> {
     const idleMs = this.idleMs;
     const gen = this.gen;
     if (idleMs === undefined || gen === undefined || this.paused || this.rebalancing || this.pendingAssignment !== undefined || this.idleCheck !== undefined) return;
+    // Active, quiet for the timeout, and read to the high watermark last known for it.
+    const quiet = (p: number, st: PartitionState, at: number): boolean => !st.idle && at - st.lastMessageAt >= idleMs && st.progress.next >= (this.highWatermarks.get(p) ?? 0);
     let candidates = false;
     for (const [p, st] of gen.parts) {
-      if (!st.idle && now - st.lastMessageAt >= idleMs && st.progress.next >= (this.highWatermarks.get(p) ?? 0)) {
+      if (quiet(p, st, now)) {
         candidates = true;
         break;
       }
@@ -426,7 +428,7 @@ export class KafkaConsumer<T = Trade> {
       for (const e of ends) this.highWatermarks.set(e.partition, Number(e.high));
       const at = Date.now();
       for (const [p, st] of gen.parts) {
-        if (st.idle || at - st.lastMessageAt < idleMs || st.progress.next < (this.highWatermarks.get(p) ?? 0)) continue;
+        if (!quiet(p, st, at)) continue;
         st.idle = true;
         this.dirty = true;
         this.counts.idled++;
