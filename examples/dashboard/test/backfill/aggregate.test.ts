@@ -1,27 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aggregateMain } from '../../src/aggregateCommand.js';
+import { aggregate } from '../runCli.js';
 import { LateLineMatcher } from '../../src/backfill/lateLineMatcher.js';
 import { ReportLimiter } from '../../src/backfill/reportLimiter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickflow-backfill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `tickflow aggregate` in process; resolves with its exit code and what it wrote. */
-async function aggregate(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await aggregateMain(args, { stdin: Readable.from([stdin]), stdout, stderr });
-  return { code, out, err };
-}
 
 const trade = (ts: number | string, price = 1, size = 1): string => `{"symbol":"A","ts":${typeof ts === 'string' ? ts : ts},"price":${price},"size":${size}}`;
 

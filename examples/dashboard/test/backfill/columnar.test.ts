@@ -1,26 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { Dictionary, Float64, Int32, Table, TimestampMicrosecond, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aggregateMain } from '../../src/aggregateCommand.js';
+import { aggregate } from '../runCli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickflow-columnar-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function aggregate(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await aggregateMain(args, { stdin: Readable.from([stdin]), stdout, stderr });
-  return { code, out, err };
-}
 
 const T0 = Date.UTC(2024, 0, 19, 10, 30);
 /** Trades over three minutes and two symbols, one late (row 7: its minute closed at row 6). */

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import type { Candle, TickCount } from '@tickflow/core';
 import { MarketSimulator } from '@tickflow/core';
 import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
@@ -10,7 +9,7 @@ import type { RunningService } from '@tickflow/test-services';
 import { startClickHouse, startPostgres } from '@tickflow/test-services';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aggregateMain } from '../../src/aggregateCommand.js';
+import { aggregate } from '../runCli.js';
 import { parseStoreUrl } from '../../src/backfill/storeOutput.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickflow-store-'));
@@ -26,16 +25,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function aggregate(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await aggregateMain(args, { stdin: Readable.from(['']), stdout, stderr });
-  return { code, out, err };
-}
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC'];
 const START = Date.UTC(2024, 4, 6, 9, 30);
