@@ -15,3 +15,4 @@ export type { VolumeProfileInput, VolumeProfileOptions } from './volumeProfile.j
 export { tickCount, TickCountAggregator, TickCountAcc, PackedTickCount } from './tickCount.js';
 export type { TickCountInput } from './tickCount.js';
 export { CompensatedSum } from './compensatedSum.js';
+export { correlation, correlationPairs, CoMoments, type CorrelationMatrix, type CorrelationOptions, type CorrelationInput, type CorrelationPair } from './correlation.js';
