@@ -95,6 +95,13 @@ export interface PackedAggregator<In, Out> {
    * inline the whole add into the loop.
    */
   addRow?(s: Float64Array, b: number, ts: number, price: number, size: number, side: number, seq: number): void;
+  /**
+   * Optional: adds rows `from` … `to − 1` of a columnar batch, row `from + j`
+   * to the accumulator at offset `offsets[j]`, with arrival order `seq + j`.
+   * Same result as calling `addColumns` row by row; the columnar loop hands
+   * whole runs of rows to it, so the add runs as one tight loop.
+   */
+  addRows?(s: Float64Array, offsets: Int32Array, columns: ColumnsLike, from: number, to: number, seq: number): void;
   /** Merges the accumulator at `from` into the one at `into` (same array). */
   merge(s: Float64Array, into: number, from: number): void;
   result(s: Float64Array, b: number, window: WindowRef): Out;

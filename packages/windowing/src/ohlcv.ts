@@ -194,6 +194,9 @@ export class OhlcvAggregator implements Aggregator<OhlcvInput, OhlcvAcc, Candle>
 const TRADES = 0, OPEN = 1, OPEN_TS = 2, OPEN_SEQ = 3, CLOSE = 4, CLOSE_TS = 5, CLOSE_SEQ = 6, HIGH = 7, LOW = 8;
 const VOL = 9, NOT = 11, BUY = 13, SELL = 15;
 const STRIDE = 17;
+/** Offset of the side-volume sum per side code (as addPacked: buy → BUY, any other non-zero code → SELL). */
+const SIDE_SUM = new Int32Array(256).fill(SELL);
+SIDE_SUM[SIDE_BUY] = BUY;
 
 function addPacked(s: Float64Array, b: number, ts: number, p: number, q: number, side: number, seq: number): void {
   if (s[b + TRADES] === 0) {
@@ -272,6 +275,70 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
 
   addRow(s: Float64Array, b: number, ts: number, price: number, size: number, side: number, seq: number): void {
     addPacked(s, b, ts, price, size, side, seq);
+  }
+
+  /**
+   * The columnar hot path: addPacked's body inlined into one loop over a run
+   * of rows (a call per row was ~40% of the columnar path's time). Must stay
+   * equivalent to addPacked, operation for operation.
+   */
+  addRows(s: Float64Array, offsets: Int32Array, c: ColumnsLike, from: number, to: number, seq: number): void {
+    const tsCol = c.ts;
+    const priceCol = c.price;
+    const sizeCol = c.size;
+    const sideCol = c.side;
+    for (let i = from, j = 0; i < to; i++, j++) {
+      const b = offsets[j]!;
+      const ts = tsCol[i]!;
+      const p = priceCol[i]!;
+      const q = sizeCol[i]!;
+      const side = sideCol === undefined ? 0 : sideCol[i]!;
+      const t = s[b + TRADES]!;
+      if (t === 0) {
+        s[b + OPEN] = p;
+        s[b + OPEN_TS] = ts;
+        s[b + OPEN_SEQ] = seq + j;
+        s[b + CLOSE] = p;
+        s[b + CLOSE_TS] = ts;
+        s[b + CLOSE_SEQ] = seq + j;
+        s[b + HIGH] = p;
+        s[b + LOW] = p;
+      } else {
+        if (ts < s[b + OPEN_TS]!) {
+          s[b + OPEN] = p;
+          s[b + OPEN_TS] = ts;
+          s[b + OPEN_SEQ] = seq + j;
+        }
+        if (ts >= s[b + CLOSE_TS]!) {
+          s[b + CLOSE] = p;
+          s[b + CLOSE_TS] = ts;
+          s[b + CLOSE_SEQ] = seq + j;
+        }
+        if (p > s[b + HIGH]!) s[b + HIGH] = p;
+        if (p < s[b + LOW]!) s[b + LOW] = p;
+      }
+      s[b + TRADES] = t + 1;
+      let hi = s[b + VOL]!;
+      let x = hi + q;
+      let bp = x - hi;
+      s[b + VOL + 1]! += hi - (x - bp) + (q - bp);
+      s[b + VOL] = x;
+      const n = p * q;
+      hi = s[b + NOT]!;
+      x = hi + n;
+      bp = x - hi;
+      s[b + NOT + 1]! += hi - (x - bp) + (n - bp);
+      s[b + NOT] = x;
+      if (side !== 0) {
+        // A table, not a branch: sides are a coin toss, and a mispredicted branch per row cost ~10% here.
+        const o = b + SIDE_SUM[side]!;
+        hi = s[o]!;
+        x = hi + q;
+        bp = x - hi;
+        s[o + 1]! += hi - (x - bp) + (q - bp);
+        s[o] = x;
+      }
+    }
   }
 
   merge(s: Float64Array, into: number, from: number): void {

@@ -25,6 +25,8 @@ const NONE = -1;
 /** `kInput` of a key whose events came on several inputs. */
 const MIXED = -2;
 const EMPTY = new Float64Array(0);
+/** Most rows in one run of the columnar loop: the run's offsets and column slices stay in L1. */
+const RUN = 512;
 const FINAL = 1;
 const DIRTY = 2;
 const PURGED = 4;
@@ -149,6 +151,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   /** Columnar dictionary → key id. */
   private dict: readonly string[] | null = null;
   private dictKey = new Int32Array(0);
+  /** Accumulator offsets of the pending run of rows (`pushColumnsRuns`). */
+  private readonly runOffsets = new Int32Array(RUN);
 
   constructor(
     private readonly name: string,
@@ -248,6 +252,10 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       grown.set(this.dictKey);
       this.dictKey = grown;
     }
+    if (!this.update && this.packedArena !== null && typeof this.packedArena.p.addRows === 'function') {
+      this.pushColumnsRuns(cols, input, tracker, this.packedArena);
+      return;
+    }
     const dictKey = this.dictKey;
     const ids = cols.symbol;
     const tsCol = cols.ts;
@@ -338,6 +346,109 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         }
       }
     }
+    if (wmPrev > this.wm) this.wm = wmPrev;
+    this.seq = seq;
+    if (single && n > 0) tracker.observe(input, maxTs);
+  }
+
+  /**
+   * The columnar loop for packed aggregators with `addRows` (final-only
+   * emission). Two phases over runs of rows: this loop tracks the watermark,
+   * finds each row's key and current window and records the accumulator
+   * offset; the aggregator then adds the whole run in one tight loop of its
+   * own (`addRows`), with no call per row. A run ends before any row that
+   * needs the slow path (a new or older window, a late event) and before the
+   * watermark fires windows, so every row is added before anything reads its
+   * window: the same adds, in the same order, as the row-by-row loop above.
+   */
+  private pushColumnsRuns(cols: TradeColumns, input: number, tracker: WatermarkTracker, packedArena: PackedArena<In, Out>): void {
+    const packed = packedArena.p;
+    const stride = packedArena.stride;
+    const dictKey = this.dictKey;
+    const symbols = cols.symbols;
+    const ids = cols.symbol;
+    const tsCol = cols.ts;
+    const n = cols.length;
+    const offsets = this.runOffsets;
+    const single = tracker.singleInput;
+    const ooo = tracker.outOfOrderness;
+    let maxTs = single ? tracker.maxEventTime(input) : 0;
+    let wm = tracker.watermark;
+    let seq = this.seq;
+    let curStart = this.kCurStart;
+    let curEnd = this.kCurEnd;
+    let curW = this.kCurW;
+    let wAcc = this.wAcc;
+    let wCount = this.wCount;
+    const curInput = input;
+    this.curInput = input;
+    this.multi = tracker.inputs > 1;
+    const multi = this.multi;
+    let wmPrev = this.wm;
+    let due = this.nextDue;
+    // The pending run: rows runFrom … runFrom + run − 1, with seq − run … seq − 1.
+    let run = 0;
+    let runFrom = 0;
+    for (let i = 0; i < n; i++) {
+      const ts = tsCol[i]!;
+      if (single) {
+        if (ts > maxTs) {
+          maxTs = ts;
+          if (ts - ooo > wm) wm = ts - ooo;
+        }
+      } else {
+        wm = tracker.observe(input, ts);
+      }
+      const id = ids[i]!;
+      let k = dictKey[id]!;
+      if (k === NONE) {
+        const key = symbols[id]!;
+        k = this.keyIds.get(key) ?? this.newKey(key);
+        dictKey[id] = k;
+        curStart = this.kCurStart;
+        curEnd = this.kCurEnd;
+        curW = this.kCurW;
+      }
+      if (this.kInput[k] !== curInput) this.noteInput(k);
+      if (ts >= curStart[k]! && ts < curEnd[k]! && !(multi && this.ownLate(curEnd[k]!))) {
+        const w = curW[k]!;
+        wCount[w]!++;
+        if (run === 0) runFrom = i;
+        offsets[run++] = wAcc[w]! * stride;
+        seq++;
+        if (run === RUN) {
+          packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
+          run = 0;
+        }
+      } else {
+        if (run !== 0) {
+          packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
+          run = 0;
+        }
+        if (wmPrev > this.wm) this.wm = wmPrev;
+        this.seq = seq;
+        this.pushSlow(k, undefined as unknown as In, ts, cols, i);
+        seq = this.seq;
+        wAcc = this.wAcc;
+        wCount = this.wCount;
+        due = this.nextDue;
+      }
+      if (wm > wmPrev) {
+        wmPrev = wm;
+        if (wm >= due) {
+          if (run !== 0) {
+            packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
+            run = 0;
+          }
+          this.seq = seq;
+          this.advanceOwn(wm);
+          wAcc = this.wAcc;
+          wCount = this.wCount;
+          due = this.nextDue;
+        }
+      }
+    }
+    if (run !== 0) packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
     if (wmPrev > this.wm) this.wm = wmPrev;
     this.seq = seq;
     if (single && n > 0) tracker.observe(input, maxTs);
