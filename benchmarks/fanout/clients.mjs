@@ -1,112 +1,172 @@
 // Client side of the fan-out benchmark, in its own process: opens N WebSocket
 // connections (ws + msgpackr, the same decoding as the client SDK), each
-// subscribed to 10 channels, and measures delivered updates and latency
+// subscribed to 10 channels, and measures how long the connections take to
+// open and get their snapshots, then delivered updates and latency
 // (receive time − the publish time carried in each trade's ts).
+// Every connection signs in with its own HS256 token (subject user<i>) and
+// comes "from" its own address through X-Forwarded-For, as 5 000 users behind
+// an ingress would: the server's per-address upgrade rate and per-subject
+// caps apply to each of them, not to 127.0.0.1 as a whole.
 // Parent → child IPC: {start}, {stop}; child → parent: {ready}, {report}.
+import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { SHARED_STRUCTURES, sharedStructures, MSGPACK_SUBPROTOCOL } from '@tickflow/ws-server';
 
-const [url, nArg, symbolsArg, perConnArg] = process.argv.slice(2);
-const N = Number(nArg);
-const SYMBOLS = Number(symbolsArg);
-const PER_CONN = Number(perConnArg);
+const cfg = JSON.parse(process.env.FANOUT_CLIENTS);
+const { url, conns: N, symbols: SYMBOLS, perConn: PER_CONN, secret, deflate, concurrency } = cfg;
 const now = () => performance.timeOrigin + performance.now();
 
-// Latency histogram: 0.05 ms buckets up to 5 s (bounded memory).
-const BUCKET = 0.05;
-const hist = new Uint32Array(100_000);
+/** A 0.05 ms-bucket latency histogram up to 5 s (bounded memory). */
+class Histogram {
+  static BUCKET = 0.05;
+  counts = new Uint32Array(100_000);
+  max = 0;
+  n = 0;
+  record(ms) {
+    this.n++;
+    if (ms > this.max) this.max = ms;
+    this.counts[Math.min(this.counts.length - 1, Math.max(0, Math.floor(ms / Histogram.BUCKET)))]++;
+  }
+  percentile(p) {
+    if (this.n === 0) return NaN;
+    const target = this.n * p;
+    let acc = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      acc += this.counts[i];
+      if (acc >= target) return (i + 1) * Histogram.BUCKET;
+    }
+    return NaN;
+  }
+}
+
+const b64url = (s) => Buffer.from(s).toString('base64url');
+function token(subject) {
+  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const body = b64url(JSON.stringify({ sub: subject, exp: Math.floor(Date.now() / 1000) + 3600 }));
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+const latency = new Histogram();
+const upgrade = new Histogram();
+const snapshot = new Histogram();
 let counting = false;
 let received = 0;
-let frames = 0;
-let bytes = 0;
 let snapshots = 0;
-let maxLatency = 0;
 let startedAt = 0;
-let stoppedAt = 0;
+let cpuAt;
+let bytesAt = 0;
 const closes = new Map();
+const rejected = new Map();
 
-function onFrame(unpackr, data) {
-  frames++;
-  bytes += data.length;
+const packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
+// One decoder per process is enough: every message is self-contained.
+const unpackr = new Unpackr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true, mapsAsObjects: true });
+
+function onFrame(conn, data) {
   const msgs = unpackr.unpackMultiple(data);
   const t = now();
   for (const m of msgs) {
     if (m.type === 'snapshot') {
       snapshots++;
+      snapshot.record(t - conn.subscribedAt);
       continue;
     }
     if (m.type !== 'delta' || !counting) continue;
     const rows = m.rows;
     for (let i = 0; i < rows.length; i++) {
-      const lat = t - rows[i].ts;
       received++;
-      if (lat > maxLatency) maxLatency = lat;
-      const b = Math.min(hist.length - 1, Math.max(0, Math.floor(lat / BUCKET)));
-      hist[b]++;
+      latency.record(t - rows[i].ts);
     }
   }
 }
 
-function percentile(p) {
-  let total = 0;
-  for (let i = 0; i < hist.length; i++) total += hist[i];
-  if (total === 0) return NaN;
-  const target = total * p;
-  let acc = 0;
-  for (let i = 0; i < hist.length; i++) {
-    acc += hist[i];
-    if (acc >= target) return (i + 1) * BUCKET;
-  }
-  return NaN;
-}
-
 const sockets = [];
+/** Opens connection i; retries after the Retry-After of a 429 (the upgrade rate), as the SDK's reconnect does. */
 function open(i) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, [MSGPACK_SUBPROTOCOL], { perMessageDeflate: false });
-    // One decoder per process is enough: every message is self-contained.
+    const conn = { subscribedAt: 0 };
+    const t0 = now();
+    const ws = new WebSocket(`${url}?token=${token(`user${i}`)}`, [MSGPACK_SUBPROTOCOL], {
+      perMessageDeflate: deflate,
+      headers: { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      rejected.set(res.statusCode, (rejected.get(res.statusCode) ?? 0) + 1);
+      const wait = Number(res.headers['retry-after'] ?? 1);
+      res.resume();
+      if (res.statusCode !== 429 && res.statusCode !== 503) return reject(new Error(`upgrade answered ${res.statusCode}`));
+      setTimeout(() => open(i).then(resolve, reject), wait * 1000);
+    });
     ws.on('open', () => {
+      upgrade.record(now() - t0);
       const channels = [];
       for (let k = 0; k < PER_CONN; k++) channels.push(`trades:S${(i * PER_CONN + k) % SYMBOLS}`);
+      conn.subscribedAt = now();
       ws.send(packr.pack({ type: 'subscribe', channels }));
+      sockets.push(ws);
       resolve();
     });
-    ws.on('message', (data) => onFrame(unpackr, data));
-    ws.on('error', reject);
+    ws.on('message', (data) => onFrame(conn, data));
+    ws.on('error', (e) => {
+      if (ws.readyState !== WebSocket.OPEN) reject(e);
+    });
     ws.on('close', (code) => closes.set(code, (closes.get(code) ?? 0) + 1));
-    sockets.push(ws);
   });
 }
-const packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
-const unpackr = new Unpackr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true, mapsAsObjects: true });
 
-for (let i = 0; i < N; i += 100) {
-  const batch = [];
-  for (let j = i; j < Math.min(N, i + 100); j++) batch.push(open(j));
-  await Promise.all(batch);
-}
-const deadline = Date.now() + 60_000;
-while (snapshots < N * PER_CONN && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-process.send({ type: 'ready', snapshots });
+/** Wire bytes received so far over every connection (compressed when permessage-deflate was negotiated). */
+const wireBytes = () => {
+  let n = 0;
+  for (const ws of sockets) n += ws._socket?.bytesRead ?? 0;
+  return n;
+};
+
+const openStart = now();
+let next = 0;
+const worker = async () => {
+  while (next < N) await open(next++);
+};
+await Promise.all(Array.from({ length: Math.min(concurrency, N) }, worker));
+const openedMs = now() - openStart;
+const deadline = Date.now() + 120_000;
+while (snapshots < N * PER_CONN && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+const readyMs = now() - openStart;
+const negotiated = sockets.filter((ws) => ws.extensions.includes('permessage-deflate')).length;
+process.send({
+  type: 'ready',
+  openedMs,
+  readyMs,
+  snapshots,
+  negotiatedDeflate: negotiated,
+  upgradeP50: upgrade.percentile(0.5),
+  upgradeP99: upgrade.percentile(0.99),
+  snapshotP50: snapshot.percentile(0.5),
+  snapshotP99: snapshot.percentile(0.99),
+  rejected: Object.fromEntries(rejected),
+});
 
 process.on('message', (m) => {
   if (m.type === 'start') {
     counting = true;
     startedAt = now();
+    cpuAt = process.cpuUsage();
+    bytesAt = wireBytes();
   } else if (m.type === 'stop') {
     counting = false;
-    stoppedAt = now();
+    const seconds = (now() - startedAt) / 1000;
+    const cpu = process.cpuUsage(cpuAt);
     process.send({
       type: 'report',
       received,
-      seconds: (stoppedAt - startedAt) / 1000,
-      frames,
-      bytes,
-      p50: percentile(0.5),
-      p99: percentile(0.99),
-      max: maxLatency,
+      seconds,
+      wireBytes: wireBytes() - bytesAt,
+      cpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+      p50: latency.percentile(0.5),
+      p99: latency.percentile(0.99),
+      max: latency.max,
       closes: Object.fromEntries(closes),
     });
   } else if (m.type === 'exit') {

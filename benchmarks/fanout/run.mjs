@@ -1,16 +1,22 @@
-// `npm run bench -- fanout [--conns 100,1000,5000] [--rate 2000] [--seconds 5] [--quick]`:
+// `npm run bench -- fanout [--conns 100,1000,5000] [--rate 2000] [--seconds 5] [--deflate off|on|both] [--concurrency 200] [--quick]`:
 // WebSocket fan-out of @tickflow/ws-server (built package). The server runs in
-// this process, fed with trades over 100 symbols at a fixed offered rate; the
-// clients run in a separate process (clients.mjs): N connections, each
-// subscribed to 10 `trades:SYM` channels, so every trade reaches N/10
-// connections. Reports updates/s delivered, p50/p99 latency (publish →
-// decoded at the client), frames and bytes out, flush time, conflations.
+// this process, configured as the reference server starts it (JWT
+// authentication, upgrade rate 20 + 10/s per client address), fed with trades
+// over 100 symbols at a fixed offered rate from the start; the clients run in a
+// separate process (clients.mjs): N connections, each its own user from its own
+// address (X-Forwarded-For), opened `concurrency` at a time while the feed runs,
+// each subscribed to 10 `trades:SYM` channels, so every trade reaches N/10
+// connections. Reports the time to open all N and to get every snapshot,
+// upgrade and snapshot latency, then updates/s delivered, p50/p99 latency
+// (publish → decoded at the client), server and client CPU, frames and bytes
+// out (payload and on the wire), flush time, conflations; with
+// `--deflate on|both` the same with permessage-deflate negotiated.
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fmt } from '../format.mjs';
 
 const SYMBOLS = 100;
@@ -31,41 +37,61 @@ function waitFor(child, type, timeoutMs) {
   });
 }
 
-async function runOne({ startWsServer }, { conns, rate, seconds }) {
-  const server = await startWsServer({ flushInterval: 25, maxConnections: 20_000, history: { trades: 10 }, heartbeatInterval: 60_000 });
+const SECRET = 'fanout-benchmark-secret-0123456789';
+
+async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflate, concurrency }) {
+  // As the reference server (examples/dashboard/src/server/referenceServer.ts) starts it: JWT authentication, an
+  // upgrade rate per client address (the address from X-Forwarded-For, as behind a trusted ingress).
+  const server = await startWsServer({
+    flushInterval: 25,
+    maxConnections: 20_000,
+    history: { trades: 10 },
+    heartbeatInterval: 60_000,
+    authenticate: jwtAuth({ secret: SECRET }),
+    upgradeRate: { capacity: 20, refillPerSecond: 10 },
+    clientAddress: (req) => String(req.headers['x-forwarded-for'] ?? req.socket.remoteAddress).split(',')[0].trim(),
+    perMessageDeflate: deflate,
+  });
   let flushes = 0;
   let flushMsTotal = 0;
   server.on('flush', (f) => {
     flushes++;
     flushMsTotal += f.durationMs;
   });
-  const child = fork(fileURLToPath(new URL('./clients.mjs', import.meta.url)), [server.url, String(conns), String(SYMBOLS), String(PER_CONN)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Offered load from the start, so the connections open while the server is busy: `rate` trades/s over SYMBOLS symbols, in 5 ms ticks, catching up on drift.
+  let sent = 0;
+  let seq = 0;
+  const t0 = now();
+  const publish = () => {
+    const due = Math.floor(((now() - t0) / 1000) * rate);
+    const batch = [];
+    for (; sent < due; sent++) {
+      const s = seq++ % SYMBOLS;
+      batch.push({ symbol: `S${s}`, ts: now(), price: 100 + (seq % 50) / 100, size: 1 });
+    }
+    if (batch.length > 0) server.publish('trades', batch);
+  };
+  const timer = setInterval(publish, 5);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const env = { ...process.env, FANOUT_CLIENTS: JSON.stringify({ url: server.url, conns, symbols: SYMBOLS, perConn: PER_CONN, secret: SECRET, deflate, concurrency }) };
+  const child = fork(fileURLToPath(new URL('./clients.mjs', import.meta.url)), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    await waitFor(child, 'ready', 120_000);
-    // Offered load: `rate` trades/s over SYMBOLS symbols, in 5 ms ticks, catching up on drift.
-    let sent = 0;
-    let seq = 0;
-    const t0 = now();
-    const publish = () => {
-      const due = Math.floor(((now() - t0) / 1000) * rate);
-      const batch = [];
-      for (; sent < due; sent++) {
-        const s = seq++ % SYMBOLS;
-        batch.push({ symbol: `S${s}`, ts: now(), price: 100 + (seq % 50) / 100, size: 1 });
-      }
-      if (batch.length > 0) server.publish('trades', batch);
-    };
-    const timer = setInterval(publish, 5);
+    const ready = await waitFor(child, 'ready', 300_000);
+    const openLoopP99 = loop.percentile(99) / 1e6;
     await new Promise((r) => setTimeout(r, 1_000)); // warm-up
     const before = server.stats();
     flushes = 0;
     flushMsTotal = 0;
+    loop.reset();
     const sentBefore = sent;
+    const cpuBefore = process.cpuUsage();
     child.send({ type: 'start' });
     const start = now();
     await new Promise((r) => setTimeout(r, seconds * 1_000));
     const sentDuring = sent - sentBefore;
     const elapsed = (now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     child.send({ type: 'stop' });
     const report = await waitFor(child, 'report', 30_000);
     clearInterval(timer);
@@ -74,14 +100,28 @@ async function runOne({ startWsServer }, { conns, rate, seconds }) {
     return {
       conns,
       channelsPerConn: PER_CONN,
+      deflate,
+      negotiatedDeflate: ready.negotiatedDeflate,
+      openSeconds: ready.openedMs / 1000,
+      readySeconds: ready.readyMs / 1000,
+      upgradeP50Ms: ready.upgradeP50,
+      upgradeP99Ms: ready.upgradeP99,
+      snapshotP50Ms: ready.snapshotP50,
+      snapshotP99Ms: ready.snapshotP99,
+      upgradesRejected: ready.rejected,
+      serverLoopDelayP99WhileOpeningMs: openLoopP99,
       offeredTradesPerSecond: sentDuring / elapsed,
       deliveredUpdatesPerSecond: report.received / report.seconds,
       expectedUpdatesPerSecond: expected / elapsed,
       p50LatencyMs: report.p50,
       p99LatencyMs: report.p99,
       maxLatencyMs: report.max,
+      serverCpuCores: (cpu.user + cpu.system) / 1e6 / elapsed,
+      clientCpuCores: report.cpuCores,
+      serverLoopDelayP99Ms: loop.percentile(99) / 1e6,
       framesOutPerSecond: (after.framesOut - before.framesOut) / elapsed,
       bytesOutPerSecond: (after.bytesOut - before.bytesOut) / elapsed,
+      wireBytesPerSecond: report.wireBytes / report.seconds,
       avgFlushMs: flushes > 0 ? flushMsTotal / flushes : 0,
       maxFlushMs: after.maxFlushMs,
       conflations: after.conflations - before.conflations,
@@ -90,6 +130,8 @@ async function runOne({ startWsServer }, { conns, rate, seconds }) {
       clientCloses: report.closes,
     };
   } finally {
+    clearInterval(timer);
+    loop.disable();
     child.send({ type: 'exit' });
     await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
     await server.close({ timeout: 2_000 });
@@ -97,7 +139,10 @@ async function runOne({ startWsServer }, { conns, rate, seconds }) {
 }
 
 export async function main(args) {
-  const { values } = parseArgs({ args, options: { conns: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, quick: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { conns: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, deflate: { type: 'string' }, concurrency: { type: 'string' }, quick: { type: 'boolean' } },
+  });
   let ws;
   try {
     ws = await import('@tickflow/ws-server');
@@ -108,19 +153,32 @@ export async function main(args) {
   const conns = (values.conns ?? (values.quick ? '100,1000' : '100,1000,5000')).split(',').map(Number);
   const rate = Number(values.rate ?? 2_000);
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 5));
-  console.log(`fanout: ${rate} trades/s over ${SYMBOLS} symbols, ${PER_CONN} channels per connection, flush 25 ms, ${seconds} s per run, ${cpus().length} cores, node ${process.version}`);
+  const concurrency = Number(values.concurrency ?? 200);
+  const deflateModes = { off: [false], on: [true], both: [false, true] }[values.deflate ?? 'off'];
+  if (deflateModes === undefined) {
+    console.error(`fanout: --deflate must be off, on or both, not ${values.deflate}`);
+    return 2;
+  }
+  console.log(
+    `fanout: ${rate} trades/s over ${SYMBOLS} symbols, ${PER_CONN} channels per connection, flush 25 ms, ${seconds} s per run, ${concurrency} upgrades in flight, ${cpus().length} cores, node ${process.version}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const results = [];
   for (const n of conns) {
-    const r = await runOne(ws, { conns: n, rate, seconds });
-    results.push(r);
-    console.log(
-      `  N=${String(n).padStart(5)}  delivered ${fmt(r.deliveredUpdatesPerSecond).padStart(8)} updates/s (offered ${fmt(r.expectedUpdatesPerSecond)})  p50 ${r.p50LatencyMs.toFixed(1)} ms  p99 ${r.p99LatencyMs.toFixed(1)} ms  ` +
-        `${fmt(r.framesOutPerSecond)} frames/s  ${(r.bytesOutPerSecond / 1e6).toFixed(1)} MB/s  flush avg ${r.avgFlushMs.toFixed(2)} ms max ${r.maxFlushMs.toFixed(1)} ms  conflations ${r.conflations}`,
-    );
+    for (const deflate of deflateModes) {
+      const r = await runOne(ws, { conns: n, rate, seconds, deflate, concurrency });
+      results.push(r);
+      console.log(
+        `  N=${String(n).padStart(5)}${deflate ? ' deflate' : ''}  open ${r.openSeconds.toFixed(1)} s, snapshots ${r.readySeconds.toFixed(1)} s (upgrade p99 ${r.upgradeP99Ms.toFixed(0)} ms, snapshot p99 ${r.snapshotP99Ms.toFixed(0)} ms, loop p99 ${r.serverLoopDelayP99WhileOpeningMs.toFixed(0)} ms, refused ${JSON.stringify(r.upgradesRejected)})\n` +
+          `          delivered ${fmt(r.deliveredUpdatesPerSecond).padStart(8)} updates/s (offered ${fmt(r.expectedUpdatesPerSecond)})  p50 ${r.p50LatencyMs.toFixed(1)} ms  p99 ${r.p99LatencyMs.toFixed(1)} ms  ` +
+          `server ${r.serverCpuCores.toFixed(2)} cores, clients ${r.clientCpuCores.toFixed(2)}  ${fmt(r.framesOutPerSecond)} frames/s  ${(r.bytesOutPerSecond / 1e6).toFixed(1)} MB/s (wire ${(r.wireBytesPerSecond / 1e6).toFixed(1)})  flush avg ${r.avgFlushMs.toFixed(2)} ms max ${r.maxFlushMs.toFixed(1)} ms  conflations ${r.conflations}`,
+      );
+    }
   }
   const out = new URL('../results/', import.meta.url);
   mkdirSync(out, { recursive: true });
-  writeFileSync(new URL('fanout.json', out), `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, cores: cpus().length, rate, seconds, results }, null, 2)}\n`);
+  writeFileSync(new URL('fanout.json', out), `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, cores: cpus().length, loadavg: loadavg(), rate, seconds, concurrency, results }, null, 2)}\n`);
   return 0;
 }
 
