@@ -1,7 +1,7 @@
 import type { BuildContext, Duration, Keyed, Operator, WatermarkTracker } from '@tickflow/core';
 import { Stage, TickflowError, formatDuration, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
-import { PAIR_STRIDE, addPair, clearPair, correlationOf, pairCorrelation, removePair } from './internal/coMoments.js';
+import { M2X, M2Y, CXY, PAIR_STRIDE, addPair, clearPair, correlationOf, removePair } from './internal/coMoments.js';
 import { checkOptions, parseSize } from './windowOptions.js';
 
 /** What the correlation operator reads from an event: its event time and price. */
@@ -411,33 +411,44 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
     }
     const start = this.start;
     const lastChange = this.lastChange;
-    const ids: number[] = [];
-    for (let k = 0; k < order.length; k++) if (start[order[k]!]! <= m) ids.push(order[k]!);
-    const n = ids.length;
+    let n = 0;
+    for (let k = 0; k < order.length; k++) if (start[order[k]!]! <= m) n++;
     if (n === 0) return;
-    const counts = new Array<number>(n);
-    for (let a = 0; a < n; a++) counts[a] = Math.min(N, m - start[ids[a]!]! + 1);
+    const ids = new Int32Array(n);
+    for (let k = 0, a = 0; k < order.length; k++) if (start[order[k]!]! <= m) ids[a++] = order[k]!;
+    const cnt = new Int32Array(n);
+    /** Latest change of each symbol's series, per output position (the constant-series test). */
+    const changed = new Float64Array(n);
+    for (let a = 0; a < n; a++) {
+      cnt[a] = Math.min(N, m - start[ids[a]!]! + 1);
+      changed[a] = lastChange[ids[a]!]!;
+    }
     const values = new Float64Array(n * n);
     const minReturns = plan.minReturns;
     const pairs = this.pairs;
     for (let a = 0; a < n; a++) {
       const i = ids[a]!;
-      const ca = counts[a]!;
-      values[a * n + a] = ca >= minReturns && lastChange[i]! > m - ca + 1 ? 1 : Number.NaN;
+      const ca = cnt[a]!;
+      const changedA = changed[a]!;
+      const row = a * n;
+      values[row + a] = ca >= minReturns && changedA > m - ca + 1 ? 1 : Number.NaN;
       for (let c = a + 1; c < n; c++) {
         const j = ids[c]!;
-        const cnt = Math.min(ca, counts[c]!);
-        const first = m - cnt + 1;
+        const cc = cnt[c]!;
+        const common = cc < ca ? cc : ca;
+        const first = m - common + 1;
         let r = Number.NaN;
         // A series constant over the sample has no spread: r is undefined (decided exactly, not from rounded moments).
-        if (cnt >= minReturns && lastChange[i]! > first && lastChange[j]! > first) {
-          r = i < j ? pairCorrelation(pairs, (((j * (j - 1)) / 2) + i) * PAIR_STRIDE, cnt) : pairCorrelation(pairs, (((i * (i - 1)) / 2) + j) * PAIR_STRIDE, cnt);
+        if (common >= minReturns && changedA > first && changed[c]! > first) {
+          const b = i < j ? ((j * (j - 1)) / 2 + i) * PAIR_STRIDE : ((i * (i - 1)) / 2 + j) * PAIR_STRIDE;
+          r = correlationOf(pairs[b + M2X]!, pairs[b + M2Y]!, pairs[b + CXY]!);
         }
-        values[a * n + c] = r;
+        values[row + c] = r;
         values[c * n + a] = r;
       }
     }
-    const symbols = ids.map((i) => this.names[i]!);
+    const counts = Array.from(cnt);
+    const symbols = Array.from(ids, (i) => this.names[i]!);
     this.next.push({ interval: plan.label, lookback: N, start: istart, end: istart + plan.interval, symbols, counts, values });
   }
 }

@@ -15,9 +15,10 @@ export const PAIR_STRIDE = 5;
 
 const MX = 0;
 const MY = 1;
-const M2X = 2;
-const M2Y = 3;
-const CXY = 4;
+/** Offsets of the deviation sums in a packed pair. */
+export const M2X = 2;
+export const M2Y = 3;
+export const CXY = 4;
 
 /** Adds (x, y) to the packed co-moments at `b`, whose sample held `n` pairs before. */
 export function addPair(s: Float64Array, b: number, n: number, x: number, y: number): void {
@@ -66,16 +67,6 @@ export function clearPair(s: Float64Array, b: number): void {
   s[b + M2X] = 0;
   s[b + M2Y] = 0;
   s[b + CXY] = 0;
-}
-
-/**
- * Pearson's r from packed co-moments, or NaN when it is undefined (fewer
- * than two pairs, or a series without spread). Clamped to [−1, 1] against
- * rounding.
- */
-export function pairCorrelation(s: Float64Array, b: number, n: number): number {
-  if (n < 2) return Number.NaN;
-  return correlationOf(s[b + M2X]!, s[b + M2Y]!, s[b + CXY]!);
 }
 
 /** Pearson's r from the deviation sums, NaN without spread, clamped to [−1, 1]. */
