@@ -6,6 +6,7 @@ import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { z } from 'zod';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
+import { candleViewStatements, readCandleView } from './candleView.js';
 import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
 import { TradeKeyer } from '../tradeKey.js';
 import {
@@ -68,6 +69,14 @@ export const ClickHouseStoreOptionsSchema = z
     requestTimeout: DurationSchema.default(30_000),
     /** Most HTTP connections open at once, per shard (the client's keep-alive pool). Default 10. */
     maxOpenConnections: z.number().int().positive().default(10),
+    /**
+     * Let ClickHouse build candles of this timeframe from `trades_raw` itself
+     * (`true` = `'1m'`): `ohlc_<tf>` becomes an AggregatingMergeTree fed by a
+     * materialized view (see candleView.ts), for trades loaded by other
+     * tools; tickflow then writes no candles of that timeframe, and
+     * `readCandles` of it merges the view's states. Default false.
+     */
+    candleView: z.union([z.boolean(), z.string().regex(/^[0-9]+(s|m|h|d)$/, 'candleView is true or a timeframe like "1m"')]).default(false),
   })
   .refine((o) => (o.url === undefined) !== (o.clients === undefined), { message: 'give either url (one or several) or clients' });
 
@@ -135,7 +144,15 @@ export function parseClickHouseStoreOptions(options: ClickHouseStoreOptions): Pa
   for (const k of ['timeframes', 'profileTimeframes', 'tickCountTimeframes'] as const) for (const tf of o[k]) parseDuration(tf, `${k} entry`);
   if (o.tradesTtl !== false) parseDuration(o.tradesTtl, 'tradesTtl');
   parseDuration(o.requestTimeout, 'requestTimeout');
+  // The view's timeframe is ClickHouse's to fill: tickflow keeps no ohlc table of that name.
+  const view = viewTimeframe(o);
+  if (view !== undefined) return { ...o, timeframes: o.timeframes.filter((tf) => tf !== view) };
   return o;
+}
+
+/** The timeframe of the `candleView` option, or undefined when it is off. */
+function viewTimeframe(o: ParsedOptions): string | undefined {
+  return o.candleView === true ? '1m' : o.candleView === false ? undefined : o.candleView;
 }
 
 function safeUrl(url: string): string {
@@ -364,7 +381,17 @@ export class ClickHouseStore {
   /** Candles of one timeframe with start in [from, to), ordered by start (then symbol), the highest rev of each. */
   async readCandles(range: ClickHouseReadRange & { readonly timeframe: string }): Promise<Candle[]> {
     const tf = range.timeframe;
+    if (tf === viewTimeframe(this.options)) return this.readCandleView(range);
     return this.select(range, (s, i) => this.tableOrThrow(this.candleTables[i]!, s.schema.candles, 'ohlc', tf, 'timeframes'), (r, t) => decodeCandle(r, t.timeframe!));
+  }
+
+  /** Candles ClickHouse built from `trades_raw` (option `candleView`), merged across shards, ordered by start then symbol. */
+  private async readCandleView(range: ClickHouseReadRange): Promise<Candle[]> {
+    this.checkOpen();
+    const spec = { database: this.options.database, timeframe: viewTimeframe(this.options)! };
+    const targets = range.symbol !== undefined ? [this.shardOf(range.symbol)] : this.shardList.map((_, i) => i);
+    const parts = await Promise.all(targets.map((i) => readCandleView(this.shardList[i]!.client, this.shardList[i]!.schema.capabilities, spec, range)));
+    return parts.flat().sort((a, b) => a.start - b.start || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
   }
 
   /** Volume profiles of one timeframe (default the first configured) with start in [from, to). */
@@ -605,6 +632,13 @@ async function prepareShard(client: ClickHouseClient, url: string, o: ParsedOpti
     for (const sql of schema.statements.slice(1)) {
       step = `running ${sql.split('\n')[0]}`;
       await client.command({ query: sql });
+    }
+    const view = viewTimeframe(o);
+    if (view !== undefined) {
+      for (const sql of candleViewStatements(caps, { database: o.database, timeframe: view })) {
+        step = `running ${sql.split('\n')[0]}`;
+        await client.command({ query: sql });
+      }
     }
     step = 'checking the tables';
     const now = existing.length > 0 ? await queryJson<{ table: string; name: string; type: string }>(client, `SELECT table, name, type FROM system.columns WHERE database = ${quoteString(o.database)}`) : [];

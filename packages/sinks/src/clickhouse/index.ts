@@ -6,3 +6,5 @@ export type { ClickHouseSinkOptions } from './clickhouse.js';
 export { clickHouseCapabilities, clickHouseSchema, columnType, CANDLE_COLUMNS, TICK_COUNT_COLUMNS, TRADE_COLUMNS, VOLUME_PROFILE_COLUMNS } from './clickHouseSchema.js';
 export type { ClickHouseCapabilities, ClickHouseSchema, ClickHouseSchemaOptions, ColumnKind, ColumnSpec, TableKind, TableSpec } from './clickHouseSchema.js';
 export { fnv1a32, shardOf } from './shardOf.js';
+export { candleViewNames, candleViewSelect, candleViewStatements, readCandleView } from './candleView.js';
+export type { CandleViewRange, CandleViewSpec } from './candleView.js';
