@@ -1,3 +1,5 @@
+import type { TimeZoneChoice } from './preferences.js';
+
 // Number and time formatting shared by the views (one formatter object each, made once).
 const price2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const price4 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 4, maximumFractionDigits: 4 });
@@ -8,6 +10,11 @@ const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFra
 /** A price: 2 decimals from 1 up, 4 below. */
 export function formatPrice(p: number): string {
   return Math.abs(p) >= 1 ? price2.format(p) : price4.format(p);
+}
+
+/** A price difference (spread) with the decimals of the price it belongs to. */
+export function formatPriceStep(step: number, price: number): string {
+  return Math.abs(price) >= 1 ? price2.format(step) : price4.format(step);
 }
 
 export function formatQuantity(q: number): string {
@@ -34,11 +41,38 @@ export function formatPercent(p: number): string {
   return `${text === '0.00' ? '' : p > 0 ? '+' : '-'}${text}%`;
 }
 
-/** `HH:MM:SS` in local time. */
+let utc = false;
+
+/** Shows every time of the page (tape, chart axis, crosshair readout) in UTC or in the browser's zone. */
+export function setTimeZone(tz: TimeZoneChoice): void {
+  utc = tz === 'utc';
+}
+
+export function timeZone(): TimeZoneChoice {
+  return utc ? 'utc' : 'local';
+}
+
+/** Calendar and clock fields of an instant in the chosen zone. */
+export function clockOf(ms: number): { year: number; month: number; day: number; hours: number; minutes: number; seconds: number } {
+  const d = new Date(ms);
+  return utc
+    ? { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hours: d.getUTCHours(), minutes: d.getUTCMinutes(), seconds: d.getUTCSeconds() }
+    : { year: d.getFullYear(), month: d.getMonth(), day: d.getDate(), hours: d.getHours(), minutes: d.getMinutes(), seconds: d.getSeconds() };
+}
+
+/** Two digits. */
+export const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/** `HH:MM:SS` in the chosen zone (local by default). */
 export function formatTime(ts: number): string {
-  const d = new Date(ts);
-  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  const c = clockOf(ts);
+  return `${pad2(c.hours)}:${pad2(c.minutes)}:${pad2(c.seconds)}`;
+}
+
+/** `YYYY-MM-DD HH:MM` in the chosen zone. */
+export function formatDateTime(ts: number): string {
+  const c = clockOf(ts);
+  return `${c.year}-${pad2(c.month + 1)}-${pad2(c.day)} ${pad2(c.hours)}:${pad2(c.minutes)}`;
 }
 
 /** `up`, `down` or `flat` for a signed number (CSS classes). */

@@ -6,14 +6,17 @@ import type { ChannelUpdate, Subscription, TickflowClient } from '@tickflow/ws-s
 import { AccountPanel } from './account.js';
 import { Api, ApiError } from './api.js';
 import type { Session } from './api.js';
-import { CandleChart, localLabel } from './chart.js';
+import { CandleChart } from './chart.js';
+import type { Overlay } from './chart.js';
 import { ConnectionStatus } from './connectionStatus.js';
 import type { DataState } from './connectionStatus.js';
-import { direction, formatPercent, formatPrice, formatTime } from './format.js';
+import { direction, formatDateTime, formatPercent, formatPrice, formatQuantity, formatTime, setTimeZone, timeZone } from './format.js';
+import { storeTheme, storeTimeZone, storedTheme, storedTimeZone, systemTheme } from './preferences.js';
+import type { Theme, TimeZoneChoice } from './preferences.js';
 import { ProfileView } from './profile.js';
 import { TradeTape } from './tape.js';
 import { TIMEFRAMES } from './types.js';
-import type { Candle, TickerRow, Timeframe, Trade, VolumeProfile } from './types.js';
+import type { Candle, Quote, TickerRow, Timeframe, Trade, VolumeProfile } from './types.js';
 import { Watchlist } from './watchlist.js';
 
 /** What browser tests and the benchmark read (`window.tickflowPage`). */
@@ -31,8 +34,14 @@ export interface PageHook {
   /** Batches received and frames painted. */
   readonly batches: number;
   readonly paints: number;
-  /** The chart's crosshair label and the tape's time of an instant (both in the browser's time zone). */
+  /** The chart's crosshair label (from the chart's own formatter) and the tape's time of an instant (both in the chosen zone). */
   timeLabels(ms: number): { axis: string; tape: string };
+  readonly timeZone: TimeZoneChoice;
+  readonly theme: Theme;
+  /** Start of the bar the crosshair readout shows. */
+  readonly readoutStart: number | undefined;
+  /** Symbols whose `quotes:SYM` channel is subscribed. */
+  readonly quoteChannels: number;
 }
 
 declare global {
@@ -47,6 +56,11 @@ function el<T extends HTMLElement>(id: string): T {
   return e as T;
 }
 
+// Theme and time zone before anything is drawn: the stored choice, else the system's theme and local time.
+let theme: Theme = storedTheme() ?? systemTheme();
+document.documentElement.dataset.theme = theme;
+setTimeZone(storedTimeZone());
+
 const api = new Api();
 const notice = el<HTMLElement>('notice');
 const picker = el<HTMLSelectElement>('symbol');
@@ -54,11 +68,18 @@ const lastPriceEl = el<HTMLElement>('last-price');
 const changeEl = el<HTMLElement>('last-change');
 const chartTitle = el<HTMLElement>('chart-title');
 const status = new ConnectionStatus(el('status'));
-const chart = new CandleChart(el('chart'));
+const readoutEl = el<HTMLElement>('readout');
+let readoutStart: number | undefined;
+const chart = new CandleChart(el('chart'), theme, showReadout);
 const profile = new ProfileView(el<HTMLCanvasElement>('profile'), el('profile-label'), chart.candles);
 const tape = new TradeTape(el<HTMLTableSectionElement>('tape-body'));
 const watchlist = new Watchlist(el<HTMLTableSectionElement>('watchlist-body'), (s) => show(s, timeframe));
 const tfButtons = [...document.querySelectorAll<HTMLButtonElement>('#timeframes button')];
+const search = el<HTMLInputElement>('search');
+const tzPicker = el<HTMLSelectElement>('time-zone');
+const themeButton = el<HTMLButtonElement>('theme');
+const help = el<HTMLElement>('help');
+const overlayButtons = [...document.querySelectorAll<HTMLButtonElement>('.overlays button')];
 
 const [hashSymbol, hashTf] = decodeURIComponent(location.hash.slice(1)).split('/');
 let symbol = hashSymbol ?? '';
@@ -111,7 +132,7 @@ function paint(): void {
   const t = shownTicker;
   if (t !== undefined) {
     lastPriceEl.textContent = formatPrice(t.last);
-    changeEl.textContent = formatPercent(t.changePct);
+    changeEl.textContent = `${formatPercent(t.changePct)} UTC day`;
     changeEl.className = direction(t.changePct);
   }
 }
@@ -125,6 +146,7 @@ function onBatch(updates: readonly ChannelUpdate[]): void {
     switch (u.kind) {
       case 'ticker':
         watchlist.update(rows as readonly TickerRow[]);
+        if (quoteSubs.size < Math.min(QUOTE_CHANNELS, watchlist.symbols().length)) subscribeQuotes();
         for (const r of rows as readonly TickerRow[]) if (r.symbol === symbol) shownTicker = r;
         break;
       case 'candles':
@@ -137,6 +159,7 @@ function onBatch(updates: readonly ChannelUpdate[]): void {
         if (u.channel === tradeChannel()) tape.set(u.rows as readonly Trade[]);
         break;
       case 'quotes':
+        watchlist.quote(u.rows as readonly Quote[]);
         break;
     }
   }
@@ -148,6 +171,18 @@ function subscribeShown(): void {
   subs = [];
   if (client === undefined || symbol === '') return;
   subs = [client.subscribe(candleChannel()), client.subscribe(tradeChannel()), client.subscribe(profileChannel())];
+}
+
+/** Bid/ask of the watchlist: one `quotes:SYM` channel per symbol, at most this many (the server allows 200 subscriptions). */
+const QUOTE_CHANNELS = 150;
+let quoteSubs = new Map<string, Subscription<string>>();
+
+function subscribeQuotes(): void {
+  if (client === undefined) return;
+  for (const s of watchlist.symbols().sort()) {
+    if (quoteSubs.size >= QUOTE_CHANNELS) break;
+    if (!quoteSubs.has(s)) quoteSubs.set(s, client.subscribe(`quotes:${s}`));
+  }
 }
 
 /** (Re)connects the WebSocket with the session's token (a new client after sign in, so the role's entitlements apply). */
@@ -177,6 +212,8 @@ function connect(): void {
     else if (e.channel !== undefined) say(`${e.channel}: ${e.message}`);
   });
   c.subscribe('ticker');
+  quoteSubs = new Map();
+  subscribeQuotes();
   subscribeShown();
 }
 
@@ -308,7 +345,19 @@ window.tickflowPage = {
     return status.state;
   },
   candles: () => chart.data(),
-  timeLabels: (ms: number) => ({ axis: localLabel(ms / 1000), tape: formatTime(ms) }),
+  timeLabels: (ms: number) => ({ axis: chart.timeLabel(ms), tape: formatTime(ms) }),
+  get timeZone() {
+    return timeZone();
+  },
+  get theme() {
+    return theme;
+  },
+  get readoutStart() {
+    return readoutStart;
+  },
+  get quoteChannels() {
+    return quoteSubs.size;
+  },
   lastPrice: () => shownTicker?.last,
   profile: () => profile.current,
   get historyLoads() {
@@ -321,6 +370,139 @@ window.tickflowPage = {
     return paints;
   },
 };
+
+/** The crosshair readout: time, OHLC, volume and VWAP of the bar under the cursor (the newest bar otherwise). */
+function showReadout(bar: Candle | undefined, hovered: boolean): void {
+  readoutStart = bar?.start;
+  if (bar === undefined) {
+    readoutEl.replaceChildren();
+    return;
+  }
+  const parts: (string | Node)[] = [];
+  const field = (name: string, label: string, text: string): void => {
+    const b = document.createElement('b');
+    b.dataset.field = name;
+    b.textContent = text;
+    if (name === 'vwap') b.className = 'vwap';
+    parts.push(label === '' ? '' : `${label} `, b);
+  };
+  field('time', '', formatDateTime(bar.start));
+  field('open', 'O', formatPrice(bar.open));
+  field('high', 'H', formatPrice(bar.high));
+  field('low', 'L', formatPrice(bar.low));
+  field('close', 'C', formatPrice(bar.close));
+  field('volume', 'V', formatQuantity(bar.volume));
+  field('vwap', 'VWAP', formatPrice(bar.vwap));
+  readoutEl.replaceChildren(...parts);
+  readoutEl.dataset.start = String(bar.start);
+  readoutEl.dataset.hovered = String(hovered);
+}
+
+function applyTheme(next: Theme): void {
+  theme = next;
+  document.documentElement.dataset.theme = next;
+  chart.setTheme(next);
+  themeButton.textContent = next === 'dark' ? '☀' : '☾';
+  themeButton.setAttribute('aria-label', next === 'dark' ? 'Light theme' : 'Dark theme');
+}
+
+function applyTimeZone(tz: TimeZoneChoice): void {
+  setTimeZone(tz);
+  tzPicker.value = tz;
+  chart.timeZoneChanged();
+  tape.refresh();
+  schedulePaint();
+}
+
+function setOverlay(overlay: Overlay, visible: boolean): void {
+  chart.setOverlay(overlay, visible);
+  for (const b of overlayButtons) if (b.dataset.overlay === overlay) b.setAttribute('aria-pressed', String(visible));
+}
+
+function toggleHelp(open: boolean): void {
+  help.hidden = !open;
+  if (open) el<HTMLButtonElement>('help-close').focus();
+}
+
+/** Shows the filtered watchlist's first symbol (an exact match first). */
+function pickSearched(): void {
+  const shown = watchlist.filter(search.value);
+  const exact = shown.find((s) => s.toUpperCase() === search.value.trim().toUpperCase());
+  const pick = exact ?? shown[0];
+  if (pick !== undefined) show(pick, timeframe);
+}
+
+applyTheme(theme);
+tzPicker.value = timeZone();
+// No stored theme: follow the system's when it changes.
+matchMedia('(prefers-color-scheme: light)').addEventListener('change', () => {
+  if (storedTheme() === undefined) applyTheme(systemTheme());
+});
+themeButton.addEventListener('click', () => {
+  const next = theme === 'dark' ? 'light' : 'dark';
+  storeTheme(next);
+  applyTheme(next);
+});
+tzPicker.addEventListener('change', () => {
+  const tz = tzPicker.value === 'utc' ? 'utc' : 'local';
+  storeTimeZone(tz);
+  applyTimeZone(tz);
+});
+for (const b of overlayButtons) {
+  b.addEventListener('click', () => {
+    const o = b.dataset.overlay as Overlay;
+    setOverlay(o, !chart.overlayShown(o));
+  });
+}
+el('help-open').addEventListener('click', () => toggleHelp(true));
+el('help-close').addEventListener('click', () => toggleHelp(false));
+help.addEventListener('click', (e) => {
+  if (e.target === help) toggleHelp(false);
+});
+search.addEventListener('input', () => watchlist.filter(search.value));
+search.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    pickSearched();
+  } else if (e.key === 'Escape') {
+    search.value = '';
+    watchlist.filter('');
+    search.blur();
+  }
+});
+
+// Keyboard shortcuts (the help overlay lists them): none while typing in a field, except ↑/↓ in the search box.
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+  if (!help.hidden) {
+    if (e.key === 'Escape' || e.key === '?') {
+      e.preventDefault();
+      toggleHelp(false);
+    }
+    return;
+  }
+  const target = e.target as HTMLElement | null;
+  const typing = target !== null && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
+  const arrow = e.key === 'ArrowDown' || e.key === 'ArrowUp';
+  if (typing && !(target === search && arrow)) return;
+  const tfIndex = '123456789'.indexOf(e.key);
+  let handled = true;
+  if (e.key === '/') search.focus();
+  else if (e.key === '?') toggleHelp(true);
+  else if (e.key === 'ArrowDown' || e.key === 'j' || e.key === 'ArrowUp' || e.key === 'k') {
+    const next = watchlist.neighbour(e.key === 'ArrowDown' || e.key === 'j' ? 1 : -1);
+    if (next !== undefined) show(next, timeframe);
+  } else if (tfIndex !== -1 && tfIndex < TIMEFRAMES.length) show(symbol, TIMEFRAMES[tfIndex]!);
+  else if (e.key === 'v') setOverlay('vwap', !chart.overlayShown('vwap'));
+  else if (e.key === 'b') setOverlay('volume', !chart.overlayShown('volume'));
+  else if (e.key === 'z') {
+    const tz = timeZone() === 'utc' ? 'local' : 'utc';
+    storeTimeZone(tz);
+    applyTimeZone(tz);
+  } else if (e.key === 't') themeButton.click();
+  else handled = false;
+  if (handled) e.preventDefault();
+});
 
 async function start(): Promise<void> {
   try {

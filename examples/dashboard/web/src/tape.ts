@@ -3,7 +3,7 @@ import type { Trade } from './types.js';
 
 const ROWS = 30;
 
-/** The recent-trades tape of the shown symbol, newest first: a fixed set of rows rewritten per paint. */
+/** The recent-trades tape of the shown symbol, newest first, times in the page's zone: a fixed set of rows rewritten per paint. */
 export class TradeTape {
   private readonly cells: { tr: HTMLTableRowElement; time: HTMLTableCellElement; price: HTMLTableCellElement; size: HTMLTableCellElement }[] = [];
   private trades: readonly Trade[] = [];
@@ -31,6 +31,11 @@ export class TradeTape {
     this.set([]);
   }
 
+  /** Rewrites every row at the next paint (after the time zone changed). */
+  refresh(): void {
+    this.dirty = true;
+  }
+
   paint(): void {
     if (!this.dirty) return;
     this.dirty = false;
@@ -44,6 +49,7 @@ export class TradeTape {
       }
       c.tr.hidden = false;
       c.time.textContent = formatTime(t.ts);
+      c.time.dataset.ts = String(t.ts);
       c.price.textContent = formatPrice(t.price);
       c.size.textContent = formatQuantity(t.size);
       c.tr.className = t.side === 'buy' ? 'up' : t.side === 'sell' ? 'down' : '';

@@ -1,5 +1,5 @@
 // Shapes of the REST answers the page reads (see the server's OpenAPI at /api/docs).
-export type { Candle, Trade, VolumeProfile } from '@tickflow/core';
+export type { Candle, Quote, Trade, VolumeProfile } from '@tickflow/core';
 export type { TickerRow } from '@tickflow/ws-server/client';
 
 /** A role of the reference server, weakest first. */
@@ -47,5 +47,5 @@ export interface Portfolio {
 }
 
 /** The chart's timeframes (the server streams `candles:SYM:TF` for each). */
-export const TIMEFRAMES = ['1m', '5m', '15m', '1h'] as const;
+export const TIMEFRAMES = ['1m', '5m', '15m', '1h', '1d'] as const;
 export type Timeframe = (typeof TIMEFRAMES)[number];
