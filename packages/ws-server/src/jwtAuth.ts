@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import type { CryptoKey, JWTPayload, JWTVerifyOptions, KeyObject } from 'jose';
+import type { CryptoKey, JWTHeaderParameters, JWTPayload, JWTVerifyOptions, KeyObject } from 'jose';
 import { z } from 'zod';
 import { TickflowError, formatIssues } from '@tickflow/core';
 import type { AuthenticateHook, Principal } from './wsServer.js';
@@ -71,8 +72,11 @@ export function jwtAuth(options: JwtAuthOptions): AuthenticateHook {
   if (o.jwksUrl !== undefined) {
     const jwks = createRemoteJWKSet(new URL(o.jwksUrl));
     verify = async (token) => (await jwtVerify(token, jwks, verifyOptions)).payload;
+  } else if (o.secret !== undefined) {
+    const hmacKey = hmacKeys(typeof o.secret === 'string' ? new TextEncoder().encode(o.secret) : o.secret);
+    verify = async (token) => (await jwtVerify(token, hmacKey, verifyOptions)).payload;
   } else {
-    const key = o.secret !== undefined ? (typeof o.secret === 'string' ? new TextEncoder().encode(o.secret) : o.secret) : o.publicKey!;
+    const key = o.publicKey!;
     verify = async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
   }
   return async (request): Promise<Principal | null> => {
@@ -84,5 +88,27 @@ export function jwtAuth(options: JwtAuthOptions): AuthenticateHook {
     } catch {
       return null;
     }
+  };
+}
+
+const HMAC_HASH: Readonly<Record<string, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+
+/**
+ * The key of a shared secret for each HS algorithm, imported once: handed raw
+ * bytes, jose imports a WebCrypto key on every verify, which made it about
+ * twice the CPU per upgrade (see benchmarks/README.md, "fanout"). A token
+ * with any other `alg` is refused, as jose refuses it for raw bytes.
+ */
+function hmacKeys(secret: Uint8Array): (header: JWTHeaderParameters) => Promise<CryptoKey> {
+  const keys = new Map<string, Promise<CryptoKey>>();
+  return (header) => {
+    const hash = HMAC_HASH[header.alg];
+    if (hash === undefined) return Promise.reject(new TickflowError('INVALID_ARGUMENT', `a shared secret verifies HS256/384/512 tokens, not ${header.alg}`));
+    let key = keys.get(header.alg);
+    if (key === undefined) {
+      key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash }, false, ['verify']) as Promise<CryptoKey>;
+      keys.set(header.alg, key);
+    }
+    return key;
   };
 }

@@ -18,7 +18,7 @@ import { Connection } from './internal/connection.js';
 import type { ConnectionHost } from './internal/connection.js';
 import { KeyedLimiter } from './internal/keyedLimiter.js';
 import { TokenBucket } from './internal/tokenBucket.js';
-import { Outgoing, decodeClientFrame } from './internal/wireCodec.js';
+import { Outgoing, SharedFrames, decodeClientFrame } from './internal/wireCodec.js';
 
 /** Who a connection belongs to, as the authenticate hook established it. */
 export interface Principal {
@@ -204,6 +204,28 @@ export const WsServerOptionsSchema = z.object({
   bridge: z.custom<WsBridge>((v) => typeof v === 'object' && v !== null && typeof (v as WsBridge).publish === 'function', 'bridge must be a WsBridge').optional(),
   /** Node id used in connection ids. Default: random. */
   nodeId: z.string().min(1).max(64).optional(),
+  /**
+   * permessage-deflate (RFC 7692), used with clients that offer it; others
+   * get uncompressed frames as before. `true` takes the defaults below. Off
+   * by default: on loopback and fast links it costs more CPU than it saves
+   * (benchmarks/README.md, "fanout"), and each compressing connection holds
+   * its own zlib state.
+   */
+  perMessageDeflate: z
+    .union([
+      z.boolean(),
+      z.object({
+        /** Frames smaller than this (bytes) are sent uncompressed. Default 256. */
+        threshold: z.number().int().nonnegative().default(256),
+        /** zlib level, 1 (fastest) to 9. Default 1. */
+        level: z.number().int().min(0).max(9).default(1),
+        /** Window of the server's compressor, 8–15 bits (memory per connection ~ 2^(bits+2) bytes). Default 15. */
+        windowBits: z.number().int().min(8).max(15).default(15),
+        /** zlib memLevel, 1–9 (memory per connection ~ 2^(memLevel+9) bytes). Default 8. */
+        memLevel: z.number().int().min(1).max(9).default(8),
+      }),
+    ])
+    .default(false),
 });
 
 /** Options of startWsServer (see WsServerOptionsSchema). */
@@ -226,7 +248,13 @@ function ms(value: Duration | string | number, what: string): number {
 
 const DAY = 86_400_000;
 
+/** How long a flush writes sockets before it lets pending I/O (upgrades, client messages) run. */
+const FLUSH_SLICE_MS = 8;
+
 interface TickerState {
+  readonly symbol: string;
+  /** Listed in tickerDirty: its row goes to the ticker channel at the next flush. */
+  dirty: boolean;
   day: number;
   open: number;
   last: number;
@@ -285,11 +313,21 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
   private readonly quoteChannels = new Map<string, ChannelState<Connection>>();
   private readonly windowChannels = new Map<string, ChannelState<Connection>>();
   private readonly tickerStates = new Map<string, TickerState>();
+  /** Symbols whose ticker row changed since the last flush (one upsert per symbol per flush, not per trade). */
+  private tickerDirty: TickerState[] = [];
   private readonly ticker: ChannelState<Connection>;
   private readonly dirty = new Set<ChannelState<Connection>>();
   private readonly snapshotConns = new Set<Connection>();
   private readonly behindConns = new Set<Connection>();
+  /** Connections to write in the current flush; `sendIndex` is the next one (a flush yields to I/O between slices). */
   private readonly touched: Connection[] = [];
+  private sendIndex = 0;
+  private flushStarted = 0;
+  private flushDeltas = 0;
+  private readonly frames = new SharedFrames();
+  private readonly continueSending = (): void => {
+    if (this.touched.length > 0) this.send(performance.now() + FLUSH_SLICE_MS);
+  };
   private flushTimer: ReturnType<typeof setInterval> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private closing = false;
@@ -337,10 +375,18 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     this.http = opts.server ?? createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket endpoint: connect with a WebSocket client');
     });
+    const deflate = opts.perMessageDeflate === true ? { threshold: 256, level: 1, windowBits: 15, memLevel: 8 } : opts.perMessageDeflate;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.maxMessageSize,
-      perMessageDeflate: false,
+      perMessageDeflate:
+        deflate === false
+          ? false
+          : {
+              threshold: deflate.threshold,
+              serverMaxWindowBits: deflate.windowBits,
+              zlibDeflateOptions: { level: deflate.level, memLevel: deflate.memLevel },
+            },
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(JSON_SUBPROTOCOL) ? JSON_SUBPROTOCOL : protocols.has(MSGPACK_SUBPROTOCOL) ? MSGPACK_SUBPROTOCOL : false),
     });
@@ -368,7 +414,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
         throw e instanceof TickflowError ? e : new TickflowError('BRIDGE_FAILED', `could not start the bridge: ${String(e)}`, { cause: e });
       }
     }
-    this.flushTimer = setInterval(() => this.flush(), this.flushMs);
+    this.flushTimer = setInterval(() => this.tick(), this.flushMs);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatMs);
   }
 
@@ -477,7 +523,8 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     const day = Math.floor(t.ts / DAY);
     let st = this.tickerStates.get(t.symbol);
     if (st === undefined || day > st.day) {
-      st = { day, open: t.price, last: t.price, ts: t.ts, volume: 0 };
+      if (this.tickerStates.size >= this.opts.history.tickerSymbols * 2) this.tickerStates.clear();
+      st = { symbol: t.symbol, dirty: false, day, open: t.price, last: t.price, ts: t.ts, volume: 0 };
       this.tickerStates.set(t.symbol, st);
     } else if (day < st.day) {
       return; // a trade of a previous UTC day does not move today's ticker
@@ -487,18 +534,34 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
       st.last = t.price;
       st.ts = t.ts;
     }
-    const change = st.last - st.open;
-    const row: TickerRow = {
-      symbol: t.symbol,
-      last: st.last,
-      open: st.open,
-      change,
-      changePct: st.open !== 0 ? (change / st.open) * 100 : 0,
-      volume: st.volume,
-      ts: st.ts,
-    };
-    if (this.ticker.upsert(row as unknown as Row)) this.dirty.add(this.ticker);
-    if (this.tickerStates.size > this.opts.history.tickerSymbols * 2) this.tickerStates.clear();
+    if (!st.dirty) {
+      st.dirty = true;
+      this.tickerDirty.push(st);
+    }
+  }
+
+  /** Writes the ticker rows of the symbols traded since the last flush into the ticker channel. */
+  private applyTicker(): void {
+    const states = this.tickerDirty;
+    if (states.length === 0) return;
+    this.tickerDirty = [];
+    let changed = false;
+    for (let i = 0; i < states.length; i++) {
+      const st = states[i]!;
+      st.dirty = false;
+      const change = st.last - st.open;
+      const row: TickerRow = {
+        symbol: st.symbol,
+        last: st.last,
+        open: st.open,
+        change,
+        changePct: st.open !== 0 ? (change / st.open) * 100 : 0,
+        volume: st.volume,
+        ts: st.ts,
+      };
+      if (this.ticker.upsert(row as unknown as Row)) changed = true;
+    }
+    if (changed) this.dirty.add(this.ticker);
   }
 
   private symbolChannel(cache: Map<string, ChannelState<Connection>>, kind: 'trades' | 'quotes', symbol: string): ChannelState<Connection> | undefined {
@@ -590,13 +653,30 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
   /**
    * Sends what changed since the last flush: one delta per changed channel,
    * encoded once and shared by every subscriber, then due snapshots, then one
-   * frame per connection. Runs every `flushInterval`; call it to flush now.
+   * frame per connection (the same bytes for connections that get the same
+   * messages). Runs every `flushInterval`, writing sockets in slices of about
+   * FLUSH_SLICE_MS with I/O (upgrades, client messages) served between them;
+   * calling it writes everything now, the rest of a flush under way included.
    */
   flush(): void {
-    const t0 = performance.now();
-    const now = Date.now();
+    if (this.sendIndex < this.touched.length) this.send(Infinity);
+    this.prepare();
+    this.send(Infinity);
+  }
+
+  /** The timer's flush: skipped while the previous one is still being written (its connections get this interval's changes at the next). */
+  private tick(): void {
+    if (this.sendIndex < this.touched.length) return;
+    this.prepare();
+    this.send(performance.now() + FLUSH_SLICE_MS);
+  }
+
+  /** Takes the deltas and due snapshots, offers them to the connections and lists the connections to write. */
+  private prepare(): void {
+    this.flushStarted = performance.now();
     this.flushFrames = 0;
     this.flushBytes = 0;
+    this.applyTicker();
     const touched = this.touched;
     let deltas = 0;
     for (const ch of this.dirty) {
@@ -637,20 +717,37 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
         touched.push(conn);
       }
     }
+    this.flushDeltas = deltas;
+  }
+
+  /** Writes the listed connections until `deadline` (performance.now() ms), then continues after pending I/O. */
+  private send(deadline: number): void {
+    const touched = this.touched;
+    const now = Date.now();
     let maxBuffered = this.counters.maxBufferedAmount;
-    for (let i = 0; i < touched.length; i++) {
+    let i = this.sendIndex;
+    for (; i < touched.length; i++) {
+      if ((i & 31) === 31 && performance.now() > deadline) break;
       const conn = touched[i]!;
       conn.queued = false;
-      conn.flush(now);
+      conn.flush(now, this.frames);
       const b = conn.ws.bufferedAmount;
       if (b > maxBuffered) maxBuffered = b;
       if (conn.behind && !conn.closing) this.behindConns.add(conn);
       else this.behindConns.delete(conn);
     }
-    touched.length = 0;
     this.counters.maxBufferedAmount = maxBuffered;
+    if (i < touched.length) {
+      this.sendIndex = i;
+      setImmediate(this.continueSending);
+      return;
+    }
+    touched.length = 0;
+    this.sendIndex = 0;
+    this.frames.clear();
+    const deltas = this.flushDeltas;
     this.counters.deltas += deltas;
-    const durationMs = performance.now() - t0;
+    const durationMs = performance.now() - this.flushStarted;
     this.counters.lastFlushMs = durationMs;
     if (durationMs > this.counters.maxFlushMs) this.counters.maxFlushMs = durationMs;
     if (this.listenerCount('flush') > 0 && (deltas > 0 || this.flushFrames > 0)) {
@@ -787,14 +884,14 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
 
   private accept(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, principal));
   }
 
-  private onConnection(ws: WebSocket, principal: Principal): void {
+  private onConnection(ws: WebSocket, socket: Duplex, principal: Principal): void {
     const format: WireFormat = ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'msgpack';
     const id = `${this.nodeId}-${++this.connectionCounter}`;
     const rl = this.opts.rateLimit;
-    const conn = new Connection(id, ws, format, principal, new TokenBucket(rl.capacity, rl.refillPerSecond), this);
+    const conn = new Connection(id, ws, socket, format, principal, new TokenBucket(rl.capacity, rl.refillPerSecond), this);
     this.connections.add(conn);
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
     ws.on('pong', () => {
@@ -914,6 +1011,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
         for (const name of msg.channels) {
           if (!conn.subscriptions.delete(name)) continue;
           conn.forget(name);
+          if (conn.queued) conn.dropQueued(name);
           const ch = this.channels.get(name);
           if (ch !== undefined) {
             ch.subscribers.delete(conn);

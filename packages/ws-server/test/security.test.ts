@@ -59,6 +59,22 @@ describe('authentication at upgrade', () => {
     expect(server.stats().rejectedUpgrades).toBe(4);
   });
 
+  it('verifies HS256, HS384 and HS512 tokens with the same secret and refuses unsigned or other-algorithm tokens', async () => {
+    server = await startWsServer({ authenticate: jwtAuth({ secret: SECRET }) });
+    for (const alg of ['HS256', 'HS384', 'HS512']) {
+      const token = await new SignJWT({}).setProtectedHeader({ alg }).setSubject('alice').setExpirationTime('1h').sign(key);
+      expect(await upgradeStatus(`${server.url}?token=${token}`)).toBe(101);
+    }
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const body = b64({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 3_600 });
+    const unsigned = `${b64({ alg: 'none' })}.${body}.`;
+    // An RS256 header over an HMAC of the secret (the classic algorithm confusion).
+    const valid = await sign({});
+    const confused = `${b64({ alg: 'RS256' })}.${body}.${valid.split('.')[2]}`;
+    expect(await upgradeStatus(`${server.url}?token=${unsigned}`)).toBe(401);
+    expect(await upgradeStatus(`${server.url}?token=${confused}`)).toBe(401);
+  });
+
   it('closes a connection with TOKEN_EXPIRED when its token expires', async () => {
     server = await startWsServer({ authenticate: jwtAuth({ secret: SECRET, clockTolerance: 0 }) });
     const token = await sign({}, Math.floor(Date.now() / 1000) + 1);

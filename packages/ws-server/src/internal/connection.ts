@@ -1,9 +1,11 @@
-import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
 import type { DeltaMessage, ServerMessage, WireFormat } from '../protocol.js';
 import type { ChannelState } from './channelState.js';
 import { ConflatedDelta } from './conflatedDelta.js';
 import type { TokenBucket } from './tokenBucket.js';
-import { Outgoing, joinFrame } from './wireCodec.js';
+import { Frame, Outgoing } from './wireCodec.js';
+import type { SharedFrames } from './wireCodec.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -54,14 +56,25 @@ export class Connection {
   /** Terminates the socket if the close handshake does not finish. */
   terminateTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** permessage-deflate was negotiated: frames go through ws, which compresses them for this socket. */
+  readonly deflate: boolean;
+
+  /**
+   * @param socket the upgraded socket under `ws`: complete frames are written
+   *   to it directly (one write per flush, the same bytes for every
+   *   connection with the same messages) unless the connection compresses.
+   */
   constructor(
     readonly id: string,
     readonly ws: WebSocket,
+    private readonly socket: Duplex,
     readonly format: WireFormat,
     readonly principal: unknown,
     readonly bucket: TokenBucket,
     private readonly host: ConnectionHost,
-  ) {}
+  ) {
+    this.deflate = ws.extensions.includes('permessage-deflate');
+  }
 
   /** Rows held in conflated entries (bounded by subscriptions × channel limits). */
   get conflatedRows(): number {
@@ -99,8 +112,13 @@ export class Connection {
     this.host.conflated(this, channel.name);
   }
 
-  /** Sends everything queued as one frame, unless the socket is behind; closes it when it has been behind too long. */
-  flush(now: number): void {
+  /**
+   * Sends everything queued as one frame, unless the socket is behind; closes
+   * it when it has been behind too long. A frame of shared messages only is
+   * taken from (or added to) `frames`, so connections with the same
+   * subscriptions share its bytes.
+   */
+  flush(now: number, frames: SharedFrames): void {
     if (this.closing) return;
     if (this.ws.bufferedAmount > this.host.highWaterMark) {
       if (this.slowSince === 0) this.slowSince = now;
@@ -119,22 +137,37 @@ export class Connection {
       return;
     }
     this.slowSince = 0;
-    if (this.outQueue.length === 0 && this.conflatedByChannel.size === 0 && this.control.length === 0) return;
-    const parts: (Buffer | string)[] = [];
-    for (let i = 0; i < this.control.length; i++) parts.push(this.control[i]!.encode(this.format));
+    if (this.conflatedByChannel.size === 0 && this.control.length === 0) {
+      if (this.outQueue.length === 0) return;
+      const frame = frames.get(this.format, this.outQueue);
+      this.outQueue.length = 0;
+      this.outChannels.length = 0;
+      this.sendFrame(frame);
+      return;
+    }
+    const outs: Outgoing[] = this.control;
     this.control = [];
     if (this.conflatedByChannel.size > 0) {
       for (const [name, pending] of this.conflatedByChannel) {
         const ch = this.host.channel(name);
         if (ch === undefined || !this.subscriptions.has(name)) continue;
-        parts.push((pending.snapshot ? ch.snapshot() : new Outgoing(pending.toMessage(name))).encode(this.format));
+        outs.push(pending.snapshot ? ch.snapshot() : new Outgoing(pending.toMessage(name)));
       }
       this.conflatedByChannel.clear();
     }
-    for (let i = 0; i < this.outQueue.length; i++) parts.push(this.outQueue[i]!.encode(this.format));
+    for (let i = 0; i < this.outQueue.length; i++) outs.push(this.outQueue[i]!);
     this.outQueue = [];
     this.outChannels = [];
-    if (parts.length > 0) this.sendFrame(joinFrame(this.format, parts));
+    if (outs.length > 0) this.sendFrame(new Frame(this.format, outs));
+  }
+
+  /** Drops what is queued for `channel` in the current flush (unsubscribed while its flush was being written). */
+  dropQueued(channel: string): void {
+    for (let i = this.outChannels.length - 1; i >= 0; i--) {
+      if (this.outChannels[i]!.name !== channel) continue;
+      this.outChannels.splice(i, 1);
+      this.outQueue.splice(i, 1);
+    }
   }
 
   /** Drops a channel's queued and conflated state (unsubscribe). */
@@ -162,22 +195,28 @@ export class Connection {
   /** Writes the queued control messages now, as one frame, when the socket has room; else leaves them to the flush and checks the deadline. */
   flushControl(now: number): void {
     if (this.closing || this.control.length === 0) return;
-    if (this.ws.bufferedAmount > this.host.highWaterMark || this.conflatedByChannel.size > 0) {
+    if (this.ws.bufferedAmount > this.host.highWaterMark || this.conflatedByChannel.size > 0 || this.outQueue.length > 0) {
       if (this.ws.bufferedAmount > this.host.highWaterMark && this.slowSince === 0) this.slowSince = now;
       this.host.pending(this);
       if (this.slowSince !== 0 && now - this.slowSince >= this.host.slowDeadline) this.host.slow(this);
       return;
     }
-    const parts: (Buffer | string)[] = [];
-    for (let i = 0; i < this.control.length; i++) parts.push(this.control[i]!.encode(this.format));
+    const frame = new Frame(this.format, this.control);
     this.control = [];
-    this.sendFrame(joinFrame(this.format, parts));
+    this.sendFrame(frame);
   }
 
-  private sendFrame(frame: Buffer | string): void {
-    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
-    this.ws.send(frame, { binary: typeof frame !== 'string' });
-    this.host.frameSent(bytes);
+  /**
+   * Writes a frame: its bytes straight to the socket (one write, no copy),
+   * or through ws when the connection compresses. Nothing is written once
+   * the WebSocket is closing (its close frame must be the last).
+   */
+  private sendFrame(frame: Frame): void {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (this.deflate) ws.send(frame.payload, { binary: this.format === 'msgpack' });
+    else this.socket.write(frame.bytes);
+    this.host.frameSent(frame.payload.length);
   }
 
   /** Stops all output and releases queued state (before a close). */

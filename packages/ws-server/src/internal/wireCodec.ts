@@ -39,27 +39,103 @@ export function decodeClientFrame(frame: Buffer): unknown {
  */
 export class Outgoing {
   private bin: Buffer | undefined;
-  private json: string | undefined;
+  private json: Buffer | undefined;
 
   constructor(readonly msg: ServerMessage) {}
 
-  /** The encoded message in `format` (cached). */
-  encode(format: WireFormat): Buffer | string {
+  /** The encoded message in `format` (cached): MessagePack bytes, or the JSON text as UTF-8 bytes. */
+  encode(format: WireFormat): Buffer {
     if (format === 'msgpack') return (this.bin ??= serverPackr.pack(this.msg));
-    return (this.json ??= JSON.stringify(this.msg));
+    return (this.json ??= Buffer.from(JSON.stringify(this.msg)));
   }
 }
 
-/** Joins encoded messages into one frame: MessagePack values back to back, or a JSON array. */
-export function joinFrame(format: WireFormat, parts: readonly (Buffer | string)[]): Buffer | string {
-  if (format === 'msgpack') {
-    if (parts.length === 1) return parts[0] as Buffer;
-    return Buffer.concat(parts as Buffer[]);
+const OPEN_BRACKET = 0x5b;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
+
+/** Length of the header of an unmasked WebSocket frame carrying `n` payload bytes (RFC 6455 §5.2). */
+function headerLength(n: number): number {
+  return n < 126 ? 2 : n < 65_536 ? 4 : 10;
+}
+
+/**
+ * One frame of messages, with its WebSocket header: MessagePack values back
+ * to back in a binary frame, or a JSON array in a text frame. Server frames
+ * are unmasked, so the same bytes can be written to every socket that gets
+ * these messages; `payload` is a view of the frame without its header (for a
+ * socket whose frames the ws library must compress itself).
+ */
+export class Frame {
+  /** Header + payload, ready for `socket.write`. */
+  readonly bytes: Buffer;
+  /** The payload alone (a view of `bytes`). */
+  readonly payload: Buffer;
+
+  constructor(format: WireFormat, outs: readonly Outgoing[]) {
+    let n = 0;
+    for (let i = 0; i < outs.length; i++) n += outs[i]!.encode(format).length;
+    if (format === 'json') n += outs.length + 1; // brackets and commas
+    const h = headerLength(n);
+    const buf = Buffer.allocUnsafe(h + n);
+    buf[0] = format === 'msgpack' ? 0x82 : 0x81; // FIN + binary / text opcode
+    if (h === 2) buf[1] = n;
+    else if (h === 4) {
+      buf[1] = 126;
+      buf.writeUInt16BE(n, 2);
+    } else {
+      buf[1] = 127;
+      buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 2);
+      buf.writeUInt32BE(n >>> 0, 6);
+    }
+    let at = h;
+    if (format === 'json') buf[at++] = OPEN_BRACKET;
+    for (let i = 0; i < outs.length; i++) {
+      if (format === 'json' && i > 0) buf[at++] = COMMA;
+      const part = outs[i]!.encode(format);
+      part.copy(buf, at);
+      at += part.length;
+    }
+    if (format === 'json') buf[at++] = CLOSE_BRACKET;
+    this.bytes = buf;
+    this.payload = buf.subarray(h);
   }
-  let s = '[';
-  for (let i = 0; i < parts.length; i++) {
-    if (i > 0) s += ',';
-    s += parts[i] as string;
+}
+
+class FrameNode {
+  next: Map<Outgoing, FrameNode> | undefined;
+  bin: Frame | undefined;
+  json: Frame | undefined;
+}
+
+/**
+ * The frames of one flush, shared between connections that get the same
+ * messages in the same order (the same subscriptions, e.g. a popular
+ * watchlist): built once, written to each of their sockets. Keyed by the
+ * identity of the Outgoing messages (a trie), so a lookup costs one Map probe
+ * per message; `clear()` after the flush.
+ */
+export class SharedFrames {
+  private root = new FrameNode();
+
+  /** The frame of `outs` (at least one message) in `format`. */
+  get(format: WireFormat, outs: readonly Outgoing[]): Frame {
+    let node = this.root;
+    for (let i = 0; i < outs.length; i++) {
+      const out = outs[i]!;
+      let child = node.next?.get(out);
+      if (child === undefined) {
+        child = new FrameNode();
+        (node.next ??= new Map()).set(out, child);
+      }
+      node = child;
+    }
+    if (format === 'msgpack') return (node.bin ??= new Frame(format, outs));
+    return (node.json ??= new Frame(format, outs));
   }
-  return s + ']';
+
+  /** Forgets this flush's frames. */
+  clear(): void {
+    this.root = new FrameNode();
+  }
 }
