@@ -17,6 +17,8 @@ export const MarketSimulatorOptionsSchema = z
     start: z.number().optional(),
     outOfOrder: DisorderSchema.optional(),
     late: LateSchema.optional(),
+    startPrices: z.record(z.string(), z.number().positive().finite()).optional(),
+    volumeShape: z.enum(['flat', 'intraday']).optional(),
   })
   .strict();
 
@@ -40,6 +42,30 @@ export interface MarketSimulatorOptions {
   readonly outOfOrder?: { readonly probability: number; readonly maxDelay: number };
   /** Late events: with this probability an event's time is moved back by `delay` ms (beyond out-of-orderness + grace). */
   readonly late?: { readonly probability: number; readonly delay: number };
+  /**
+   * Start prices by symbol (e.g. the last prices of a previous run, so a
+   * restarted demo continues where it stopped). Symbols not listed start at
+   * their seeded price; the seed still decides volatility and activity.
+   */
+  readonly startPrices?: Readonly<Record<string, number>>;
+  /**
+   * `'flat'` (default): trade sizes do not depend on the time of day.
+   * `'intraday'`: sizes follow a U over the UTC day (4× the midday size at
+   * the day's start and end, the same total), the shape of an exchange session.
+   */
+  readonly volumeShape?: 'flat' | 'intraday';
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The intraday volume factor at an instant: a U over the UTC day, 2 at
+ * 00:00 and 24:00, 0.5 at noon, averaging 1 over the day.
+ */
+export function intradayVolumeFactor(ts: number): number {
+  const x = (((ts % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS; // 0…1 through the UTC day
+  const u = (2 * x - 1) ** 2; // 1 at the ends, 0 at noon; mean 1/3
+  return 0.5 + 1.5 * u;
 }
 
 interface SymbolState {
@@ -75,6 +101,7 @@ export class MarketSimulator {
   private readonly wall: boolean;
   private readonly outOfOrder: { probability: number; maxDelay: number } | undefined;
   private readonly late: { probability: number; delay: number } | undefined;
+  private readonly intraday: boolean;
   private clock: number;
   private seq = 0;
 
@@ -88,7 +115,9 @@ export class MarketSimulator {
     const names = typeof o.symbols === 'object' ? o.symbols : Array.from({ length: o.symbols ?? 10 }, (_, i) => `SYM${String(i + 1).padStart(4, '0')}`);
     const rate = o.rate ?? 1000;
     const drawn = names.map((name) => {
-      const price = Math.round(Math.exp(2 + this.rnd.next() * 5) * 100) / 100; // ~7 to ~1100
+      const seeded = Math.round(Math.exp(2 + this.rnd.next() * 5) * 100) / 100; // ~7 to ~1100
+      // A given start price replaces the seeded one after the draw, so the rest of the sequence is unchanged.
+      const price = o.startPrices?.[name] ?? seeded;
       return { name, price, volatility: 0.00002 + this.rnd.next() * 0.00008, weight: 1 / (1 + this.rnd.next() * 9) };
     });
     const totalWeight = drawn.reduce((a, d) => a + d.weight, 0);
@@ -97,7 +126,8 @@ export class MarketSimulator {
       // Every symbol moves: per-event volatility at least what gives a typical move of ~5 ticks a minute at its share of the rate.
       const perMinute = Math.max(1, (rate * 60 * d.weight) / totalWeight);
       const floor = Math.min(0.002, (5 * tick) / (d.price * Math.sqrt(perMinute)));
-      return { name: d.name, price: d.price, fair: d.price, volatility: Math.max(d.volatility, floor), tick, weight: d.weight };
+      const price = Math.max(tick, Math.round(d.price / tick) * tick);
+      return { name: d.name, price, fair: d.price, volatility: Math.max(d.volatility, floor), tick, weight: d.weight };
     });
     this.cumulative = new Float64Array(this.syms.length);
     let acc = 0;
@@ -111,6 +141,17 @@ export class MarketSimulator {
     this.clock = o.start ?? Date.UTC(2024, 0, 19, 14, 30, 0);
     this.outOfOrder = o.outOfOrder;
     this.late = o.late;
+    this.intraday = o.volumeShape === 'intraday';
+  }
+
+  /**
+   * The current price of every symbol (the last trade's, or the start price
+   * before any trade), e.g. to save and pass back as `startPrices`.
+   */
+  prices(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.syms) out[s.name] = Number(s.price.toFixed(s.tick < 0.01 ? 4 : 2));
+    return out;
   }
 
   /** Symbols of this market. */
@@ -160,14 +201,18 @@ export class MarketSimulator {
     const decimals = s.tick < 0.01 ? 4 : 2;
     const price = Number(s.price.toFixed(decimals));
     const up = price > before || (price === before && this.rnd.next() < 0.5);
-    const lots = this.rnd.next() < 0.8 ? 100 * Math.max(1, Math.round(this.rnd.exponential(3))) : this.rnd.int(1, 99);
+    const roundLot = this.rnd.next() < 0.8;
+    const lots = roundLot ? 100 * Math.max(1, Math.round(this.rnd.exponential(3))) : this.rnd.int(1, 99);
     const spread = s.tick * this.rnd.int(1, 3);
     this.seq++;
+    const ts = this.nextTime();
+    // Intraday shape: round lots scaled and kept round, odd lots scaled (at least 1).
+    const size = !this.intraday ? lots : roundLot ? 100 * Math.max(1, Math.round((lots / 100) * intradayVolumeFactor(ts))) : Math.max(1, Math.round(lots * intradayVolumeFactor(ts)));
     return {
       symbol: s.name,
-      ts: this.nextTime(),
+      ts,
       price,
-      size: lots,
+      size,
       side: up ? 'buy' : 'sell',
       id: String(this.seq),
       bid: Number((price - (up ? spread : 0)).toFixed(decimals)),
