@@ -65,7 +65,7 @@ export { map } from './operators/map.js';
 export { filter } from './operators/filter.js';
 export { tap } from './operators/tap.js';
 export { SeededRandom } from './sources/seededRandom.js';
-export { MarketSimulator, MarketSimulatorOptionsSchema } from './sources/marketSimulator.js';
+export { MarketSimulator, MarketSimulatorOptionsSchema, intradayVolumeFactor } from './sources/marketSimulator.js';
 export type { MarketSimulatorOptions } from './sources/marketSimulator.js';
 export { syntheticTrades, syntheticQuotes } from './sources/syntheticFeed.js';
 export type { SyntheticFeedOptions } from './sources/syntheticFeed.js';

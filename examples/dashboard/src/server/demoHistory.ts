@@ -1,5 +1,5 @@
 import type { Candle, Job, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import { MarketSimulator, pipeline } from '@tickflow/core';
+import { MarketSimulator, intradayVolumeFactor, pipeline } from '@tickflow/core';
 import { aggregationOperators } from '../aggregation.js';
 import type { InMemoryMarketStore } from './marketStore.js';
 import { PROFILE_TIMEFRAMES, TICK_TIMEFRAMES } from './marketFeed.js';
@@ -15,6 +15,20 @@ export interface DemoHistoryOptions {
   readonly rate: number;
   /** Where the history ends (the live feed starts here). Default now. */
   readonly now?: number;
+  /**
+   * The prices the live feed starts from (e.g. the saved prices of the last
+   * run, see demoPrices.ts): the history ends exactly at them. Default: the
+   * seeded prices.
+   */
+  readonly startPrices?: Readonly<Record<string, number>>;
+  /**
+   * Trades per second of the live feed. The history has fewer trades a second
+   * (`rate`); their sizes are scaled by `liveRate / rate` so a history bar
+   * carries about the volume of a live one. Default `rate` (no scaling).
+   */
+  readonly liveRate?: number;
+  /** `'intraday'`: sizes follow the simulator's U over the UTC day at each trade's time (as the live feed's with the same shape). Default `'flat'`. */
+  readonly volumeShape?: 'flat' | 'intraday';
 }
 
 /**
@@ -24,14 +38,17 @@ export interface DemoHistoryOptions {
  * The market simulator's walk is run forward from the live feed's starting
  * prices (same seed, same symbols) and then reversed in time: a random walk
  * read backwards is a random walk, and this one ends exactly at the prices
- * the live feed starts from, so there is no jump where history meets live.
+ * the live feed starts from (the seeded ones, or `startPrices` when the demo
+ * continues a previous run), so there is no jump where history meets live.
  * The trades go to the store's rings too. Only windows that ended by `now` are stored; the windows still open are
  * built by the live jobs from live trades.
  */
 export async function backfillDemoHistory(store: InMemoryMarketStore, o: DemoHistoryOptions): Promise<{ trades: number; candles: number; ms: number }> {
   const began = Date.now();
   const now = o.now ?? Date.now();
-  const market = new MarketSimulator({ seed: o.seed, symbols: o.symbols, rate: o.rate, clock: 'simulated', start: 0 });
+  const market = new MarketSimulator({ seed: o.seed, symbols: o.symbols, rate: o.rate, clock: 'simulated', start: 0, startPrices: o.startPrices });
+  const scale = (o.liveRate ?? o.rate) / o.rate;
+  const intraday = o.volumeShape === 'intraday';
   const forward: Trade[] = [];
   for (;;) {
     const t = market.nextTrade();
@@ -41,8 +58,12 @@ export async function backfillDemoHistory(store: InMemoryMarketStore, o: DemoHis
   const trades = new Array<Trade>(forward.length);
   for (let i = 0; i < forward.length; i++) {
     const t = forward[forward.length - 1 - i]!;
+    const ts = now - 1 - t.ts;
+    // Round lots stay round when scaled.
+    const factor = scale * (intraday ? intradayVolumeFactor(ts) : 1);
+    const size = factor === 1 ? t.size : t.size % 100 === 0 ? 100 * Math.max(1, Math.round((t.size / 100) * factor)) : Math.max(1, Math.round(t.size * factor));
     // Backwards in time, the aggressor side flips with the move.
-    trades[i] = { ...t, ts: now - 1 - t.ts, side: t.side === 'buy' ? 'sell' : 'buy', id: `h${i + 1}`, bid: t.bid, ask: t.ask };
+    trades[i] = { ...t, ts, size, side: t.side === 'buy' ? 'sell' : 'buy', id: `h${i + 1}`, bid: t.bid, ask: t.ask };
   }
   let candles = 0;
   const closed = <T extends { end: number }>(x: T): boolean => x.end <= now;
