@@ -164,6 +164,9 @@ class PendingInterval {
   }
 }
 
+/** Side of the square blocks of pairs the matrix is built in (see `emit`). */
+const TILE = 64;
+
 /** Symbol `start` before the symbol's first price. */
 const NO_RETURNS = Number.POSITIVE_INFINITY;
 
@@ -192,6 +195,8 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
   private lastChange = new Float64Array(0);
   /** Return at the current step (scratch). */
   private cur = new Float64Array(0);
+  /** Return leaving the lookback at the current step (scratch). */
+  private old = new Float64Array(0);
   /** Last `lookback` returns per symbol: ring[s * N + step % N]. */
   private ring = new Float64Array(0);
   /** Co-moments per pair of ids i < j at ((j(j−1)/2) + i) * PAIR_STRIDE. */
@@ -314,6 +319,7 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
     this.start = growF(this.start, cap);
     this.lastChange = growF(this.lastChange, cap);
     this.cur = growF(this.cur, cap);
+    this.old = growF(this.old, cap);
     const ring = new Float64Array(cap * N);
     ring.set(this.ring);
     this.ring = ring;
@@ -350,13 +356,16 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
       if (st === m) lastChange[s] = m;
       else if (cur[s] !== ring[s * N + ((m - 1) % N)]) lastChange[s] = m;
     }
+    // The returns leaving the lookback (step m − N), gathered so the pair loop reads them contiguously.
+    const old = this.old;
+    for (let s = 0; s < S; s++) old[s] = ring[s * N + slot]!;
     // Slide every pair whose two symbols both have a return at m.
     const pairs = this.pairs;
     for (let j = 1; j < S; j++) {
       const sj = start[j]!;
       if (sj > m) continue;
       const y = cur[j]!;
-      const yOld = ring[j * N + slot]!;
+      const yOld = old[j]!;
       const rowBase = ((j * (j - 1)) / 2) * PAIR_STRIDE;
       for (let i = 0; i < j; i++) {
         const si = start[i]!;
@@ -366,7 +375,7 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
         const from = si > sj ? si : sj;
         let n = m - from;
         if (n >= N) {
-          removePair(pairs, b, N, ring[i * N + slot]!, yOld);
+          removePair(pairs, b, N, old[i]!, yOld);
           n = N - 1;
         }
         addPair(pairs, b, n, cur[i]!, y);
@@ -411,40 +420,60 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
     }
     const start = this.start;
     const lastChange = this.lastChange;
+    const S = this.names.length;
     let n = 0;
     for (let k = 0; k < order.length; k++) if (start[order[k]!]! <= m) n++;
     if (n === 0) return;
+    /** Output position of each symbol id (−1: no return yet), and per id its returns in the lookback. */
+    const pos = new Int32Array(S).fill(-1);
     const ids = new Int32Array(n);
-    for (let k = 0, a = 0; k < order.length; k++) if (start[order[k]!]! <= m) ids[a++] = order[k]!;
     const cnt = new Int32Array(n);
-    /** Latest change of each symbol's series, per output position (the constant-series test). */
-    const changed = new Float64Array(n);
-    for (let a = 0; a < n; a++) {
-      cnt[a] = Math.min(N, m - start[ids[a]!]! + 1);
-      changed[a] = lastChange[ids[a]!]!;
+    const cntOf = new Float64Array(S);
+    for (let k = 0, a = 0; k < order.length; k++) {
+      const id = order[k]!;
+      if (start[id]! > m) continue;
+      ids[a] = id;
+      pos[id] = a;
+      cnt[a] = Math.min(N, m - start[id]! + 1);
+      cntOf[id] = cnt[a]!;
+      a++;
     }
     const values = new Float64Array(n * n);
     const minReturns = plan.minReturns;
     const pairs = this.pairs;
     for (let a = 0; a < n; a++) {
-      const i = ids[a]!;
       const ca = cnt[a]!;
-      const changedA = changed[a]!;
-      const row = a * n;
-      values[row + a] = ca >= minReturns && changedA > m - ca + 1 ? 1 : Number.NaN;
-      for (let c = a + 1; c < n; c++) {
-        const j = ids[c]!;
-        const cc = cnt[c]!;
-        const common = cc < ca ? cc : ca;
-        const first = m - common + 1;
-        let r = Number.NaN;
-        // A series constant over the sample has no spread: r is undefined (decided exactly, not from rounded moments).
-        if (common >= minReturns && changedA > first && changed[c]! > first) {
-          const b = i < j ? ((j * (j - 1)) / 2 + i) * PAIR_STRIDE : ((i * (i - 1)) / 2 + j) * PAIR_STRIDE;
-          r = correlationOf(pairs[b + M2X]!, pairs[b + M2Y]!, pairs[b + CXY]!);
+      values[a * n + a] = ca >= minReturns && lastChange[ids[a]!]! > m - ca + 1 ? 1 : Number.NaN;
+    }
+    // Pairs in tiles of TILE × TILE ids: the packed co-moments are read in memory order and
+    // both mirrored writes stay within TILE rows of the matrix (a plain row loop misses the
+    // cache on every pair at 500 symbols).
+    for (let j0 = 0; j0 < S; j0 += TILE) {
+      const j1 = Math.min(S, j0 + TILE);
+      for (let i0 = 0; i0 < j1; i0 += TILE) {
+        for (let j = Math.max(j0, i0 + 1); j < j1; j++) {
+          const pj = pos[j]!;
+          if (pj < 0) continue;
+          const cj = cntOf[j]!;
+          const changedJ = lastChange[j]!;
+          const rowBase = ((j * (j - 1)) / 2) * PAIR_STRIDE;
+          const iEnd = Math.min(i0 + TILE, j);
+          for (let i = i0; i < iEnd; i++) {
+            const pi = pos[i]!;
+            if (pi < 0) continue;
+            const ci = cntOf[i]!;
+            const common = ci < cj ? ci : cj;
+            const first = m - common + 1;
+            let r = Number.NaN;
+            // A series constant over the sample has no spread: r is undefined (decided exactly, not from rounded moments).
+            if (common >= minReturns && changedJ > first && lastChange[i]! > first) {
+              const b = rowBase + i * PAIR_STRIDE;
+              r = correlationOf(pairs[b + M2X]!, pairs[b + M2Y]!, pairs[b + CXY]!);
+            }
+            values[pj * n + pi] = r;
+            values[pi * n + pj] = r;
+          }
         }
-        values[row + c] = r;
-        values[c * n + a] = r;
       }
     }
     const counts = Array.from(cnt);

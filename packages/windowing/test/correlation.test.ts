@@ -3,6 +3,7 @@ import { TickflowError, collect, fromArray, keyBy, pipeline } from '@tickflow/co
 import { describe, expect, it } from 'vitest';
 import type { CorrelationMatrix, CorrelationOptions } from '../src/index.js';
 import { correlation, correlationPairs } from '../src/index.js';
+import { correlationOracle } from './correlationOracle.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 19, 14, 30, 0);
@@ -130,6 +131,36 @@ describe('correlation', () => {
     expect(job.snapshot(0).stages).toEqual([undefined]);
     job.push(t('A', T0, 100));
     expect(() => job.snapshot(0)).toThrow(expect.objectContaining({ code: 'CHECKPOINT_FAILED' }));
+  });
+
+  it('fills the whole matrix for more symbols than a tile of pairs (150 symbols joining in scrambled order, some late)', async () => {
+    const trades: Trade[] = [];
+    const price = new Map<string, number>();
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 8; k++) {
+      for (let s = 0; s < 150; s++) {
+        const sym = `S${String((s * 67) % 150).padStart(3, '0')}`;
+        // A tenth of the symbols start trading in minute 3; some skip minutes.
+        if ((s % 10 === 0 && k < 3) || rnd() < 0.1) continue;
+        const p = (price.get(sym) ?? 50) * Math.exp((rnd() - 0.5) * 0.02);
+        price.set(sym, p);
+        trades.push(t(sym, T0 + k * MIN + 1_000 + s, p));
+      }
+    }
+    const { out } = await run(trades, { lookback: 4 });
+    const want = correlationOracle(trades, { interval: MIN, lookback: 4 });
+    expect(out.map((m) => m.symbols)).toEqual(want.map((m) => m.symbols));
+    expect(out.at(-1)!.symbols).toHaveLength(150);
+    out.forEach((m, k) => {
+      const n = m.symbols.length;
+      const w = want[k]!.values;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        const got = m.values[i * n + j]!;
+        if (Number.isNaN(w[i]![j]!)) expect(got).toBeNaN();
+        else expect(Math.abs(got - w[i]![j]!)).toBeLessThan(1e-9);
+      }
+    });
   });
 
   it('emits the same rows whether trades come one by one, in batches or as columns', async () => {
