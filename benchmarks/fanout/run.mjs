@@ -1,4 +1,4 @@
-// `npm run bench -- fanout [--conns 100,1000,5000] [--rate 2000] [--seconds 5] [--deflate off|on|both] [--concurrency 200] [--quick]`:
+// `npm run bench -- fanout [--conns 100,1000,5000] [--rate 2000] [--seconds 5] [--deflate off|on|both] [--concurrency 200] [--impl path/to/index.js] [--quick]`:
 // WebSocket fan-out of @tickflow/ws-server (built package). The server runs in
 // this process, configured as the reference server starts it (JWT
 // authentication, upgrade rate 20 + 10/s per client address), fed with trades
@@ -14,7 +14,10 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fmt } from '../format.mjs';
@@ -38,6 +41,14 @@ function waitFor(child, type, timeoutMs) {
 }
 
 const SECRET = 'fanout-benchmark-secret-0123456789';
+
+// A full GC before reading the heap, so heap growth over a run means retained state, not garbage not yet collected.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+const heapAfterGcMb = () => {
+  gc();
+  return process.memoryUsage().heapUsed / 1e6;
+};
 
 async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflate, concurrency }) {
   // As the reference server (examples/dashboard/src/server/referenceServer.ts) starts it: JWT authentication, an
@@ -80,6 +91,7 @@ async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflat
     const ready = await waitFor(child, 'ready', 300_000);
     const openLoopP99 = loop.percentile(99) / 1e6;
     await new Promise((r) => setTimeout(r, 1_000)); // warm-up
+    const heapBefore = heapAfterGcMb();
     const before = server.stats();
     flushes = 0;
     flushMsTotal = 0;
@@ -96,6 +108,23 @@ async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflat
     const report = await waitFor(child, 'report', 30_000);
     clearInterval(timer);
     const after = server.stats();
+    const heapAfter = heapAfterGcMb();
+    // Flush cost, robust to a busy machine: the same work every time (50 trades on 50 channels, so every
+    // connection gets one frame of ~5 deltas), the server's CPU time inside flush() alone, the clients draining in between.
+    let flushCpuUs = 0;
+    let flushFrames = 0;
+    for (let k = 0; k < 40; k++) {
+      const batch = [];
+      for (let j = 0; j < 50; j++) batch.push({ symbol: `S${(k * 50 + j) % SYMBOLS}`, ts: now(), price: 100 + j / 100, size: 1 });
+      server.publish('trades', batch);
+      const frames0 = server.stats().framesOut;
+      const cpu0 = process.cpuUsage();
+      server.flush();
+      const c = process.cpuUsage(cpu0);
+      flushCpuUs += c.user + c.system;
+      flushFrames += server.stats().framesOut - frames0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const expected = (sentDuring * conns * PER_CONN) / SYMBOLS;
     return {
       conns,
@@ -127,6 +156,9 @@ async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflat
       conflations: after.conflations - before.conflations,
       slowConsumerCloses: after.slowConsumerCloses,
       serverRssMb: process.memoryUsage().rss / 1e6,
+      serverHeapAfterGcMb: { start: heapBefore, end: heapAfter },
+      flushCpuMs: flushCpuUs / 1000 / 40,
+      flushCpuUsPerFrame: flushFrames > 0 ? flushCpuUs / flushFrames : NaN,
       clientCloses: report.closes,
     };
   } finally {
@@ -141,11 +173,12 @@ async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflat
 export async function main(args) {
   const { values } = parseArgs({
     args,
-    options: { conns: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, deflate: { type: 'string' }, concurrency: { type: 'string' }, quick: { type: 'boolean' } },
+    options: { conns: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, deflate: { type: 'string' }, concurrency: { type: 'string' }, impl: { type: 'string' }, quick: { type: 'boolean' } },
   });
   let ws;
   try {
-    ws = await import('@tickflow/ws-server');
+    // --impl: another build of the server (e.g. of an earlier commit, for a before/after run on the same machine state).
+    ws = await import(values.impl === undefined ? '@tickflow/ws-server' : pathToFileURL(resolve(values.impl)).href);
   } catch (e) {
     console.error(`fanout: @tickflow/ws-server is not built (npx turbo run build --filter=@tickflow/ws-server): ${e.message}`);
     return 1;
@@ -172,13 +205,13 @@ export async function main(args) {
       console.log(
         `  N=${String(n).padStart(5)}${deflate ? ' deflate' : ''}  open ${r.openSeconds.toFixed(1)} s, snapshots ${r.readySeconds.toFixed(1)} s (upgrade p99 ${r.upgradeP99Ms.toFixed(0)} ms, snapshot p99 ${r.snapshotP99Ms.toFixed(0)} ms, loop p99 ${r.serverLoopDelayP99WhileOpeningMs.toFixed(0)} ms, refused ${JSON.stringify(r.upgradesRejected)})\n` +
           `          delivered ${fmt(r.deliveredUpdatesPerSecond).padStart(8)} updates/s (offered ${fmt(r.expectedUpdatesPerSecond)})  p50 ${r.p50LatencyMs.toFixed(1)} ms  p99 ${r.p99LatencyMs.toFixed(1)} ms  ` +
-          `server ${r.serverCpuCores.toFixed(2)} cores, clients ${r.clientCpuCores.toFixed(2)}  ${fmt(r.framesOutPerSecond)} frames/s  ${(r.bytesOutPerSecond / 1e6).toFixed(1)} MB/s (wire ${(r.wireBytesPerSecond / 1e6).toFixed(1)})  flush avg ${r.avgFlushMs.toFixed(2)} ms max ${r.maxFlushMs.toFixed(1)} ms  conflations ${r.conflations}`,
+          `flush CPU ${r.flushCpuMs.toFixed(1)} ms (${r.flushCpuUsPerFrame.toFixed(1)} µs/frame)  server ${r.serverCpuCores.toFixed(2)} cores, clients ${r.clientCpuCores.toFixed(2)}  ${fmt(r.framesOutPerSecond)} frames/s  ${(r.bytesOutPerSecond / 1e6).toFixed(1)} MB/s (wire ${(r.wireBytesPerSecond / 1e6).toFixed(1)})  flush avg ${r.avgFlushMs.toFixed(2)} ms max ${r.maxFlushMs.toFixed(1)} ms  conflations ${r.conflations}  RSS ${r.serverRssMb.toFixed(0)} MB, heap after GC ${r.serverHeapAfterGcMb.start.toFixed(0)} → ${r.serverHeapAfterGcMb.end.toFixed(0)} MB`,
       );
     }
   }
   const out = new URL('../results/', import.meta.url);
   mkdirSync(out, { recursive: true });
-  writeFileSync(new URL('fanout.json', out), `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, cores: cpus().length, loadavg: loadavg(), rate, seconds, concurrency, results }, null, 2)}\n`);
+  if (values.impl === undefined) writeFileSync(new URL('fanout.json', out), `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, cores: cpus().length, loadavg: loadavg(), rate, seconds, concurrency, results }, null, 2)}\n`);
   return 0;
 }
 

@@ -91,17 +91,16 @@ export class Connection {
   /** Queues a shared message of `channel` for the next frame, or conflates it when the socket is behind. */
   offer(channel: ChannelState<Connection>, out: Outgoing): void {
     if (this.closing) return;
-    const pending = this.conflatedByChannel.get(channel.name);
-    if (pending !== undefined) {
-      if (out.msg.type === 'snapshot') pending.toSnapshot();
-      else pending.add(out.msg as DeltaMessage);
-      this.host.conflated(this, channel.name);
-      return;
+    if (this.conflatedByChannel.size > 0) {
+      const pending = this.conflatedByChannel.get(channel.name);
+      if (pending !== undefined) {
+        if (out.msg.type === 'snapshot') pending.toSnapshot();
+        else pending.add(out.msg as DeltaMessage);
+        this.host.conflated(this, channel.name);
+        return;
+      }
     }
-    if (this.ws.bufferedAmount > this.host.highWaterMark) {
-      this.conflate(channel, out);
-      return;
-    }
+    // The socket's buffer is checked once per flush (flush conflates what is queued when it is behind), not per message.
     this.outQueue.push(out);
     this.outChannels.push(channel);
   }
