@@ -5,3 +5,5 @@ export { timescale } from './timescale.js';
 export type { TimescaleSinkOptions } from './timescale.js';
 export { timescaleSchema, intervalLiteral } from './timescaleSchema.js';
 export type { TimescaleMode, TimescaleSchema, TimescaleSchemaOptions } from './timescaleSchema.js';
+export { TimescaleCorrelationMatrices, correlationMatrixDdl } from './correlationMatrices.js';
+export type { CorrelationMatrixQuery, CorrelationMatrixRow } from './correlationMatrices.js';

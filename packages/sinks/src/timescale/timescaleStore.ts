@@ -9,6 +9,7 @@ import { TradeKeyer } from '../tradeKey.js';
 import type { TradeKeyOf } from '../tradeKey.js';
 import type { CheckpointStore } from '@tickflow/core/kafka';
 import { timescaleCheckpoints } from './timescaleCheckpoints.js';
+import { TimescaleCorrelationMatrices } from './correlationMatrices.js';
 import { AGGREGATE_VIEWS, checkSchemaName, timescaleSchema } from './timescaleSchema.js';
 import type { TimescaleMode } from './timescaleSchema.js';
 
@@ -555,6 +556,20 @@ export class TimescaleStore {
   checkpoints(): CheckpointStore {
     this.open();
     return timescaleCheckpoints(this.sql, this.s);
+  }
+
+  /**
+   * The `correlation_matrix` table (created on first use): writes and reads
+   * the matrices of `correlation()` from @tickflow/windowing.
+   *
+   * @example
+   * ```ts
+   * job.to(store.correlationMatrices().sink());
+   * ```
+   */
+  correlationMatrices(): TimescaleCorrelationMatrices {
+    this.open();
+    return new TimescaleCorrelationMatrices(this.sql, this.s);
   }
 
   /** Stops the refresh timer and closes the connections (waiting up to 5 s for running queries). */
