@@ -1,5 +1,5 @@
 import type { BuildContext, KeySelector, StageContext, TradeColumns, WatermarkTracker } from '@tickflow/core';
-import { Stage, TickflowError, tradeAt } from '@tickflow/core';
+import { SIDE_BUY, SIDE_SELL, Stage, TickflowError, tradeAt } from '@tickflow/core';
 import type { Aggregator, WindowRef } from '../aggregator.js';
 import type { AccArena } from './accArena.js';
 import { PackedArena, arenaFor } from './accArena.js';
@@ -27,6 +27,8 @@ const MIXED = -2;
 const EMPTY = new Float64Array(0);
 /** Most rows in one run of the columnar loop: the run's offsets and column slices stay in L1. */
 const RUN = 512;
+/** Slots of the per-event key cache, minus one (a power of two). */
+const KEY_CACHE_MASK = 1023;
 const FINAL = 1;
 const DIRTY = 2;
 const PURGED = 4;
@@ -151,8 +153,30 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   /** Columnar dictionary → key id. */
   private dict: readonly string[] | null = null;
   private dictKey = new Int32Array(0);
+  /**
+   * Direct-mapped cache of key → key id, by the last two characters and the
+   * length (symbols differ most at the end). Key ids never change, so an
+   * entry is never stale; a collision only costs the Map lookup.
+   */
+  private readonly keyCacheStr: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_MASK + 1).fill(undefined);
+  private readonly keyCacheId = new Int32Array(KEY_CACHE_MASK + 1);
   /** Accumulator offsets of the pending run of rows (`pushColumnsRuns`). */
   private readonly runOffsets = new Int32Array(RUN);
+  /**
+   * Per-event path with a packed `addRows` aggregator (final-only emission):
+   * `push` records a trade's numbers here and `addRows` adds the rows in one
+   * loop once RUN are pending, or before anything reads or changes the
+   * accumulators (`flushRows`). Rows pending are seq `seq − pendingRows` … `seq − 1`.
+   */
+  private readonly rowsBuffered: boolean;
+  private pendingRows = 0;
+  private readonly pendingOffsets = new Int32Array(RUN);
+  private readonly pending: { ts: Float64Array; price: Float64Array; size: Float64Array; side: Uint8Array } = {
+    ts: new Float64Array(RUN),
+    price: new Float64Array(RUN),
+    size: new Float64Array(RUN),
+    side: new Uint8Array(RUN),
+  };
 
   constructor(
     private readonly name: string,
@@ -189,6 +213,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.keepLastOut = grace > 0 || emit.update;
     if (this.update && this.throttle > 0) ctx.requestTick(this.throttle);
     this.columnar = this.keyIsSymbol && this.tsOf === undefined && this.arena.columnar;
+    this.rowsBuffered = this.columnar && !this.update && this.packedArena !== null && typeof this.packedArena.p.addRows === 'function';
   }
 
   /** Number of keys with state (for tests and metrics). */
@@ -203,18 +228,56 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   push(event: In): void {
     const key = this.keyIsSymbol ? (event as unknown as { symbol: string }).symbol : this.keyOf(event);
-    let k = this.keyIds.get(key);
-    if (k === undefined) k = this.newKey(key);
+    // The key cache first: a Map lookup was the largest single cost of the per-event path.
+    let k: number;
+    const len = typeof key === 'string' ? key.length : 0;
+    if (len >= 2) {
+      const slot = (key.charCodeAt(len - 1) * 31 + key.charCodeAt(len - 2) * 7 + len) & KEY_CACHE_MASK;
+      if (this.keyCacheStr[slot] === key) k = this.keyCacheId[slot]!;
+      else {
+        k = this.keyIds.get(key) ?? this.newKey(key);
+        this.keyCacheStr[slot] = key;
+        this.keyCacheId[slot] = k;
+      }
+    } else {
+      k = this.keyIds.get(key) ?? this.newKey(key);
+    }
     const ts = this.tsOf === undefined ? (event as unknown as { ts: number }).ts : this.tsOf(event);
     if (this.kInput[k] !== this.curInput) this.noteInput(k);
     if (ts >= this.kCurStart[k]! && ts < this.kCurEnd[k]! && !(this.multi && this.ownLate(this.kCurEnd[k]!))) {
       const w = this.kCurW[k]!;
-      this.arena.add(this.wAcc[w]!, event, this.seq++);
       this.wCount[w]!++;
+      if (this.rowsBuffered) {
+        // The row as TradeColumns would hold it (pushColumns gives the same result as push).
+        const t = event as unknown as { price: number; size: number; side?: string };
+        const n = this.pendingRows;
+        const rows = this.pending;
+        this.pendingOffsets[n] = this.wAcc[w]! * this.packedArena!.stride;
+        rows.ts[n] = ts;
+        rows.price[n] = t.price;
+        rows.size[n] = t.size;
+        const side = t.side;
+        // Arithmetic on the comparisons, not a branch: sides are a coin toss, so a branch mispredicts half the time.
+        rows.side[n] = SIDE_BUY * Number(side === 'buy') + SIDE_SELL * Number(side === 'sell');
+        this.seq++;
+        this.pendingRows = n + 1;
+        if (n + 1 === RUN) this.flushRows();
+        return;
+      }
+      this.arena.add(this.wAcc[w]!, event, this.seq++);
       if (this.update) this.changed(w);
       return;
     }
     this.pushSlow(k, event, ts, null, 0);
+  }
+
+  /** Adds the rows `push` left pending (see `pendingRows`); called before anything reads or changes accumulators. */
+  private flushRows(): void {
+    const n = this.pendingRows;
+    if (n === 0) return;
+    this.pendingRows = 0;
+    const arena = this.packedArena!;
+    arena.p.addRows!(arena.s, this.pendingOffsets, this.pending, 0, n, this.seq - n);
   }
 
   override setInput(input: number): void {
@@ -239,6 +302,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   }
 
   override pushColumns(cols: TradeColumns, input: number, tracker: WatermarkTracker): void {
+    this.flushRows();
     if (!this.columnar) {
       super.pushColumns(cols, input, tracker);
       return;
@@ -460,11 +524,13 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   }
 
   override tick(now: number): void {
+    this.flushRows();
     if (this.dirtyList.length !== 0) this.flushDirty();
     this.next.tick(now);
   }
 
   override finish(): void {
+    this.flushRows();
     this.advanceOwn(Number.POSITIVE_INFINITY);
     this.next.finish();
   }
@@ -480,6 +546,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
    * with open windows came on several inputs.
    */
   override snapshot(input: number): WindowSnapshot {
+    this.flushRows();
     const keys: string[] = [];
     const meta: number[] = [];
     const accs: unknown[] = [];
@@ -508,6 +575,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   /** Restores the windows of a `snapshot` as the state of `input`'s keys (before any event of theirs is pushed). */
   override restore(input: number, state: unknown): void {
+    this.flushRows();
     const st = state as WindowSnapshot;
     if (st === null || typeof st !== 'object' || st.v !== 1 || !(st.windows instanceof Float64Array)) {
       throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: not a window checkpoint`);
@@ -559,7 +627,10 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   private advanceOwn(wm: number): void {
     this.wm = wm;
-    if (wm >= this.nextDue) this.process(wm);
+    if (wm >= this.nextDue) {
+      this.flushRows();
+      this.process(wm);
+    }
   }
 
   // ---- storage ----
@@ -634,6 +705,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   /** Adds an event (or a columnar row when `cols` is set) outside the current window of its key. */
   private pushSlow(k: number, event: In, ts: number, cols: TradeColumns | null, row: number): void {
+    this.flushRows();
     const size = this.size0;
     const hop = this.hop0;
     let wm = this.wm;
