@@ -8,13 +8,14 @@ const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 19, 10, 0, 0);
 
 /**
- * Long mostly-ordered streams (the columnar loop adds rows in runs of up to
- * 512: see pushColumnsRuns in src/internal/windowStage.ts), with ties,
+ * Long mostly-ordered streams (both paths add rows in runs of up to 512:
+ * see pushColumnsRuns and flushRows in src/internal/windowStage.ts), with ties,
  * sub-ms times, out-of-order and late events, zero sizes and all sides.
  */
 function longStreamArb(): fc.Arbitrary<Trade[]> {
   const event = fc.record({
-    symbol: fc.constantFrom('AAPL', 'MSFT', 'BTC-USD', 'ETH-USD'),
+    // Keys that share a slot of the per-event key cache (same length and last two characters), and keys too short for it.
+    symbol: fc.constantFrom('AAPL', 'MSFT', 'BTC-USD', 'ETH-USD', 'X.AB', 'Y.AB', 'A', ''),
     step: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 400 })),
     back: fc.integer({ min: 1, max: 90_000 }),
     price: fc.double({ min: 1, max: 1_000, noNaN: true }),
