@@ -2,12 +2,18 @@ import { join } from 'node:path';
 import type { Job, Quote, Trade } from '@tickflow/core';
 import { normalizeQuote, pipeline } from '@tickflow/core';
 import type { CheckpointStore, KafkaConsumer } from '@tickflow/core/kafka';
-import type { FeedTargets, MarketFeed } from './marketFeed.js';
+import type { IngestEvents } from './ingestEvents.js';
+import type { MarketFeed } from './marketFeed.js';
 import { KAFKA_IDLE_TIMEOUT, KAFKA_TIMING, feedJobs, feedStats } from './marketFeed.js';
+import type { StoreOutputs } from './storeBackends.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
 /** Options of the Kafka ingest. */
-export interface KafkaFeedOptions extends FeedTargets {
+export interface KafkaFeedOptions {
+  /** Where trades, window results and quotes go (the serving side, see ingestEvents.ts). */
+  readonly events: IngestEvents;
+  /** The store sinks (full mode); a returned promise pauses the partitions until they drain. */
+  readonly outputs?: StoreOutputs | undefined;
   readonly brokers: readonly string[];
   readonly groupId: string;
   readonly tradesTopic: string;
@@ -17,8 +23,6 @@ export interface KafkaFeedOptions extends FeedTargets {
   /** Where the window state is checkpointed with the offsets: PostgreSQL when configured, else files under `dataDir`. */
   readonly checkpoints: CheckpointStore | undefined;
   readonly dataDir: string;
-  /** Quotes from the quotes topic (Redis latest quote); WebSocket `quotes` is published here too. */
-  readonly onQuotes?: (batch: readonly Quote[]) => void | Promise<void>;
   readonly log: (message: string) => void;
 }
 
@@ -44,7 +48,7 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     idleTimeout: KAFKA_IDLE_TIMEOUT,
     checkpoints,
     deadLetterTopic: `${o.tradesTopic}-dead-letter`,
-    onWarning: o.warn,
+    onWarning: o.events.warn,
   });
   const quotes: KafkaConsumer<Quote> = kafkaConsumer<Quote>({
     brokers: o.brokers,
@@ -54,24 +58,19 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     windows: { size: '1s' },
     idleTimeout: KAFKA_IDLE_TIMEOUT,
     parse: normalizeQuote,
-    onWarning: o.warn,
+    onWarning: o.events.warn,
   });
   const ticker = setInterval(() => {
     for (const j of windows) j.tick();
   }, 100);
-  const lagTimer = setInterval(() => {
-    o.metrics.consumerLag.set({ topic: o.tradesTopic, partition: 'all' }, trades.stats.lag);
-    o.metrics.consumerLag.set({ topic: o.quotesTopic, partition: 'all' }, quotes.stats.lag);
-  }, 1_000);
-  lagTimer.unref();
   const ac = new AbortController();
   const failed = (what: string) => (e: unknown) => {
-    if (!ac.signal.aborted) o.warn(`kafka ${what} consumer stopped: ${e instanceof Error ? e.message : String(e)}`);
+    if (!ac.signal.aborted) o.events.warn(`kafka ${what} consumer stopped: ${e instanceof Error ? e.message : String(e)}`);
   };
   const runningTrades = trades
     .run({
       jobs: () => {
-        const jobs = feedJobs(o, KAFKA_TIMING);
+        const jobs = feedJobs(o.events, o.outputs, KAFKA_TIMING);
         windows = jobs.windows;
         const raw = pipeline<Trade>({ name: 'ingest', ...KAFKA_TIMING }).deadLetters(jobs.dead).to(jobs.raw);
         o.log(`kafka: partitions of ${o.tradesTopic} assigned; windows rebuilt from the committed offsets`);
@@ -86,8 +85,8 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
       jobs: () => [
         pipeline<Quote>({ name: 'quotes', ...KAFKA_TIMING }).to({
           write(batch: readonly Quote[]) {
-            o.ws.publish('quotes', batch);
-            return o.onQuotes?.(batch);
+            o.events.quotes(batch);
+            return o.outputs?.quotes(batch);
           },
         }),
       ],
@@ -98,11 +97,11 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
   return {
     stats: () => feedStats(trades.stats, windows),
     kafka: () => trades.stats,
+    quotesLag: () => quotes.stats.lag,
     async stop() {
       ac.abort();
       await Promise.all([runningTrades, runningQuotes]);
       clearInterval(ticker);
-      clearInterval(lagTimer);
       for (const j of windows) await j.flush().catch(() => undefined);
     },
   };

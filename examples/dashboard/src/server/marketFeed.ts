@@ -1,39 +1,37 @@
-import type { Candle, DeadLetter, Job, LateEvent, Output, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import { pipeline, quoteOfTrade, syntheticTrades } from '@tickflow/core';
+import type { Candle, DeadLetter, Job, LateEvent, Output, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import { pipeline, syntheticTrades } from '@tickflow/core';
 import type { KafkaConsumerStats } from '@tickflow/core/kafka';
-import type { WsServer } from '@tickflow/ws-server';
 import { aggregationOperators } from '../aggregation.js';
-import type { InMemoryMarketStore } from './marketStore.js';
+import type { IngestEvents } from './ingestEvents.js';
 import type { StoreOutputs } from './storeBackends.js';
-import type { ServerMetrics } from './serverMetrics.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
-/** Where the feed's trades and window results go. */
-export interface FeedTargets {
-  readonly store: InMemoryMarketStore;
-  readonly ws: WsServer;
-  readonly metrics: ServerMetrics;
-  /** Called with every batch of trades after it is stored (paper-order fills). */
-  readonly onTrades: (batch: readonly Trade[]) => void;
-  /** Called with every stored candle update. */
-  readonly onCandles?: (batch: readonly Candle[]) => void;
-  readonly warn: (message: string) => void;
-  /** Full mode: every window update and raw trade batch also goes here (the store sinks); a returned promise is backpressure. */
-  readonly outputs?: StoreOutputs | undefined;
-}
-
 /** Options of the embedded (synthetic) feed. */
-export interface MarketFeedOptions extends FeedTargets {
+export interface MarketFeedOptions {
+  /** Where the feed's trades and window results go (the main thread's store, WebSocket and metrics, or the worker's channel to them). */
+  readonly events: IngestEvents;
+  /** Full mode: every window update and raw trade batch also goes to the store sinks; a returned promise is backpressure. */
+  readonly outputs?: StoreOutputs | undefined;
   readonly symbols: number;
   readonly rate: number;
   readonly seed: number;
 }
 
-/** A running feed (synthetic or Kafka). */
+/** Counters of a feed: trades taken in, window results emitted, late events, dead letters. */
+export interface FeedStats {
+  events: number;
+  emitted: number;
+  late: number;
+  deadLetters: number;
+}
+
+/** A running feed (synthetic or Kafka, in this thread or in the ingest worker). */
 export interface MarketFeed {
-  readonly stats: () => { events: number; emitted: number; late: number; deadLetters: number };
+  readonly stats: () => FeedStats;
   /** The Kafka consumer's counters (full mode only): lag, late events with partition and offset, checkpoints, idle partitions. */
   readonly kafka?: () => KafkaConsumerStats;
+  /** Kafka: messages behind the high watermark of the quotes topic. */
+  readonly quotesLag?: () => number;
   /** Stops intake, then flushes the window jobs (their pending updates are delivered). */
   stop(): Promise<void>;
 }
@@ -71,65 +69,43 @@ export interface FeedJobs {
  * store, the WebSocket server and (full mode) the store sinks; a sink that
  * pushes back makes the output's write return a promise (backpressure).
  */
-export function feedJobs(o: FeedTargets, timing: Timing): FeedJobs {
-  const late: Output<LateEvent> = { write: (b) => void o.metrics.late.inc(b.length) };
-  const dead: Output<DeadLetter> = {
-    write: (b) => {
-      o.metrics.deadLetters.inc(b.length);
-      for (const d of b) o.warn(`dead letter from ${d.origin}: ${d.reason}`);
-    },
-  };
+export function feedJobs(events: IngestEvents, outputs: StoreOutputs | undefined, timing: Timing): FeedJobs {
+  const late: Output<LateEvent> = { write: (b) => events.late(b.length) };
+  const dead: Output<DeadLetter> = { write: (b) => events.dead(b.map((d) => `dead letter from ${d.origin}: ${d.reason}`)) };
   const c = aggregationOperators({ timeframes: [...CANDLE_TIMEFRAMES], kind: 'candles', grace: '5s', emit: EMIT });
   const candleJob = pipeline<Trade>({ name: 'candles', ...timing }).pipe(c[0], c[1]).late(late).deadLetters(dead).to({
     write(batch: readonly Candle[]) {
-      o.metrics.windows.inc({ kind: 'candles' }, batch.length);
-      const fresh: Candle[] = [];
-      for (const x of batch) if (o.store.upsertCandle(x)) fresh.push(x);
-      if (fresh.length > 0) {
-        o.ws.publish('candles', fresh);
-        o.onCandles?.(fresh);
-      }
-      return o.outputs?.candles(batch);
+      events.candles(batch);
+      return outputs?.candles(batch);
     },
   });
   const p = aggregationOperators({ timeframes: [...PROFILE_TIMEFRAMES], kind: 'profile', grace: '5s', emit: EMIT });
   const profileJob = pipeline<Trade>({ name: 'profiles', ...timing }).pipe(p[0], p[1]).late(late).deadLetters(dead).to({
     write(batch: readonly VolumeProfile[]) {
-      o.metrics.windows.inc({ kind: 'profile' }, batch.length);
-      const fresh = batch.filter((x) => o.store.upsertProfile(x));
-      if (fresh.length > 0) o.ws.publish('profile', fresh);
-      return o.outputs?.profiles(batch);
+      events.profiles(batch);
+      return outputs?.profiles(batch);
     },
   });
   const t = aggregationOperators({ timeframes: [...TICK_TIMEFRAMES], kind: 'ticks', grace: '5s', emit: EMIT });
   const tickJob = pipeline<Trade>({ name: 'ticks', ...timing }).pipe(t[0], t[1]).late(late).deadLetters(dead).to({
     write(batch: readonly TickCount[]) {
-      o.metrics.windows.inc({ kind: 'ticks' }, batch.length);
-      for (const x of batch) o.store.upsertTicks(x);
-      return o.outputs?.ticks(batch);
+      events.ticks(batch);
+      return outputs?.ticks(batch);
     },
   });
   const raw: Output<Trade> = {
     write(batch: readonly Trade[]) {
-      o.metrics.ingested(batch.length, batch.length > 0 ? batch[batch.length - 1]!.ts : undefined);
-      o.store.addTrades(batch);
-      o.ws.publish('trades', batch);
-      const quotes: Quote[] = [];
-      for (const tr of batch) {
-        const q = quoteOfTrade(tr);
-        if (q !== undefined) quotes.push(q);
-      }
-      if (quotes.length > 0) o.ws.publish('quotes', quotes);
-      o.onTrades(batch);
+      const shown = events.trades(batch);
       // Quotes derived from trades lack sizes: only the quotes topic's go to the stores.
-      return o.outputs?.trades(batch);
+      const stored = outputs?.trades(batch);
+      return shown === undefined ? stored : stored === undefined ? shown : Promise.all([shown, stored]).then(() => undefined);
     },
   };
   return { raw, windows: [candleJob, profileJob, tickJob], late, dead };
 }
 
 /** Sums the counters of a feed's jobs. */
-export function feedStats(ingest: { events: number; deadLetters: number }, windows: readonly Job<Trade, unknown>[]): { events: number; emitted: number; late: number; deadLetters: number } {
+export function feedStats(ingest: { events: number; deadLetters: number }, windows: readonly Job<Trade, unknown>[]): FeedStats {
   let emitted = 0;
   let late = 0;
   let dead = ingest.deadLetters;
@@ -147,7 +123,7 @@ export function feedStats(ingest: { events: number; deadLetters: number }, windo
  * jobs of `feedJobs`.
  */
 export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
-  const jobs = feedJobs(o, LIVE_TIMING);
+  const jobs = feedJobs(o.events, o.outputs, LIVE_TIMING);
   const windowJobs = jobs.windows;
   const ticker = setInterval(() => {
     for (const j of windowJobs) j.tick();
@@ -164,7 +140,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
       },
     });
   const running = ingest.run({ signal: ac.signal });
-  running.catch((e: unknown) => o.warn(`ingest stopped: ${e instanceof Error ? e.message : String(e)}`));
+  running.catch((e: unknown) => o.events.warn(`ingest stopped: ${e instanceof Error ? e.message : String(e)}`));
 
   return {
     stats: () => feedStats(ingest.stats, windowJobs),

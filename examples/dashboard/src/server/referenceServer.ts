@@ -16,7 +16,10 @@ import type { Role } from './auth.js';
 import { HttpError } from './httpErrors.js';
 import { livePageRoutes } from './livePageRoutes.js';
 import { startKafkaFeed } from './kafkaFeed.js';
-import type { FeedTargets, MarketFeed } from './marketFeed.js';
+import type { FeedTargets } from './ingestEvents.js';
+import { applyIngest } from './ingestEvents.js';
+import { ingestWorkerScript, runningFromBuild, startIngestWorker } from './ingestThread.js';
+import type { MarketFeed } from './marketFeed.js';
 import { startMarketFeed } from './marketFeed.js';
 import { marketRoutes } from './marketRoutes.js';
 import { InMemoryMarketStore } from './marketStore.js';
@@ -97,6 +100,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   let sessions: Sessions | undefined;
   const late: { metrics?: ServerMetrics } = {}; // the metrics need the WebSocket server, which starts after the stores
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
+  // Ingest, windows and store writes in a worker thread: HTTP and WebSocket fan-out keep this one (see ingestThread.ts).
+  const inWorker = config.ingestThread === 'worker' || (config.ingestThread === 'auto' && runningFromBuild() && ingestWorkerScript() !== undefined);
   try {
     stores = await StoreBackends.connect(
       {
@@ -108,6 +113,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         maxBufferedRows: 100_000,
         // Kafka ingest waits for a full sink (partitions pause, nothing is lost); the synthetic feed never waits.
         whenFull: config.kafkaBrokers === undefined ? 'drop' : 'wait',
+        // With the ingest worker, this side only reads; the worker's own StoreBackends writes.
+        writes: !inWorker,
         log: (m) => log.info(m),
         warn: (m) => log.warn(m),
         onBreaker: (name, state) => log.warn({ store: name, breaker: state }, `${name} reads: circuit breaker ${state}`),
@@ -238,8 +245,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       if (config.print) for (const c of b) if (c.final && c.timeframe === '1m') log.info({ candle: c }, 'final candle');
     },
     warn: (m) => log.warn(m),
-    outputs: stores,
   };
+  const events = applyIngest(targets);
   // Embedded demo: the charts start with history (the past of the same synthetic market, ending at its live prices).
   if (config.kafkaBrokers === undefined && config.clickhouseUrl === undefined && config.databaseUrl === undefined && config.history !== '0') {
     const spanMs = seconds(config.history) * 1000;
@@ -248,21 +255,40 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   }
   let feed: MarketFeed;
   try {
-    feed =
-      config.kafkaBrokers === undefined
-        ? startMarketFeed({ ...targets, symbols: config.symbols, rate: config.rate, seed: config.seed })
-        : await startKafkaFeed({
-            ...targets,
-            brokers: config.kafkaBrokers,
-            groupId: config.kafkaGroup,
-            tradesTopic: config.kafkaTradesTopic,
-            quotesTopic: config.kafkaQuotesTopic,
-            durable: () => stores?.flush() ?? Promise.resolve(),
-            checkpoints: stores?.checkpoints,
-            dataDir: config.dataDir,
-            onQuotes: (b) => stores?.quotes(b),
-            log: (m) => log.info(m),
-          });
+    if (inWorker) {
+      feed = await startIngestWorker({
+        config: {
+          feed:
+            config.kafkaBrokers === undefined
+              ? { kind: 'synthetic', symbols: config.symbols, rate: config.rate, seed: config.seed }
+              : { kind: 'kafka', brokers: config.kafkaBrokers, groupId: config.kafkaGroup, tradesTopic: config.kafkaTradesTopic, quotesTopic: config.kafkaQuotesTopic, dataDir: config.dataDir },
+          stores:
+            stores === undefined
+              ? undefined
+              : { clickhouseUrls: config.clickhouseUrl, databaseUrl: config.databaseUrl, redis: redisTarget, clickhouseMaxConnections: config.clickhouseMaxConnections, databasePoolMax: config.databasePoolMax, whenFull: config.kafkaBrokers === undefined ? 'drop' : 'wait' },
+        },
+        events,
+        log: (m) => log.info(m),
+        showWriterStats: (s) => stores?.showWriterStats(s),
+        onWritten: (s, t, ms) => metrics.sinkLatency.observe({ store: s, table: t }, ms / 1000),
+      });
+    } else {
+      feed =
+        config.kafkaBrokers === undefined
+          ? startMarketFeed({ events, outputs: stores, symbols: config.symbols, rate: config.rate, seed: config.seed })
+          : await startKafkaFeed({
+              events,
+              outputs: stores,
+              brokers: config.kafkaBrokers,
+              groupId: config.kafkaGroup,
+              tradesTopic: config.kafkaTradesTopic,
+              quotesTopic: config.kafkaQuotesTopic,
+              durable: () => stores?.flush() ?? Promise.resolve(),
+              checkpoints: stores?.checkpoints,
+              dataDir: config.dataDir,
+              log: (m) => log.info(m),
+            });
+    }
   } catch (e) {
     await ws.close();
     await app.close();
@@ -272,6 +298,14 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await audit.close();
     throw e;
   }
+  const lagTimer =
+    feed.kafka === undefined
+      ? undefined
+      : setInterval(() => {
+          metrics.consumerLag.set({ topic: config.kafkaTradesTopic, partition: 'all' }, feed.kafka!().lag);
+          metrics.consumerLag.set({ topic: config.kafkaQuotesTopic, partition: 'all' }, feed.quotesLag?.() ?? 0);
+        }, 1_000);
+  lagTimer?.unref();
   opsRoutes(app, ctx, () => ({ ...feed.stats() }), feed.kafka);
 
   try {
@@ -299,6 +333,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     close() {
       closed ??= (async () => {
         closing = true;
+        clearInterval(lagTimer);
         await feed.stop();
         await ws.close();
         await app.close();

@@ -80,6 +80,13 @@ export const ServerConfigSchema = z.object({
   kafkaGroup: z.string().min(1).max(255).default('tickflow-serve'),
   kafkaTradesTopic: z.string().min(1).max(249).default('trades'),
   kafkaQuotesTopic: z.string().min(1).max(249).default('quotes'),
+  /**
+   * Where ingest runs: `worker` (a worker thread: feed or Kafka consumer,
+   * window jobs and store writes; the main thread keeps HTTP and WebSocket
+   * fan-out), `main` (one thread), or `auto` (worker when the server runs from
+   * its build, main when from TypeScript sources, e.g. under vitest).
+   */
+  ingestThread: z.enum(['auto', 'worker', 'main']).default('auto'),
   /** Connection pool maxima of the stores. */
   clickhouseMaxConnections: int(1, 1_000).default(10),
   databasePoolMax: int(1, 1_000).default(10),
@@ -189,6 +196,7 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'kafkaGroup', flag: '', env: 'KAFKA_GROUP', help: 'Kafka consumer group (default tickflow-serve)' },
   { key: 'kafkaTradesTopic', flag: '', env: 'KAFKA_TRADES_TOPIC', help: 'Kafka topic of trades (default trades)' },
   { key: 'kafkaQuotesTopic', flag: '', env: 'KAFKA_QUOTES_TOPIC', help: 'Kafka topic of quotes (default quotes)' },
+  { key: 'ingestThread', flag: '--ingest-thread WHERE', env: 'TICKFLOW_INGEST_THREAD', help: 'auto|worker|main: run ingest, windows and store writes in a worker thread, HTTP and WebSocket on the main thread (default auto: worker from the build)' },
   { key: 'clickhouseMaxConnections', flag: '', env: 'CLICKHOUSE_MAX_CONNECTIONS', help: 'ClickHouse HTTP connections per shard (default 10)' },
   { key: 'databasePoolMax', flag: '', env: 'DATABASE_POOL_MAX', help: 'PostgreSQL pool size (default 10)' },
   { key: 'guestAccess', flag: '', env: 'TICKFLOW_GUEST_ACCESS', help: 'true|false: anonymous visitors get a read-only viewer token from POST /api/auth/guest (default true)' },

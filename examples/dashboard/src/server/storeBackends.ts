@@ -49,14 +49,15 @@ interface Backend {
   readonly source: Exclude<DataSource, 'memory'>;
   readonly breaker: ReadBreaker;
   readonly reader: RangeReader;
-  readonly sinks: SinkSet;
+  /** Undefined when this process only reads (the ingest worker writes). */
+  readonly sinks: SinkSet | undefined;
 }
 
 /** Redis: latest prices and windows (sinks), the last trade of symbols ingested elsewhere. */
 interface RedisSide {
   readonly store: RedisStore;
   readonly breaker: ReadBreaker;
-  readonly sinks: SinkSet;
+  readonly sinks: SinkSet | undefined;
 }
 
 /** Settings of the full-mode stores. */
@@ -74,6 +75,8 @@ export interface StoreBackendOptions {
    * the consumer pauses its partitions and commits nothing undurable).
    */
   readonly whenFull: 'drop' | 'wait';
+  /** False: readers only, no sinks (the ingest worker has its own StoreBackends that writes). Default true. */
+  readonly writes?: boolean;
   readonly log: (message: string) => void;
   readonly warn: (message: string) => void;
   readonly onBreaker?: (name: string, state: BreakerState) => void;
@@ -86,6 +89,12 @@ export interface StoreStats {
   readonly readBreaker: BreakerState;
   readonly readBreakerOpens: number;
   readonly sinks: Record<string, SinkStats>;
+}
+
+/** The sink figures of the StoreBackends that writes (in the ingest worker), by store and table. */
+export interface WriterStats {
+  readonly sinks: Record<string, Record<string, SinkStats>>;
+  readonly droppedRows: number;
 }
 
 /** Answered when a read needs a configured store and none can answer (503 with Retry-After). */
@@ -127,6 +136,7 @@ export class StoreBackends implements StoreOutputs {
   private dropped = 0;
   private warnedDrop = false;
   private waits: Promise<void>[] = [];
+  private writer: (() => WriterStats) | undefined;
 
   private constructor(
     private readonly backends: readonly Backend[],
@@ -156,7 +166,7 @@ export class StoreBackends implements StoreOutputs {
     };
     const add = (source: Backend['source'], reader: RangeReader): void => {
       const opts = (t: string) => sinkOptions(source, t);
-      const sinks = watch(source, { trades: reader.sink('trades', opts('trades')), candles: reader.sink('candles', opts('candles')), profiles: reader.sink('volumeProfiles', opts('profiles')), ticks: reader.sink('tickCounts', opts('ticks')) });
+      const sinks = o.writes === false ? undefined : watch(source, { trades: reader.sink('trades', opts('trades')), candles: reader.sink('candles', opts('candles')), profiles: reader.sink('volumeProfiles', opts('profiles')), ticks: reader.sink('tickCounts', opts('ticks')) });
       backends.push({ source, breaker: new ReadBreaker(source, o.onBreaker), reader, sinks });
     };
     try {
@@ -184,9 +194,10 @@ export class StoreBackends implements StoreOutputs {
       if (o.redis !== undefined) {
         const { RedisStore } = await import('@tickflow/sinks/redis');
         const redisTarget = o.redis;
-        const store = await untilConnected('Redis', o, () => RedisStore.connect({ ...redisConnection(redisTarget), log: o.log }));
+        // publish: false — WebSocket fan-out across nodes has its own Redis bridge (ws-server), nothing reads the store's channel.
+        const store = await untilConnected('Redis', o, () => RedisStore.connect({ ...redisConnection(redisTarget), publish: false, log: o.log }));
         const opts = (k: string) => sinkOptions('redis', k);
-        const sinks = watch('redis', { trades: store.sink('trades', opts('trades')), candles: store.sink('candles', opts('candles')), profiles: store.sink('volumeProfiles', opts('profiles')), ticks: store.sink('tickCounts', opts('ticks')), quotes: store.sink('quotes', opts('quotes')) });
+        const sinks = o.writes === false ? undefined : watch('redis', { trades: store.sink('trades', opts('trades')), candles: store.sink('candles', opts('candles')), profiles: store.sink('volumeProfiles', opts('profiles')), ticks: store.sink('tickCounts', opts('ticks')), quotes: store.sink('quotes', opts('quotes')) });
         redis = { store, breaker: new ReadBreaker('redis', o.onBreaker), sinks };
       }
     } catch (e) {
@@ -209,10 +220,25 @@ export class StoreBackends implements StoreOutputs {
   /** Sink counters and read breaker state of each store, plus rows dropped because a sink's buffer was full. */
   stats(): { stores: Record<string, StoreStats>; droppedRows: number } {
     const stores: Record<string, StoreStats> = {};
-    const sinkStats = (s: SinkSet): Record<string, SinkStats> => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, (v as Sink<unknown>).stats]));
-    for (const b of this.backends) stores[b.source] = { readBreaker: b.breaker.state, readBreakerOpens: b.breaker.opens, sinks: sinkStats(b.sinks) };
-    if (this.redis !== undefined) stores.redis = { readBreaker: this.redis.breaker.state, readBreakerOpens: this.redis.breaker.opens, sinks: sinkStats(this.redis.sinks) };
-    return { stores, droppedRows: this.dropped };
+    const writer = this.writer?.();
+    const sinkStats = (name: string, s: SinkSet | undefined): Record<string, SinkStats> => writer?.sinks[name] ?? (s === undefined ? {} : Object.fromEntries(Object.entries(s).map(([k, v]) => [k, (v as Sink<unknown>).stats])));
+    for (const b of this.backends) stores[b.source] = { readBreaker: b.breaker.state, readBreakerOpens: b.breaker.opens, sinks: sinkStats(b.source, b.sinks) };
+    if (this.redis !== undefined) stores.redis = { readBreaker: this.redis.breaker.state, readBreakerOpens: this.redis.breaker.opens, sinks: sinkStats('redis', this.redis.sinks) };
+    return { stores, droppedRows: writer?.droppedRows ?? this.dropped };
+  }
+
+  /** The sink figures of every store, by store name and table (what the ingest worker reports to the main thread). */
+  writerStats(): WriterStats {
+    const sinks: Record<string, Record<string, SinkStats>> = {};
+    const of = (s: SinkSet | undefined): Record<string, SinkStats> => (s === undefined ? {} : Object.fromEntries(Object.entries(s).map(([k, v]) => [k, (v as Sink<unknown>).stats])));
+    for (const b of this.backends) sinks[b.source] = of(b.sinks);
+    if (this.redis !== undefined) sinks.redis = of(this.redis.sinks);
+    return { sinks, droppedRows: this.dropped };
+  }
+
+  /** A read-only StoreBackends shows the sink figures of the one that writes (in the ingest worker). */
+  showWriterStats(stats: () => WriterStats): void {
+    this.writer = stats;
   }
 
   trades(batch: readonly Trade[]): void | Promise<void> {
@@ -233,21 +259,21 @@ export class StoreBackends implements StoreOutputs {
 
   /** Hands a batch to the sink of that kind of every store (Redis included); a promise when one pushes back. */
   private fanOut(kind: 'trades' | 'candles' | 'profiles' | 'ticks', batch: readonly unknown[]): void | Promise<void> {
-    for (const b of this.backends) this.offer(b.sinks[kind] as Sink<unknown>, batch);
-    if (this.redis !== undefined) this.offer(this.redis.sinks[kind] as Sink<unknown>, batch);
+    for (const b of this.backends) if (b.sinks !== undefined) this.offer(b.sinks[kind] as Sink<unknown>, batch);
+    if (this.redis?.sinks !== undefined) this.offer(this.redis.sinks[kind] as Sink<unknown>, batch);
     return this.drained();
   }
 
   quotes(batch: readonly Quote[]): void | Promise<void> {
-    if (this.redis?.sinks.quotes !== undefined) this.offer(this.redis.sinks.quotes, batch);
+    if (this.redis?.sinks?.quotes !== undefined) this.offer(this.redis.sinks.quotes, batch);
     return this.drained();
   }
 
   /** Resolves when every sink made what it was given durable (awaited before a Kafka offset commit). */
   async flush(): Promise<void> {
     const all: Sink<unknown>[] = [];
-    for (const b of this.backends) all.push(...(Object.values(b.sinks) as Sink<unknown>[]));
-    if (this.redis !== undefined) all.push(...(Object.values(this.redis.sinks) as Sink<unknown>[]));
+    for (const b of this.backends) if (b.sinks !== undefined) all.push(...(Object.values(b.sinks) as Sink<unknown>[]));
+    if (this.redis?.sinks !== undefined) all.push(...(Object.values(this.redis.sinks) as Sink<unknown>[]));
     await Promise.all(all.map((s) => s.flush()));
   }
 
@@ -347,9 +373,9 @@ export class StoreBackends implements StoreOutputs {
   }
 }
 
-async function closeSinks(sinks: SinkSet, closeStore: () => Promise<void>, breaker: ReadBreaker, flushMs = 0): Promise<void> {
+async function closeSinks(sinks: SinkSet | undefined, closeStore: () => Promise<void>, breaker: ReadBreaker, flushMs = 0): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const all = Object.values(sinks) as Sink<unknown>[];
+  const all = sinks === undefined ? [] : (Object.values(sinks) as Sink<unknown>[]);
   await Promise.race([Promise.all(all.map((s) => s.close().catch(() => undefined))), new Promise<void>((r) => (timer = setTimeout(r, flushMs)))]);
   if (timer !== undefined) clearTimeout(timer);
   breaker.shutdown();

@@ -65,8 +65,9 @@ describe('reference server in full mode: Kafka ingest, PostgreSQL, Redis, WebSoc
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
+  // The first node runs ingest in the worker thread (dist/ingestWorker.js: the build), the second on the main thread.
   it('ingests trades from Kafka into candles in PostgreSQL and Redis, REST and the WebSocket; bad messages go to the dead-letter topic', async () => {
-    const server = await start();
+    const server = await start({ ingestThread: 'worker' });
     const token = await login(server);
     const ws = createClient({ url: `${server.url.replace('http', 'ws')}/ws`, token, WebSocket: WebSocket as never, reconnect: false, pingInterval: 60_000 });
     const received: Trade[] = [];
@@ -120,7 +121,7 @@ describe('reference server in full mode: Kafka ingest, PostgreSQL, Redis, WebSoc
     expect(metrics).toMatch(/tickflow_kafka_consumer_lag_messages\{topic="trades",partition="all"\} \d/);
     expect(metrics).toMatch(/tickflow_sink_write_duration_seconds_count\{store="postgres",table="candles"\} [1-9]/);
     ws.close();
-  }, 60_000);
+  }, 120_000);
 
   it('shares settled aggregates between nodes through Redis, and answers from the in-process cache while Redis is down', async () => {
     const [a, b] = [servers[0]!, await start()];
@@ -174,7 +175,8 @@ describe('reference server in full mode: Kafka ingest, PostgreSQL, Redis, WebSoc
     const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 180_000;
     // A topic of its own: the trades of the other tests would make these late.
     const topics = { kafkaGroup: group, kafkaTradesTopic: 'restart-trades', kafkaQuotesTopic: 'restart-quotes' };
-    const first = await start(topics);
+    // Worker thread first, main thread after the restart: the checkpoints and offsets carry over either way.
+    const first = await start({ ...topics, ingestThread: 'worker' });
     await produce(tradesFrom(t0, 12_000, seq), 'restart-trades');
     seq += 12_000;
     const hdr = { authorization: `Bearer ${await login(first)}` };
