@@ -86,10 +86,13 @@ async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflat
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const env = { ...process.env, FANOUT_CLIENTS: JSON.stringify({ url: server.url, conns, symbols: SYMBOLS, perConn: PER_CONN, secret: SECRET, deflate, concurrency }) };
+  const openCpu = process.cpuUsage();
   const child = fork(fileURLToPath(new URL('./clients.mjs', import.meta.url)), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = await waitFor(child, 'ready', 300_000);
     const openLoopP99 = loop.percentile(99) / 1e6;
+    const openCpuUsed = process.cpuUsage(openCpu);
+    const openCpuCores = (openCpuUsed.user + openCpuUsed.system) / 1e3 / ready.readyMs;
     await new Promise((r) => setTimeout(r, 1_000)); // warm-up
     const heapBefore = heapAfterGcMb();
     const before = server.stats();
@@ -139,6 +142,7 @@ async function runOne({ startWsServer, jwtAuth }, { conns, rate, seconds, deflat
       snapshotP99Ms: ready.snapshotP99,
       upgradesRejected: ready.rejected,
       serverLoopDelayP99WhileOpeningMs: openLoopP99,
+      serverCpuCoresWhileOpening: openCpuCores,
       offeredTradesPerSecond: sentDuring / elapsed,
       deliveredUpdatesPerSecond: report.received / report.seconds,
       expectedUpdatesPerSecond: expected / elapsed,
@@ -203,7 +207,7 @@ export async function main(args) {
       const r = await runOne(ws, { conns: n, rate, seconds, deflate, concurrency });
       results.push(r);
       console.log(
-        `  N=${String(n).padStart(5)}${deflate ? ' deflate' : ''}  open ${r.openSeconds.toFixed(1)} s, snapshots ${r.readySeconds.toFixed(1)} s (upgrade p99 ${r.upgradeP99Ms.toFixed(0)} ms, snapshot p99 ${r.snapshotP99Ms.toFixed(0)} ms, loop p99 ${r.serverLoopDelayP99WhileOpeningMs.toFixed(0)} ms, refused ${JSON.stringify(r.upgradesRejected)})\n` +
+        `  N=${String(n).padStart(5)}${deflate ? ' deflate' : ''}  open ${r.openSeconds.toFixed(1)} s, snapshots ${r.readySeconds.toFixed(1)} s (upgrade p99 ${r.upgradeP99Ms.toFixed(0)} ms, snapshot p99 ${r.snapshotP99Ms.toFixed(0)} ms, loop p99 ${r.serverLoopDelayP99WhileOpeningMs.toFixed(0)} ms, server ${r.serverCpuCoresWhileOpening.toFixed(2)} cores, refused ${JSON.stringify(r.upgradesRejected)})\n` +
           `          delivered ${fmt(r.deliveredUpdatesPerSecond).padStart(8)} updates/s (offered ${fmt(r.expectedUpdatesPerSecond)})  p50 ${r.p50LatencyMs.toFixed(1)} ms  p99 ${r.p99LatencyMs.toFixed(1)} ms  ` +
           `flush CPU ${r.flushCpuMs.toFixed(1)} ms (${r.flushCpuUsPerFrame.toFixed(1)} µs/frame)  server ${r.serverCpuCores.toFixed(2)} cores, clients ${r.clientCpuCores.toFixed(2)}  ${fmt(r.framesOutPerSecond)} frames/s  ${(r.bytesOutPerSecond / 1e6).toFixed(1)} MB/s (wire ${(r.wireBytesPerSecond / 1e6).toFixed(1)})  flush avg ${r.avgFlushMs.toFixed(2)} ms max ${r.maxFlushMs.toFixed(1)} ms  conflations ${r.conflations}  RSS ${r.serverRssMb.toFixed(0)} MB, heap after GC ${r.serverHeapAfterGcMb.start.toFixed(0)} → ${r.serverHeapAfterGcMb.end.toFixed(0)} MB`,
       );

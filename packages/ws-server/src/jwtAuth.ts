@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { webcrypto } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
-import type { CryptoKey, JWTHeaderParameters, JWTPayload, JWTVerifyOptions, KeyObject } from 'jose';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { UnsecuredJWT, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { CryptoKey, JWTPayload, JWTVerifyOptions, KeyObject } from 'jose';
 import { z } from 'zod';
 import { TickflowError, formatIssues } from '@tickflow/core';
 import type { AuthenticateHook, Principal } from './wsServer.js';
@@ -50,8 +50,9 @@ export function tokenOf(request: IncomingMessage, queryParam = 'token'): string 
 }
 
 /**
- * An authenticate hook that verifies a JWT with jose (signature, `exp`,
- * `nbf`, and `iss` / `aud` when given). A missing or bad token rejects the
+ * An authenticate hook that verifies a JWT (signature, `exp`, `nbf`, and
+ * `iss` / `aud` when given): claims by jose; HS signatures with node:crypto,
+ * synchronously (see hmacVerifier), the others by jose. A missing or bad token rejects the
  * upgrade with HTTP 401. The principal's `expiresAt` comes from `exp`: the
  * connection is closed with TOKEN_EXPIRED (4001) then.
  *
@@ -68,47 +69,54 @@ export function jwtAuth(options: JwtAuthOptions): AuthenticateHook {
   if (o.issuer !== undefined) verifyOptions.issuer = o.issuer;
   if (o.audience !== undefined) verifyOptions.audience = o.audience;
   if (o.algorithms !== undefined) verifyOptions.algorithms = o.algorithms;
-  let verify: (token: string) => Promise<JWTPayload>;
+  let verify: (token: string) => JWTPayload | Promise<JWTPayload>;
   if (o.jwksUrl !== undefined) {
     const jwks = createRemoteJWKSet(new URL(o.jwksUrl));
     verify = async (token) => (await jwtVerify(token, jwks, verifyOptions)).payload;
   } else if (o.secret !== undefined) {
-    const hmacKey = hmacKeys(typeof o.secret === 'string' ? new TextEncoder().encode(o.secret) : o.secret);
-    verify = async (token) => (await jwtVerify(token, hmacKey, verifyOptions)).payload;
+    verify = hmacVerifier(typeof o.secret === 'string' ? new TextEncoder().encode(o.secret) : o.secret, verifyOptions);
   } else {
     const key = o.publicKey!;
     verify = async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
   }
-  return async (request): Promise<Principal | null> => {
+  const principal = (payload: JWTPayload): Principal => ({ subject: payload.sub ?? '', claims: payload, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined });
+  return (request) => {
     const token = tokenOf(request, o.queryParam);
     if (token === undefined || token.length === 0 || token.length > 8_192) return null;
     try {
-      const payload = await verify(token);
-      return { subject: payload.sub ?? '', claims: payload, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+      const payload = verify(token);
+      return payload instanceof Promise ? payload.then(principal, () => null) : principal(payload);
     } catch {
       return null;
     }
   };
 }
 
-const HMAC_HASH: Readonly<Record<string, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+const HMAC_HASH: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+const NONE_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
 
 /**
- * The key of a shared secret for each HS algorithm, imported once: handed raw
- * bytes, jose imports a WebCrypto key on every verify, which made it about
- * twice the CPU per upgrade (see benchmarks/README.md, "fanout"). A token
- * with any other `alg` is refused, as jose refuses it for raw bytes.
+ * Verifies HS256/384/512 tokens synchronously: the signature with
+ * node:crypto, then the claims (exp, nbf, iss, aud, clock tolerance) by jose
+ * itself, over the same payload. jose's jwtVerify computes the HMAC through
+ * WebCrypto, whose per-call job cost was about half the CPU of an upgrade
+ * (profile in benchmarks/README.md, "fanout"). Tokens with another `alg`,
+ * outside `algorithms`, or with JWS extensions (`crit`, `b64`) are refused.
  */
-function hmacKeys(secret: Uint8Array): (header: JWTHeaderParameters) => Promise<CryptoKey> {
-  const keys = new Map<string, Promise<CryptoKey>>();
-  return (header) => {
-    const hash = HMAC_HASH[header.alg];
-    if (hash === undefined) return Promise.reject(new TickflowError('INVALID_ARGUMENT', `a shared secret verifies HS256/384/512 tokens, not ${header.alg}`));
-    let key = keys.get(header.alg);
-    if (key === undefined) {
-      key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash }, false, ['verify']) as Promise<CryptoKey>;
-      keys.set(header.alg, key);
+function hmacVerifier(secret: Uint8Array, options: JWTVerifyOptions): (token: string) => JWTPayload {
+  return (token) => {
+    const parts = token.split('.');
+    if (parts.length !== 3) throw new TickflowError('INVALID_ARGUMENT', 'not a signed JWT');
+    const header = decodeProtectedHeader(token);
+    const alg = typeof header.alg === 'string' ? header.alg : '';
+    const hash = HMAC_HASH[alg];
+    if (hash === undefined || (options.algorithms !== undefined && !options.algorithms.includes(alg))) {
+      throw new TickflowError('INVALID_ARGUMENT', `a shared secret verifies HS256/384/512 tokens, not ${alg}`);
     }
-    return key;
+    if (header.crit !== undefined || header.b64 !== undefined) throw new TickflowError('INVALID_ARGUMENT', 'JWS extensions are not accepted');
+    const mac = createHmac(hash, secret).update(`${parts[0]}.${parts[1]}`).digest();
+    const sig = Buffer.from(parts[2]!, 'base64url');
+    if (sig.length !== mac.length || !timingSafeEqual(sig, mac)) throw new TickflowError('INVALID_ARGUMENT', 'bad signature');
+    return UnsecuredJWT.decode(`${NONE_HEADER}.${parts[1]}.`, options).payload;
   };
 }

@@ -75,6 +75,15 @@ describe('authentication at upgrade', () => {
     expect(await upgradeStatus(`${server.url}?token=${confused}`)).toBe(401);
   });
 
+  it('checks issuer, audience and not-before with a shared secret', async () => {
+    server = await startWsServer({ authenticate: jwtAuth({ secret: SECRET, issuer: 'tickflow', audience: 'dashboard' }) });
+    const token = (iss: string, aud: string, nbf = 0) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(iss).setAudience(aud).setNotBefore(nbf).setSubject('alice').setExpirationTime('1h').sign(key);
+    expect(await upgradeStatus(`${server.url}?token=${await token('tickflow', 'dashboard')}`)).toBe(101);
+    expect(await upgradeStatus(`${server.url}?token=${await token('someone-else', 'dashboard')}`)).toBe(401);
+    expect(await upgradeStatus(`${server.url}?token=${await token('tickflow', 'other-app')}`)).toBe(401);
+    expect(await upgradeStatus(`${server.url}?token=${await token('tickflow', 'dashboard', Math.floor(Date.now() / 1000) + 3_600)}`)).toBe(401);
+  });
+
   it('closes a connection with TOKEN_EXPIRED when its token expires', async () => {
     server = await startWsServer({ authenticate: jwtAuth({ secret: SECRET, clockTolerance: 0 }) });
     const token = await sign({}, Math.floor(Date.now() / 1000) + 1);
