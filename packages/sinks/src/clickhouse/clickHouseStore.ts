@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
 import { candleViewStatements, readCandleView } from './candleView.js';
+import { ClickHouseCorrelationMatrices } from './correlationMatrices.js';
 import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
 import { TradeKeyer } from '../tradeKey.js';
 import {
@@ -383,6 +384,21 @@ export class ClickHouseStore {
     const tf = range.timeframe;
     if (tf === viewTimeframe(this.options)) return this.readCandleView(range);
     return this.select(range, (s, i) => this.tableOrThrow(this.candleTables[i]!, s.schema.candles, 'ohlc', tf, 'timeframes'), (r, t) => decodeCandle(r, t.timeframe!));
+  }
+
+  /**
+   * The `correlation_matrix` table (created on first use, on the first
+   * shard: a matrix spans every symbol) for the matrices of `correlation()`.
+   *
+   * @example
+   * ```ts
+   * job.to(store.correlationMatrices().sink());
+   * ```
+   */
+  correlationMatrices(): ClickHouseCorrelationMatrices {
+    this.checkOpen();
+    const first = this.shardList[0]!;
+    return new ClickHouseCorrelationMatrices(first.client, first.schema.capabilities, this.options.database);
   }
 
   /** Candles ClickHouse built from `trades_raw` (option `candleView`), merged across shards, ordered by start then symbol. */

@@ -8,3 +8,4 @@ export type { ClickHouseCapabilities, ClickHouseSchema, ClickHouseSchemaOptions,
 export { fnv1a32, shardOf } from './shardOf.js';
 export { candleViewNames, candleViewSelect, candleViewStatements, readCandleView } from './candleView.js';
 export type { CandleViewRange, CandleViewSpec } from './candleView.js';
+export { ClickHouseCorrelationMatrices, clickHouseCorrelationDdl } from './correlationMatrices.js';
