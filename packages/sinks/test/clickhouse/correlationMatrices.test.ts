@@ -77,8 +77,8 @@ describe('ClickHouse correlation_matrix (chDB)', () => {
     expect(Number.isNaN(some!.values[1]!)).toBe(true);
     expect(await table.read({ interval: '1m', lookback: 4, at: T0 })).toBeUndefined();
     const rs = await client.query({ query: `SELECT count() AS n FROM ${database}.correlation_matrix FINAL`, format: 'JSONEachRow' });
-    const [{ n }] = await rs.json<{ n: string }>();
-    expect(Number(n)).toBe(emitted.reduce((s, x) => s + (x.symbols.length * (x.symbols.length + 1)) / 2, 0));
+    const [count] = await rs.json<{ n: string }>();
+    expect(Number(count!.n)).toBe(emitted.reduce((s, x) => s + (x.symbols.length * (x.symbols.length + 1)) / 2, 0));
   });
 
   it('has DDL for servers without DateTime64 too (times as UInt64 ms)', () => {
