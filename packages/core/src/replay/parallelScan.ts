@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { DeadLetter } from '../events/deadLetter.js';
 import { sniffInput } from './inputKind.js';
@@ -77,6 +77,9 @@ export interface BlockLanes {
   /** Stops every lane. */
   close(): Promise<void>;
 }
+
+/** Read size of the sequential path: one reused buffer, large enough to keep the scanner in its loop. */
+const SEQUENTIAL_CHUNK = 1 << 20;
 
 /** Reads `[pos, pos+len)` of an open file, fewer bytes at its end. */
 function readAt(fd: number, pos: number, len: number): Buffer {
@@ -274,17 +277,20 @@ export async function* scanTradeFile(path: string, options: ScanTradeFileOptions
   const runner = options.runner ?? (url === undefined ? undefined : workerRunner(url));
   let kind = 'text';
   if (size > 0) {
-    const fh = await open(path, 'r');
+    const fd = openSync(path, 'r');
     try {
-      const head = Buffer.alloc(8);
-      const { bytesRead } = await fh.read(head, 0, 8, 0);
-      kind = sniffInput(head.subarray(0, bytesRead));
+      kind = sniffInput(readAt(fd, 0, 8));
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
-  if (workers < 2 || runner === undefined || kind !== 'text' || size < (options.minParallelBytes ?? 16 << 20)) {
+  if (kind !== 'text') {
+    // Compressed (or refused) input: the stream path decompresses or names the format.
     yield* scanTrades(openTradeFile(path), options);
+    return;
+  }
+  if (workers < 2 || runner === undefined || size < (options.minParallelBytes ?? 16 << 20)) {
+    yield* scanSequential(path, 0, new TradeScanner({ ...options, origin: options.origin ?? 'stream' }), options);
     return;
   }
 
@@ -319,7 +325,7 @@ export async function* scanTradeFile(path: string, options: ScanTradeFileOptions
   if (format === undefined || unit === undefined || pos >= size || (format === 'csv' && header === undefined)) {
     // Nothing to learn the unit from in the first MiB (or nothing left): go on on this thread.
     yield firstBatch;
-    if (pos < size) yield* continueSequential(path, pos, main, options);
+    if (pos < size) yield* scanSequential(path, pos, main, options);
     return;
   }
   const lineOffset0 = main.line;
@@ -410,26 +416,48 @@ function firstHeaderLine(buf: Buffer, firstNl: number): string | undefined {
   return undefined;
 }
 
-async function* continueSequential(path: string, pos: number, scanner: TradeScanner, options: ScanTradeFileOptions): AsyncGenerator<ScannedBatch> {
-  // Rare path (no trade in the first MiB): finish on this thread with the same scanner.
+/** Chunks read between two turns of the event loop on the sequential path (timers and signals run then). */
+const CHUNKS_PER_TURN = 8;
+
+/**
+ * Scans a plain text file from byte `pos` to its end on this thread with the
+ * given scanner: synchronous reads into one reused buffer (no allocation per
+ * chunk, no thread-pool round trip), lines cut by a chunk carried over by
+ * moving them to the front. Batches of at least `minBatch` rows.
+ */
+async function* scanSequential(path: string, pos: number, scanner: TradeScanner, options: ScanTradesOptions): AsyncGenerator<ScannedBatch> {
+  const minBatch = options.minBatch ?? 16_384;
   const fd = openSync(path, 'r');
   try {
-    let carry = Buffer.alloc(0);
-    for (;;) {
+    let buf = Buffer.allocUnsafe(SEQUENTIAL_CHUNK);
+    let carry = 0;
+    for (let chunk = 1; ; chunk++) {
       if (options.signal?.aborted === true) return;
-      const chunk = readAt(fd, pos, 1 << 20);
-      pos += chunk.length;
-      options.onBytes?.(chunk.length);
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      if (chunk.length === 0) {
-        if (buf.length > 0) scanner.scan(buf, 0, buf.length, true);
+      if (carry === buf.length) {
+        // One line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, carry);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, carry, buf.length - carry, pos);
+      pos += n;
+      options.onBytes?.(n);
+      const end = carry + n;
+      if (n === 0) {
+        if (end > 0) scanner.scan(buf, 0, end, true);
         yield scanner.take();
         return;
       }
-      const nl = buf.lastIndexOf(10);
-      if (nl >= 0) scanner.scan(buf, 0, nl + 1, false);
-      carry = Buffer.from(buf.subarray(nl + 1));
-      if (scanner.length >= 16_384) yield scanner.take();
+      const nl = buf.lastIndexOf(10, end - 1);
+      if (nl >= 0) {
+        scanner.scan(buf, 0, nl + 1, false);
+        buf.copy(buf, 0, nl + 1, end);
+        carry = end - nl - 1;
+      } else {
+        carry = end;
+      }
+      if (scanner.length >= minBatch || scanner.deadLetterCount >= 1024) yield scanner.take();
+      if (chunk % CHUNKS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     closeSync(fd);

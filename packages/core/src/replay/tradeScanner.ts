@@ -46,6 +46,9 @@ const MAX_FAST_DIGITS = 15;
 /** Sentinel: the fast path cannot read this line; the line parser decides. */
 const SLOW = -1;
 
+/** Lines the learned NDJSON shape misses (and fastJson takes) before it is learned again from the next such line. */
+const SHAPE_RELEARN = 16;
+
 /**
  * Scans trade files (NDJSON or CSV) byte by byte, straight into typed-array
  * columns: no string per line, no JSON.parse, no object per trade. Lines the
@@ -91,6 +94,14 @@ export class TradeScanner {
   private num = 0;
   private end = 0;
   private strHigh = false;
+  // The NDJSON line shape learned from an accepted line (see fastShape): the
+  // literal bytes between values, each value's field and whether it is a string.
+  private shapeCount = -1;
+  private shapeLits = new Uint8Array(0);
+  private shapeLitAt = new Int32Array(0);
+  private shapeField = new Int8Array(0);
+  private shapeStr = new Uint8Array(0);
+  private shapeMisses = 0;
 
   constructor({ format = 'auto', timeUnit = 'auto', symbols, origin = 'stream', firstLine = 0 }: TradeScannerOptions = {}) {
     this.parser = new TradeLineParser({ format, symbols, timeUnit });
@@ -130,9 +141,21 @@ export class TradeScanner {
     let a = start;
     while (a < end) {
       if (this.parser.detectedFormat === 'ndjson') {
-        // The fast path finds the line's end itself (no native call per line); SLOW falls back below.
+        // The fast paths find the line's end themselves (no native call per line); SLOW falls back below.
         this.lineNo++;
-        const e = this.fastJson(buf, a, end);
+        let e = this.shapeCount >= 0 ? this.fastShape(buf, a, end) : SLOW;
+        if (e === SLOW) {
+          e = this.fastJson(buf, a, end);
+          if (e !== SLOW && (this.shapeCount < 0 || ++this.shapeMisses > SHAPE_RELEARN)) this.learnShape(buf, a, e);
+        }
+        if (e !== SLOW && (e < end || final)) {
+          a = e + 1;
+          continue;
+        }
+        this.lineNo--;
+      } else if (this.csvCodes !== undefined) {
+        this.lineNo++;
+        const e = this.fastCsv(buf, a, end);
         if (e !== SLOW && (e < end || final)) {
           a = e + 1;
           continue;
@@ -172,9 +195,8 @@ export class TradeScanner {
   }
 
   private scanLine(buf: Uint8Array, a: number, b: number): void {
-    // NDJSON lines reach here only when the fast path left them (see scan).
-    const r = this.parser.detectedFormat === 'csv' && this.csvCodes !== undefined ? this.fastCsv(buf, a, b) : SLOW;
-    if (r === SLOW) this.slowLine(buf, a, b);
+    // Lines reach here only when the fast paths left them (see scan).
+    this.slowLine(buf, a, b);
   }
 
   // ---- slow path: the line parser ----
@@ -407,6 +429,140 @@ export class TradeScanner {
     return i;
   }
 
+  /**
+   * Reads an NDJSON line of the learned shape: the same keys in the same
+   * order with the same spacing as the line the shape was learned from (so
+   * fastJson would walk it the same way), only the values differ. Values are
+   * read and checked exactly as fastJson reads them; any other byte gives
+   * SLOW and fastJson decides. Saves the key matching on files where every
+   * line has one layout, which is nearly all of them.
+   */
+  private fastShape(buf: Uint8Array, a: number, b: number): number {
+    const lits = this.shapeLits;
+    const at = this.shapeLitAt;
+    const count = this.shapeCount;
+    let i = a;
+    let symA = -1, symB = -1;
+    let ts = NaN, price = NaN, size = NaN;
+    let side = SIDE_UNKNOWN;
+    for (let k = 0; ; k++) {
+      // The literal before value k (or after the last value): quotes, keys, separators.
+      let p = at[k]!;
+      const q = at[k + 1]!;
+      if (i + (q - p) > b) return SLOW;
+      while (p < q) {
+        if (buf[i] !== lits[p]) return SLOW;
+        i++;
+        p++;
+      }
+      if (k === count) break;
+      const field = this.shapeField[k]!;
+      if (this.shapeStr[k] === 1) {
+        if (!this.jsonString(buf, i, b)) return SLOW;
+        const sa = i, sb = this.end;
+        i = sb; // the closing quote starts the next literal
+        switch (field) {
+          case F_SYMBOL:
+            if (this.strHigh || sb === sa || sb - sa > MAX_SYMBOL_LENGTH || !printable(buf, sa, sb)) return SLOW;
+            symA = sa;
+            symB = sb;
+            break;
+          case F_SIDE:
+            side = sideWord(buf, sa, sb);
+            if (side === SLOW) return SLOW;
+            break;
+          case F_ID:
+            if (this.strHigh || sb - sa > 128) return SLOW;
+            break;
+          case F_OTHER:
+            break;
+          default:
+            return SLOW;
+        }
+      } else {
+        if (!this.jsonNumber(buf, i, b)) return SLOW;
+        i = this.end;
+        const v = this.num;
+        switch (field) {
+          case F_TS: ts = v; break;
+          case F_PRICE: price = v; break;
+          case F_SIZE:
+            if (!(v >= 0)) return SLOW;
+            size = v;
+            break;
+          case F_BID:
+          case F_ASK:
+          case F_OTHER:
+            break;
+          default:
+            return SLOW;
+        }
+      }
+    }
+    if (i !== b && buf[i] !== 10) return SLOW;
+    if (symA < 0 || ts !== ts || price !== price || size !== size) return SLOW;
+    const id = this.symbolIdAt(buf, symA, symB);
+    if (id === SLOW) return SLOW;
+    const ms = this.parser.scaleTime(ts);
+    if (ms - ms !== 0) return SLOW;
+    this.push(id, ms, price, size, side);
+    return i;
+  }
+
+  /**
+   * Learns the shape of the line `buf[a, e)` that fastJson has just accepted
+   * (so every step below succeeds): walks it again the same way and keeps the
+   * bytes between values. Lines of more than 16 values keep no shape.
+   */
+  private learnShape(buf: Uint8Array, a: number, e: number): void {
+    this.shapeMisses = 0;
+    this.shapeCount = -1;
+    const lits: number[] = [];
+    const at: number[] = [0];
+    const fields: number[] = [];
+    const strs: number[] = [];
+    const lit = (from: number, to: number): void => {
+      for (let j = from; j < to; j++) lits.push(buf[j]!);
+      at.push(lits.length);
+    };
+    let from = a;
+    let i = skipWs(buf, a, e) + 1; // after {
+    for (;;) {
+      i = skipWs(buf, i, e);
+      const ka = i + 1;
+      let k = ka;
+      while (buf[k] !== 34) k++;
+      const field = keyField(buf, ka, k);
+      i = skipWs(buf, skipWs(buf, k + 1, e) + 1, e); // after the colon
+      if (buf[i] === 34) {
+        lit(from, i + 1);
+        this.jsonString(buf, i + 1, e);
+        from = this.end;
+        i = this.end + 1;
+        strs.push(1);
+      } else {
+        lit(from, i);
+        this.jsonNumber(buf, i, e);
+        from = i = this.end;
+        strs.push(0);
+      }
+      fields.push(field);
+      if (fields.length > 16) return;
+      i = skipWs(buf, i, e);
+      if (buf[i] === 44) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    lit(from, e);
+    this.shapeLits = Uint8Array.from(lits);
+    this.shapeLitAt = Int32Array.from(at);
+    this.shapeField = Int8Array.from(fields);
+    this.shapeStr = Uint8Array.from(strs);
+    this.shapeCount = fields.length;
+  }
+
   /** Scans a JSON string body from `i` (after the quote); sets `end` to the closing quote. False for escapes or control characters. */
   private jsonString(buf: Uint8Array, i: number, b: number): boolean {
     let high = false;
@@ -486,9 +642,12 @@ export class TradeScanner {
 
   // ---- CSV fast path ----
 
-  /** Reads one CSV row (no quotes, no spaces around numbers) into the columns; SLOW for anything else. */
+  /**
+   * Reads one CSV row starting at `a` (no quotes, no spaces around numbers)
+   * into the columns; returns the index of the newline that ends it (or `b`,
+   * the end of the chunk), SLOW for anything else.
+   */
   private fastCsv(buf: Uint8Array, a: number, b: number): number {
-    if (b > a && buf[b - 1] === 13) b--;
     const codes = this.csvCodes!;
     const ncol = codes.length;
     let i = a;
@@ -496,13 +655,20 @@ export class TradeScanner {
     let symA = -1, symB = -1;
     let ts = NaN, price = NaN, size = NaN;
     let side = SIDE_UNKNOWN;
+    let nl = b;
     for (;;) {
-      // Field [i, e).
+      // Field [i, e): up to a comma or the end of the line.
       let e = i;
       let c = 0;
       while (e < b && (c = buf[e]!) !== 44) {
+        if (c === 10) break;
         if (c === 34) return SLOW;
         e++;
+      }
+      const lastField = e >= b || c === 10;
+      if (lastField) {
+        nl = e;
+        if (e > i && buf[e - 1] === 13) e--; // CRLF: the line parser drops the \r that ends the line
       }
       if (col >= ncol) return SLOW;
       switch (codes[col]!) {
@@ -540,7 +706,7 @@ export class TradeScanner {
           break;
       }
       col++;
-      if (e >= b) break;
+      if (lastField) break;
       i = e + 1;
     }
     if (col !== ncol) return SLOW;
@@ -550,7 +716,7 @@ export class TradeScanner {
     const ms = this.parser.scaleTime(ts);
     if (ms - ms !== 0) return SLOW;
     this.push(id, ms, price, size, side);
-    return 0;
+    return nl;
   }
 
   /** A CSV number the fast path can read exactly as Number() does: -?digits(.digits)?, at most 15 digits. */
