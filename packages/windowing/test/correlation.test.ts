@@ -1,6 +1,6 @@
-import type { DeadLetter, LateEvent, Trade } from '@tickflow/core';
+import type { DeadLetter, LateEvent, PipelineBuilder, Trade } from '@tickflow/core';
 import { TickflowError, collect, fromArray, keyBy, pipeline } from '@tickflow/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { CorrelationMatrix, CorrelationOptions } from '../src/index.js';
 import { correlation, correlationPairs } from '../src/index.js';
 import { correlationOracle } from './correlationOracle.js';
@@ -121,6 +121,12 @@ describe('correlation', () => {
     const { out, dead } = await run([t('A', T0, 100), t('B', T0, 0), t('B', T0, 50), t('C', T0, 3), t('A', T0 + MIN, 101), t('B', T0 + MIN, 51)], { lookback: 5, maxSymbols: 2 });
     expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('price > 0'), expect.stringContaining('maxSymbols (2)')]);
     expect(out.at(-1)!.symbols).toEqual(['A', 'B']);
+  });
+
+  it('types: takes a stream keyed by symbol and gives matrices (a compile error before keyBy)', () => {
+    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), correlation({ lookback: 5 }))).toEqualTypeOf<PipelineBuilder<CorrelationMatrix, Trade>>();
+    // @ts-expect-error correlation needs keyBy first
+    expect(() => pipeline<Trade>().pipe(correlation({ lookback: 5 })).to(() => {})).toThrow(/keyBy/);
   });
 
   it('refuses an unkeyed stream, bad options, and a checkpoint of its state', () => {
