@@ -222,14 +222,6 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
       return;
     }
     const key = this.keyOf(event);
-    let s = this.ids.get(key);
-    if (s === undefined) {
-      if (this.names.length >= plan.maxSymbols) {
-        this.ctx.deadLetter({ reason: `${plan.name}: more than maxSymbols (${plan.maxSymbols}) symbols; ${key} is not correlated (raise maxSymbols, or filter the symbols before correlation)`, input: event, origin: plan.name });
-        return;
-      }
-      s = this.addSymbol(key);
-    }
     const istart = Math.floor(ts / plan.interval) * plan.interval;
     const iend = istart + plan.interval;
     let wm = this.wm;
@@ -240,6 +232,14 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
     if (wm >= iend + plan.grace) {
       this.ctx.late({ event, key, windowStart: istart, windowEnd: iend, watermark: wm, operator: plan.name });
       return;
+    }
+    let s = this.ids.get(key);
+    if (s === undefined) {
+      if (this.names.length >= plan.maxSymbols) {
+        this.ctx.deadLetter({ reason: `${plan.name}: more than maxSymbols (${plan.maxSymbols}) symbols; ${key} is not correlated (raise maxSymbols, or filter the symbols before correlation)`, input: event, origin: plan.name });
+        return;
+      }
+      s = this.addSymbol(key);
     }
     let p = this.pending.get(istart);
     if (p === undefined) {
