@@ -8,6 +8,7 @@ import { parseTimeUnit, scanTradeFile, scanTrades } from '@tickflow/core/replay'
 import type { AggregationKind } from './aggregation.js';
 import { aggregationOperators } from './aggregation.js';
 import { LateLineMatcher } from './backfill/lateLineMatcher.js';
+import { LineReader } from './backfill/lineReader.js';
 import { ProgressMeter } from './backfill/progressMeter.js';
 import { ReportLimiter } from './backfill/reportLimiter.js';
 import type { ResultFormat } from './backfill/resultOutput.js';
@@ -208,7 +209,10 @@ const SUSPICIOUS_MS = 1e11;
  * IPC through their readers), aggregates them and writes the results. Bad
  * lines and late trades are reported on stderr with their line number and
  * reason (the first `maxReports` of each, then a summary) and the run goes
- * on; a summary ends stderr. Returns the process exit code.
+ * on; a late trade of a plain file or a table is shown with every field of
+ * its line or row (ids, bids, asks, extra columns), one from stdin or a
+ * compressed file with its trade fields. A summary ends stderr. Returns the
+ * process exit code.
  */
 export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, signal?: AbortSignal): Promise<number> {
   const ops = aggregationOperators({ timeframes: o.timeframes as never, kind: o.kind, grace: o.grace as never, profileStep: o.profileStep });
@@ -233,6 +237,9 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
   const at = table === undefined ? 'line' : 'row';
   /** Every field of a late trade's input row, where the input keeps them (tables). */
   let recordOf: ((line: number) => Record<string, unknown> | undefined) | undefined;
+  /** Byte offset of each row's line in the current batch (plain text files: the line is read again for its report). */
+  let offsetsOf: Float64Array | undefined;
+  const lineReader = fromStdin || table !== undefined ? undefined : new LineReader(o.input!);
   const source: Source<Trade> = {
     name,
     async *read(ctx) {
@@ -260,12 +267,14 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
         }
         matcher.startBatch(cols, batch.lines);
         recordOf = batch.record;
+        offsetsOf = batch.offsets;
         trades += cols.length;
         yield { columns: cols };
         // The batch has been pushed: its late events were collected meanwhile, in row order.
         if (late.length > 0) await reportLate();
         matcher.endBatch();
         recordOf = undefined;
+        offsetsOf = undefined;
         progress.update(bytes, trades);
       }
     },
@@ -276,7 +285,8 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
     for (const l of late) {
       const line = matcher.lineOf(l);
       if (!lateReports.take(line)) continue;
-      const record = line === undefined ? undefined : recordOf?.(line);
+      const row = matcher.lastRow;
+      const record = line === undefined ? undefined : (recordOf?.(line) ?? (row >= 0 && offsetsOf !== undefined ? lineReader?.record(offsetsOf[row]!) : undefined));
       s += `${line === undefined ? '' : `${at} ${line}: `}late trade (window ${new Date(l.windowStart).toISOString()} closed at watermark ${new Date(l.watermark).toISOString()}): ${JSON.stringify(record ?? l.event)}\n`;
     }
     late.length = 0;
@@ -308,6 +318,7 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
     if (late.length > 0) await reportLate();
   } finally {
     progress.done();
+    lineReader?.close();
   }
   let tail = notes;
   for (const s of [lateReports.summary(), badReports.summary()]) if (s !== undefined) tail += `${s}\n`;
@@ -320,6 +331,8 @@ export async function aggregateCommand(o: AggregateOptions, io: AggregateIo, sig
 interface InputBatch {
   readonly columns: TradeColumns;
   readonly lines: Float64Array;
+  /** Byte offset of each row's line in a plain text file (NaN when the input cannot be read again). */
+  readonly offsets?: Float64Array | undefined;
   readonly deadLetters: readonly DeadLetter[];
   readonly record?: ((line: number) => Record<string, unknown> | undefined) | undefined;
 }

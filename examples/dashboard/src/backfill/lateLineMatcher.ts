@@ -22,6 +22,8 @@ export class LateLineMatcher {
   private cols: TradeColumns | undefined;
   private lines: Float64Array | undefined;
   private cursor = 0;
+  /** Row (in the current batch) of the last event `lineOf` matched, or -1. */
+  lastRow = -1;
   /** Largest event time before row `cursor` (over every batch so far). */
   private maxBefore = -Infinity;
   /** Largest event time before the current batch. */
@@ -41,6 +43,7 @@ export class LateLineMatcher {
   lineOf(e: LateEvent): number | undefined {
     const cols = this.cols;
     const lines = this.lines;
+    this.lastRow = -1;
     if (cols === undefined || lines === undefined) return undefined;
     const t = e.event as { symbol?: unknown; ts?: unknown; price?: unknown; size?: unknown };
     const ooo = this.outOfOrdernessMs;
@@ -50,6 +53,7 @@ export class LateLineMatcher {
       const ts = cols.ts[r]!;
       if (ts === t.ts && cols.price[r] === t.price && cols.size[r] === t.size && cols.symbols[cols.symbol[r]!] === t.symbol && max - ooo === e.watermark) {
         this.cursor = r + 1;
+        this.lastRow = r;
         this.maxBefore = ts > max ? ts : max;
         return lines[r];
       }

@@ -39,6 +39,22 @@ describe('tickflow aggregate (backfill)', () => {
     expect(err).not.toMatch(/^line 1:/m);
   });
 
+  it('reports a late trade of a file with every field of its line (NDJSON and CSV)', async () => {
+    const ndjson = join(dir, 'late-fields.ndjson');
+    writeFileSync(ndjson, [trade(70_000), '', '{"symbol":"A","ts":1000,"price":2,"size":3,"id":"t-2","bid":1.5,"ask":2.5,"venue":"X"}', trade(71_000)].join('\n'));
+    const n = await aggregate(['--input', ndjson]);
+    expect(n.code).toBe(0);
+    const nLate = /^line 3: late trade .*: (\{.*\})$/m.exec(n.err);
+    expect(JSON.parse(nLate![1]!)).toEqual({ symbol: 'A', ts: 1000, price: 2, size: 3, id: 't-2', bid: 1.5, ask: 2.5, venue: 'X' });
+
+    const csv = join(dir, 'late-fields.csv');
+    writeFileSync(csv, ['symbol,ts,price,size,id,bid,ask', 'A,70000,1,1,t-1,,', 'A,1000,2,3,t-2,1.5,2.5\r', 'A,71000,1,1,t-3,,'].join('\n'));
+    const c = await aggregate(['--input', csv]);
+    expect(c.code).toBe(0);
+    const cLate = /^line 3: late trade .*: (\{.*\})$/m.exec(c.err);
+    expect(JSON.parse(cLate![1]!)).toEqual({ symbol: 'A', ts: '1000', price: '2', size: '3', id: 't-2', bid: '1.5', ask: '2.5' });
+  });
+
   it('summarises late trades and bad lines past --max-reports', async () => {
     const lines = [trade(600_000)];
     for (let i = 0; i < 10; i++) lines.push(trade(i * 1000));

@@ -42,6 +42,8 @@ export interface BlockResult {
   readonly size: Float64Array;
   readonly side: Uint8Array;
   readonly lines: Float64Array;
+  /** File offset of each row's line. */
+  readonly offsets: Float64Array;
   readonly deadLetters: readonly DeadLetter[];
 }
 
@@ -138,8 +140,8 @@ export class BlockScanner {
     const scanner = this.scanner;
     const lineBase = scanner.line;
     if (first < blockEnd) {
-      if (stop >= 0) scanner.scan(buf, first, stop + 1, false);
-      else scanner.scan(buf, first, buf.length, true);
+      if (stop >= 0) scanner.scan(buf, first, stop + 1, false, start - before);
+      else scanner.scan(buf, first, buf.length, true, start - before);
     }
     const lineCount = scanner.line - lineBase;
     const batch = scanner.take();
@@ -163,6 +165,7 @@ export class BlockScanner {
       size: cols.size.slice(),
       side: cols.side!.slice(),
       lines,
+      offsets: batch.offsets.slice(),
       deadLetters: dead,
     };
   }
@@ -236,7 +239,7 @@ if (!isMainThread && parentPort !== null && (workerData as Record<string, unknow
   port.on('message', (task: BlockTask) => {
     try {
       const r = scanner.scanBlock(task);
-      port.postMessage(r, [r.symbol.buffer, r.ts.buffer, r.price.buffer, r.size.buffer, r.side.buffer, r.lines.buffer] as ArrayBuffer[]);
+      port.postMessage(r, [r.symbol.buffer, r.ts.buffer, r.price.buffer, r.size.buffer, r.side.buffer, r.lines.buffer, r.offsets.buffer] as ArrayBuffer[]);
     } catch (e) {
       port.postMessage({ index: task.index, error: e instanceof Error ? e.message : String(e) });
     }
@@ -308,11 +311,11 @@ export async function* scanTradeFile(path: string, options: ScanTradeFileOptions
       nl = buf.lastIndexOf(10);
     }
     pos = nl < 0 ? buf.length : nl + 1;
-    if (nl < 0) main.scan(buf, 0, buf.length, true);
+    if (nl < 0) main.scan(buf, 0, buf.length, true, 0);
     else {
       // The header line (CSV) is passed to the workers as text.
       const firstNl = buf.indexOf(10);
-      main.scan(buf, 0, pos, false);
+      main.scan(buf, 0, pos, false, 0);
       if (main.parser.detectedFormat === 'csv') header = firstHeaderLine(buf, firstNl);
     }
   } finally {
@@ -390,6 +393,7 @@ export async function* scanTradeFile(path: string, options: ScanTradeFileOptions
       yield {
         columns: { length: r.length, symbols: dict, symbol: sym, ts: r.ts, price: r.price, size: r.size, side: r.side },
         lines,
+        offsets: r.offsets,
         deadLetters: dead,
       };
     }
@@ -440,17 +444,18 @@ async function* scanSequential(path: string, pos: number, scanner: TradeScanner,
         buf = bigger;
       }
       const n = readSync(fd, buf, carry, buf.length - carry, pos);
+      const at = pos - carry; // file offset of buf[0]
       pos += n;
       options.onBytes?.(n);
       const end = carry + n;
       if (n === 0) {
-        if (end > 0) scanner.scan(buf, 0, end, true);
+        if (end > 0) scanner.scan(buf, 0, end, true, at);
         yield scanner.take();
         return;
       }
       const nl = buf.lastIndexOf(10, end - 1);
       if (nl >= 0) {
-        scanner.scan(buf, 0, nl + 1, false);
+        scanner.scan(buf, 0, nl + 1, false, at);
         buf.copy(buf, 0, nl + 1, end);
         carry = end - nl - 1;
       } else {

@@ -27,6 +27,8 @@ export interface ScannedBatch {
   readonly columns: TradeColumns;
   /** 1-based line number of each row. */
   readonly lines: Float64Array;
+  /** Byte offset in the input of each row's line (NaN where the caller gave no offset to `scan`), to read the line again. */
+  readonly offsets: Float64Array;
   /** Bad lines with their line number and reason, as the line parser reports them. */
   readonly deadLetters: readonly DeadLetter[];
 }
@@ -79,6 +81,9 @@ export class TradeScanner {
   private sizeCol = new Float64Array(0);
   private sideCol = new Uint8Array(0);
   private lineCol = new Float64Array(0);
+  private offCol = new Float64Array(0);
+  /** Input offset of the line being scanned. */
+  private lineAt = NaN;
   private dead: DeadLetter[] = [];
   // Symbol dictionary: open addressing over the symbol bytes (one string per distinct symbol).
   private readonly dict: string[] = [];
@@ -135,11 +140,14 @@ export class TradeScanner {
    * Scans the lines of `buf[start, end)`. Every `\n` ends a line; the bytes
    * after the last one form a line only when `final` (the end of the input),
    * otherwise they must not be passed (the caller keeps them for the next
-   * chunk). Throws a TickflowError for a CSV header without the needed columns.
+   * chunk). `offset` is the input offset of `buf[0]` (a file position),
+   * kept per row in `offsets`. Throws a TickflowError for a CSV header
+   * without the needed columns.
    */
-  scan(buf: Uint8Array, start: number, end: number, final: boolean): void {
+  scan(buf: Uint8Array, start: number, end: number, final: boolean, offset = NaN): void {
     let a = start;
     while (a < end) {
+      this.lineAt = offset + a;
       if (this.parser.detectedFormat === 'ndjson') {
         // The fast paths find the line's end themselves (no native call per line); SLOW falls back below.
         this.lineNo++;
@@ -187,6 +195,7 @@ export class TradeScanner {
         side: this.sideCol.subarray(0, n),
       },
       lines: this.lineCol.subarray(0, n),
+      offsets: this.offCol.subarray(0, n),
       deadLetters: this.dead,
     };
     this.n = 0;
@@ -235,6 +244,7 @@ export class TradeScanner {
     this.sizeCol[i] = size;
     this.sideCol[i] = side;
     this.lineCol[i] = this.lineNo;
+    this.offCol[i] = this.lineAt;
   }
 
   private ensure(cap: number): void {
@@ -250,6 +260,7 @@ export class TradeScanner {
     this.sizeCol = grow(this.sizeCol, (k) => new Float64Array(k));
     this.sideCol = grow(this.sideCol, (k) => new Uint8Array(k));
     this.lineCol = grow(this.lineCol, (k) => new Float64Array(k));
+    this.offCol = grow(this.offCol, (k) => new Float64Array(k));
     this.cap = cap;
   }
 
