@@ -1,5 +1,5 @@
 // ClickHouse-side candles (the store's `candleView` option) on a modern
-// ClickHouse (chDB, in-process ClickHouse 26.x): trades written to
+// ClickHouse (chDB, in-process ClickHouse 26.x) and on Debian's 18.16 server: trades written to
 // trades_raw become ohlc_1m through a materialized view, and the merged
 // candles equal the ones tickflow's windowing emits for the same trades,
 // out-of-order arrivals and equal timestamps included.
@@ -10,10 +10,12 @@ import { createClient } from '@clickhouse/client';
 import type { ClickHouseClient, ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { Candle, LateEvent, Trade } from '@tickflow/core';
 import { SeededRandom, TickflowError, collect, fromArray, keyBy, pipeline } from '@tickflow/core';
-import { loadChdbConnection } from '@tickflow/test-services';
+import { loadChdbConnection, startClickHouse } from '@tickflow/test-services';
+import type { ClickHouseService } from '@tickflow/test-services';
 import { ohlcv, tumbling } from '@tickflow/windowing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseStore, candleViewStatements, clickHouseCapabilities } from '../../src/clickhouse/index.js';
+import { testDatabase } from './marketData.js';
 
 type ChdbConnection = NonNullable<ClickHouseClientConfigOptions['connection']> & { close(): Promise<void> };
 
@@ -136,5 +138,35 @@ describe('ClickHouse candle view (candleView option, chDB)', () => {
     expect(table).toContain('AggregateFunction(argMin, Float64, Tuple(UInt64, UInt64, String, String))');
     expect(view).toContain('intDiv(ts, 60000) * 60000 AS start');
     expect(() => candleViewStatements(clickHouseCapabilities('24.8'), { database: 'd', timeframe: '250ms' })).toThrow(/whole number/);
+  });
+});
+
+describe("ClickHouse candle view on Debian's ClickHouse 18.16 (times as UInt64)", () => {
+  let server: ClickHouseService;
+  let old: ClickHouseStore;
+  const oldDb = testDatabase('view');
+
+  beforeAll(async () => {
+    server = await startClickHouse();
+    old = await ClickHouseStore.connect({ url: server.url, database: oldDb, candleView: '1m', log: () => {} });
+  }, 300_000);
+
+  afterAll(async () => {
+    await old?.close();
+    if (server !== undefined) {
+      await fetch(`${server.url}/`, { method: 'POST', body: `DROP DATABASE IF EXISTS ${oldDb}` }).catch(() => undefined);
+      await server.stop();
+    }
+  });
+
+  it('gives the candles tickflow computes there too', async () => {
+    const trades = exchangeTrades(2_000, 12);
+    const { candles, late } = await tickflowCandles(trades);
+    expect(late).toEqual([]);
+    for (let i = 0; i < trades.length; i += 700) await old.writeTrades(trades.slice(i, i + 700));
+    const exact = (c: Candle) => ({ ...c, vwap: 0 });
+    const fromView = await old.readCandles({ timeframe: '1m' });
+    expect(fromView.map(exact)).toStrictEqual(candles.map(exact));
+    for (let i = 0; i < candles.length; i++) expect(Math.abs(fromView[i]!.vwap - candles[i]!.vwap)).toBeLessThanOrEqual(1e-12 * candles[i]!.vwap);
   });
 });
