@@ -10,21 +10,23 @@ import type { FeedStats, MarketFeed } from './marketFeed.js';
 import type { WriterStats } from './storeBackends.js';
 
 /**
- * The built worker script (dist/ingestWorker.js): beside this module when the
- * server runs from its build; from TypeScript sources (vitest) the package's
- * dist, when built. Undefined when there is none.
+ * The built worker script: `ingestWorker.js` beside this module when the
+ * server runs from a build (dist/, or a bundle that put the worker beside it);
+ * from TypeScript sources (vitest) the package's dist, when built. Undefined
+ * when there is none.
  */
 export function ingestWorkerScript(): URL | undefined {
-  for (const rel of ['./ingestWorker.js', '../../dist/ingestWorker.js']) {
+  const candidates = runningFromBuild() ? ['./ingestWorker.js'] : ['../../dist/ingestWorker.js'];
+  for (const rel of candidates) {
     const url = new URL(rel, import.meta.url);
-    if (url.pathname.endsWith('/dist/ingestWorker.js') && existsSync(fileURLToPath(url))) return url;
+    if (existsSync(fileURLToPath(url))) return url;
   }
   return undefined;
 }
 
-/** True when this module runs from the build (so `auto` puts ingest in a worker thread). */
+/** True when this module runs from a build or bundle, not from TypeScript sources (so `auto` puts ingest in a worker thread). */
 export function runningFromBuild(): boolean {
-  return import.meta.url.endsWith('.js');
+  return !import.meta.url.endsWith('.ts');
 }
 
 /** Options of startIngestWorker. */

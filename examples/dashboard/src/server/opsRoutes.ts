@@ -25,7 +25,7 @@ function kafkaHealth(k: KafkaConsumerStats): Record<string, unknown> {
 }
 
 /** Health, readiness, Prometheus metrics and the OpenAPI document. */
-export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number>, kafkaStats?: () => KafkaConsumerStats): void {
+export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number | string>, kafkaStats?: () => KafkaConsumerStats): void {
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({
     status: 'ok',
     mode: ctx.stores === undefined ? 'embedded' : 'full',

@@ -306,7 +306,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
           metrics.consumerLag.set({ topic: config.kafkaQuotesTopic, partition: 'all' }, feed.quotesLag?.() ?? 0);
         }, 1_000);
   lagTimer?.unref();
-  opsRoutes(app, ctx, () => ({ ...feed.stats() }), feed.kafka);
+  opsRoutes(app, ctx, () => ({ ...feed.stats(), ingestThread: inWorker ? 'worker' : 'main' }), feed.kafka);
 
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -75,8 +75,12 @@ export async function machineLock(timeoutMs: number): Promise<() => void> {
   }
 }
 
-/** Bundles a script from the workspace sources (`@tickflow/source`), npm packages left external, into .cache/fault-tests. */
-export async function bundle(entry: string, label: string): Promise<string> {
+/**
+ * Bundles a script from the workspace sources (`@tickflow/source`), npm
+ * packages left external, into .cache/fault-tests, as `<label>.<pid>.mjs` or
+ * as `fileName` (the server finds its ingest worker as `ingestWorker.js` beside it).
+ */
+export async function bundle(entry: string, label: string, fileName?: string): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
   // FAULT_SOURCE_ROOT: a copy of the repository (e.g. `git archive` of a commit, with node_modules
   // whose @tickflow links point into it) whose sources to test instead of this work tree's.
@@ -90,7 +94,7 @@ export async function bundle(entry: string, label: string): Promise<string> {
     }
     entry = target;
   }
-  const outfile = join(CACHE, `${label}.${process.pid}.mjs`);
+  const outfile = join(CACHE, fileName ?? `${label}.${process.pid}.mjs`);
   await build({
     entryPoints: [entry],
     outfile,

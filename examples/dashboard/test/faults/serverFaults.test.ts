@@ -54,6 +54,8 @@
  *   differs between runs even with one seed.
  * - The server is bundled from the workspace sources with esbuild (the
  *   `@tickflow/source` condition), not from dist: it tests the code as it is.
+ *   Its ingest worker is bundled beside it, so ingest runs in the worker
+ *   thread as it does from the build (killing the process kills both).
  * - Re-read per restart: when /healthz reports the consumer's `kafka.messages`,
  *   exactly (the killed process's position = the committed offsets it started
  *   from + the messages it read; re-read = position − committed offsets after
@@ -67,16 +69,15 @@
  * - Takes about 4 minutes on 2 cores; the two fault test files take the
  *   machine in turn (a lock in /tmp).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDebianPrograms, startClickHouse, startKafka, startRestartablePostgres, startRestartableRedis } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, RestartablePostgres, RestartableRedis } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Worker, WorkerFactory, WorkerStats } from './faultKit.js';
-import { CACHE, Log, bundle, bursts, crashRun, createDatabases, kcatProduce, killSchedule, machineLock, settle, sleep, spawnLogged, stopWorker, withDatabase } from './faultKit.js';
+import type { Worker, WorkerFactory } from './faultKit.js';
+import { Log, bundle, bursts, crashRun, createDatabases, kcatProduce, killSchedule, machineLock, settle, sleep, stopWorker, withDatabase } from './faultKit.js';
 import { expectedFromTopics, judgeFaultRun } from './judgeFaultRun.js';
+import { serverProcessFactory } from './serverProcess.js';
 import { Sfc32, checkClickHouseFloats, generateTrades, readClickHouse, readPostgres, selfCheckExactArithmetic } from './oracle.js';
 
 const SEED = Number(process.env.FAULT_SEED ?? 20240614);
@@ -106,6 +107,8 @@ beforeAll(async () => {
     startRestartablePostgres(),
     startRestartableRedis(),
     bundle(fileURLToPath(new URL('../../src/cli.ts', import.meta.url)), 'serverCli'),
+    // Beside the server bundle: its ingest (Kafka consumer, windows, sinks) runs in this worker thread, as from the build.
+    bundle(fileURLToPath(new URL('../../src/server/ingestWorker.ts', import.meta.url)), 'ingestWorker', 'ingestWorker.js'),
   ]);
   await createDatabases(pg.url, ['ref', 'crash']);
   await checkClickHouseFloats(chRef.url);
@@ -118,71 +121,9 @@ afterAll(async () => {
   release?.();
 }, 60_000);
 
-interface Healthz {
-  events: number;
-  late: number;
-  /** Newer servers: the trades consumer's own counters. */
-  kafka?: { messages?: number; lag?: number; late?: number; partitions?: number[] };
-  stores?: { stores: Record<string, { sinks: Record<string, { rowsAccepted: number; rowsWritten: number; buffered: number }> }> };
-}
-
-/** The reference server as a worker: `tickflow serve` on a free port, full mode from the environment. */
+/** The reference server as a worker: `tickflow serve` (the bundle) on a free port, full mode from the environment. */
 function serverFactory(label: string, env: Record<string, string>): WorkerFactory {
-  const dataDir = mkdtempSync(join(tmpdir(), `tickflow-faults-${label}-`));
-  dirs.push(dataDir);
-  let n = 0;
-  return {
-    async start() {
-      n++;
-      const p = spawnLogged([script!, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { ...process.env, ...env, JWT_SECRET: SECRET, PORT: '', LOG_LEVEL: 'warn' }, join(CACHE, `server-${label}-${n}.${process.pid}.log`));
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          p.child.kill('SIGKILL');
-          reject(new Error(`server ${label} #${n} printed no URL in 60 s: ${p.text().slice(-1500)}`));
-        }, 60_000);
-        p.onLine((l) => {
-          const m = /live dashboard on (http:\/\/[\d.:]+)/.exec(l);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-        void p.exit.then(({ code, signal }) => {
-          clearTimeout(timer);
-          reject(new Error(`server ${label} #${n} exited (${code ?? signal}) before it listened: ${p.text().slice(-1500).replace(/\s+/g, ' ')}`));
-        });
-      });
-      const topic = env.KAFKA_TRADES_TOPIC!;
-      const worker: Worker = {
-        pid: p.child.pid!,
-        started: Date.now(),
-        exit: p.exit,
-        process: p.child,
-        output: p.text,
-        async poll(): Promise<WorkerStats | undefined> {
-          const [h, m] = await Promise.all([
-            fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.json() as Promise<Healthz>),
-            fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text()),
-          ]);
-          const lag = Number(new RegExp(`tickflow_kafka_consumer_lag_messages\\{topic="${topic}",partition="all"\\} (\\d+)`).exec(m)?.[1] ?? NaN);
-          let accepted = 0, written = 0, buffered = 0;
-          for (const s of Object.values(h.stores?.stores ?? {})) {
-            for (const k of Object.values(s.sinks)) {
-              accepted += k.rowsAccepted;
-              written += k.rowsWritten;
-              buffered += k.buffered;
-            }
-          }
-          // The consumer's own counters when /healthz has them (exact re-read), else the lag gauge (refreshed every second).
-          const k = h.kafka;
-          return { events: h.events, messages: k?.messages, lag: k?.lag ?? (Number.isNaN(lag) ? 0 : lag), late: Math.max(h.late, k?.late ?? 0), activity: `${accepted}/${written}`, buffered, assigned: k?.partitions?.length };
-        },
-      };
-      workers.add(worker);
-      void p.exit.then(() => workers.delete(worker));
-      return worker;
-    },
-  };
+  return serverProcessFactory({ script: script!, label, env, secret: SECRET, dirs, workers });
 }
 
 describe('reference server in full mode under SIGKILL of itself, ClickHouse and PostgreSQL', () => {
