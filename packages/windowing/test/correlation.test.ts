@@ -100,6 +100,23 @@ describe('correlation', () => {
     expect(out.map((m) => m.start)).toEqual([T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN]);
   });
 
+  it('judges lateness on the input (partition) a trade came on as well as on the pipeline watermark', async () => {
+    const out = collect<CorrelationMatrix>();
+    const late = collect<LateEvent>();
+    const job = pipeline<Trade>().pipe(keyBy('symbol'), correlation({ lookback: 5 })).late(late).to(out);
+    const second = job.addInput();
+    // Input 0 is three minutes ahead; input 1 holds the pipeline watermark back at minute 0.
+    job.push(t('A', T0 + 3 * MIN, 100), 0);
+    job.push(t('B', T0, 50), second);
+    // Late within its own input: minute 0 ended long before input 0's watermark.
+    job.push(t('A', T0 + 10_000, 99), 0);
+    // On time on input 1 (its watermark is at minute 0).
+    job.push(t('B', T0 + 20_000, 51), second);
+    await job.end();
+    expect(late.values.map((e) => [e.key, e.windowStart])).toEqual([['A', T0]]);
+    expect(out.values.map((m) => m.start)).toEqual([T0 + 3 * MIN]);
+  });
+
   it('answers NaN for a constant series and for samples below minReturns', async () => {
     const { out } = await run(minutes({ A: [100, 101, 100, 102], F: [5, 5, 5, 5], B: [7, 7.1, 7, 7.3] }), { lookback: 10, minReturns: 3 });
     expect(at(out[0]!, 'A', 'B')).toBeNaN();
