@@ -14,11 +14,12 @@ import type { ParsedChannel, ProtocolErrorCode, TickerRow, WireFormat } from './
 import { ChannelState } from './internal/channelState.js';
 import type { Row } from './internal/channelState.js';
 import { ClientMessageSchema } from './internal/clientMessageSchema.js';
-import { Connection } from './internal/connection.js';
+import { Connection, deflateWindow } from './internal/connection.js';
 import type { ConnectionHost } from './internal/connection.js';
 import { KeyedLimiter } from './internal/keyedLimiter.js';
 import { TokenBucket } from './internal/tokenBucket.js';
 import { Outgoing, SharedFrames, decodeClientFrame } from './internal/wireCodec.js';
+import type { DeflateSettings } from './internal/wireCodec.js';
 
 /** Who a connection belongs to, as the authenticate hook established it. */
 export interface Principal {
@@ -208,8 +209,9 @@ export const WsServerOptionsSchema = z.object({
    * permessage-deflate (RFC 7692), used with clients that offer it; others
    * get uncompressed frames as before. `true` takes the defaults below. Off
    * by default: on loopback and fast links it costs more CPU than it saves
-   * (benchmarks/README.md, "fanout"), and each compressing connection holds
-   * its own zlib state.
+   * (benchmarks/README.md, "fanout"). Negotiated with no server context
+   * takeover, so each frame is compressed once and the bytes shared by every
+   * connection that gets it (no zlib state per connection).
    */
   perMessageDeflate: z
     .union([
@@ -219,9 +221,9 @@ export const WsServerOptionsSchema = z.object({
         threshold: z.number().int().nonnegative().default(256),
         /** zlib level, 1 (fastest) to 9. Default 1. */
         level: z.number().int().min(0).max(9).default(1),
-        /** Window of the server's compressor, 8–15 bits (memory per connection ~ 2^(bits+2) bytes). Default 15. */
-        windowBits: z.number().int().min(8).max(15).default(15),
-        /** zlib memLevel, 1–9 (memory per connection ~ 2^(memLevel+9) bytes). Default 8. */
+        /** Largest window of the server's compressor, 9–15 bits (a client may ask for less). Default 15. */
+        windowBits: z.number().int().min(9).max(15).default(15),
+        /** zlib memLevel, 1–9. Default 8. */
         memLevel: z.number().int().min(1).max(9).default(8),
       }),
     ])
@@ -298,6 +300,8 @@ const ANONYMOUS: Principal = { subject: 'anonymous', claims: {} };
  */
 export class WsServer extends EventEmitter<WsServerEvents> implements ConnectionHost {
   readonly highWaterMark: number;
+  /** @internal */
+  readonly deflate: DeflateSettings | undefined;
   readonly slowDeadline: number;
   private readonly opts: ResolvedOptions;
   private readonly flushMs: number;
@@ -356,6 +360,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
   };
   private flushFrames = 0;
   private flushBytes = 0;
+  private readonly negotiated = new WeakMap<IncomingMessage, string>();
   private readonly byAddress = new Map<string, number>();
   private readonly bySubject = new Map<string, number>();
   private readonly upgradeLimiter: KeyedLimiter | undefined;
@@ -376,6 +381,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket endpoint: connect with a WebSocket client');
     });
     const deflate = opts.perMessageDeflate === true ? { threshold: 256, level: 1, windowBits: 15, memLevel: 8 } : opts.perMessageDeflate;
+    this.deflate = deflate === false ? undefined : deflate;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.maxMessageSize,
@@ -383,12 +389,19 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
         deflate === false
           ? false
           : {
+              // Frames are compressed by Connection (once per distinct frame, shared across connections), which needs
+              // every message compressed on its own: no context takeover. ws compresses nothing itself (the server sends no
+              // data through ws.send), so these only shape the negotiation.
+              serverNoContextTakeover: true,
+              serverMaxWindowBits: deflate.windowBits === 15 ? undefined : deflate.windowBits,
               threshold: deflate.threshold,
-              serverMaxWindowBits: deflate.windowBits,
-              zlibDeflateOptions: { level: deflate.level, memLevel: deflate.memLevel },
             },
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(JSON_SUBPROTOCOL) ? JSON_SUBPROTOCOL : protocols.has(MSGPACK_SUBPROTOCOL) ? MSGPACK_SUBPROTOCOL : false),
+    });
+    // The negotiated permessage-deflate parameters are only in the 101 answer (ws.extensions names the extension alone).
+    this.wss.on('headers', (headers, req) => {
+      for (const h of headers) if (h.toLowerCase().startsWith('sec-websocket-extensions:')) this.negotiated.set(req, h.slice(25));
     });
     this.ticker = new ChannelState<Connection>({ name: 'ticker', kind: 'ticker', symbol: undefined, timeframe: undefined }, opts.history.tickerSymbols);
     this.channels.set('ticker', this.ticker);
@@ -884,14 +897,14 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
 
   private accept(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, principal));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, deflateWindow(this.negotiated.get(req) ?? ''), principal));
   }
 
-  private onConnection(ws: WebSocket, socket: Duplex, principal: Principal): void {
+  private onConnection(ws: WebSocket, socket: Duplex, deflateBits: number, principal: Principal): void {
     const format: WireFormat = ws.protocol === JSON_SUBPROTOCOL ? 'json' : 'msgpack';
     const id = `${this.nodeId}-${++this.connectionCounter}`;
     const rl = this.opts.rateLimit;
-    const conn = new Connection(id, ws, socket, format, principal, new TokenBucket(rl.capacity, rl.refillPerSecond), this);
+    const conn = new Connection(id, ws, socket, this.deflate === undefined ? 0 : deflateBits, format, principal, new TokenBucket(rl.capacity, rl.refillPerSecond), this);
     this.connections.add(conn);
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
     ws.on('pong', () => {

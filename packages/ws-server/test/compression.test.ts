@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWsServer } from '../src/index.js';
@@ -49,6 +50,58 @@ describe.each<WireFormat>(['msgpack', 'json'])('permessage-deflate (%s)', (forma
     expect(deflatedBytes).toBeLessThan(plainBytes / 2);
     await plain.close();
     await deflated.close();
+  });
+});
+
+describe('permessage-deflate shared frames', () => {
+  it('compresses a frame once per window size: clients with the same subscription and window read the same bytes; a 10-bit window, an 8-bit one (sent plain) and a plain client decode the same messages', async () => {
+    server = await startWsServer({ flushInterval: 10, history: { trades: 200 }, perMessageDeflate: { threshold: 0 } });
+    const offers = [true, true, { serverMaxWindowBits: 10 }, { serverMaxWindowBits: 8 }, false] as const;
+    const cs: RawClient[] = [];
+    for (const perMessageDeflate of offers) cs.push(await rawClient(server.url, { perMessageDeflate }));
+    expect(cs.map((c) => c.ws.extensions)).toEqual(['permessage-deflate', 'permessage-deflate', 'permessage-deflate', 'permessage-deflate', '']);
+    const frames = cs.map(() => [] as Buffer[]);
+    cs.forEach((c, i) => (c.ws as unknown as { _socket: Socket })._socket.on('data', (d: Buffer) => frames[i]!.push(d)));
+    for (const c of cs) {
+      await c.next('welcome');
+      c.send({ type: 'subscribe', channels: ['trades:AAPL'], id: 1 });
+      await c.next('snapshot');
+    }
+    frames.forEach((f) => (f.length = 0));
+    server.publish('trades', trades(200));
+    const deltas = await Promise.all(cs.map((c) => c.next('delta', (m) => m.rows.length === 200)));
+    for (const d of deltas) expect(d.rows).toEqual(trades(200));
+    const bytes = frames.map((f) => Buffer.concat(f));
+    expect(bytes[0]!.equals(bytes[1]!)).toBe(true);
+    expect(bytes[0]![0]).toBe(0xc2); // FIN + RSV1 (compressed) + binary
+    expect(bytes[2]![0]).toBe(0xc2); // compressed for a 10-bit window
+    expect(bytes[3]![0]).toBe(0x82); // an 8-bit window cannot be honoured: sent plain
+    expect(bytes[0]!.length).toBeLessThan(bytes[4]!.length / 2);
+    for (const c of cs) await c.close();
+  });
+});
+
+describe('permessage-deflate window sizes', () => {
+  it('compresses within the window a client asked for: a repeat 1.5 KB back is a back-reference for a 15-bit window, not for a 10-bit (1 KiB) one', async () => {
+    server = await startWsServer({ flushInterval: 10, perMessageDeflate: { threshold: 0 } });
+    const small = await rawClient(server.url, { perMessageDeflate: { serverMaxWindowBits: 10 } });
+    const full = await rawClient(server.url, { perMessageDeflate: true });
+    const received = new Map<RawClient, number>();
+    for (const c of [small, full]) {
+      await c.next('welcome');
+      c.send({ type: 'subscribe', channels: ['trades:AAPL'], id: 1 });
+      await c.next('snapshot');
+      received.set(c, 0);
+      (c.ws as unknown as { _socket: Socket })._socket.on('data', (d: Buffer) => received.set(c, received.get(c)! + d.length));
+    }
+    const note = randomBytes(1_100).toString('base64'); // ~1.5 KB, incompressible by itself
+    const rows = [0, 1].map((i) => ({ symbol: 'AAPL', ts: i, price: 1, size: 1, note }));
+    server.publish('trades', rows);
+    for (const c of [small, full]) expect((await c.next('delta')).rows).toEqual(rows);
+    // The full window finds the second copy of the note; the small one must carry it again.
+    expect(received.get(small)! - received.get(full)!).toBeGreaterThan(800);
+    await small.close();
+    await full.close();
   });
 });
 

@@ -16,7 +16,10 @@ export interface RawClient {
 }
 
 /** `perMessageDeflate`: whether the client offers permessage-deflate (ws offers it by default). */
-export async function rawClient(url: string, { format = 'msgpack' as WireFormat, headers = {} as Record<string, string>, perMessageDeflate = true } = {}): Promise<RawClient> {
+export async function rawClient(
+  url: string,
+  { format = 'msgpack' as WireFormat, headers = {} as Record<string, string>, perMessageDeflate = true as boolean | { serverMaxWindowBits?: number; serverNoContextTakeover?: boolean } } = {},
+): Promise<RawClient> {
   const ws = new WebSocket(url, [format === 'json' ? JSON_SUBPROTOCOL : MSGPACK_SUBPROTOCOL], { headers, perMessageDeflate });
   const unpackr = new Unpackr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true, mapsAsObjects: true });
   const packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });

@@ -5,11 +5,13 @@ import type { ChannelState } from './channelState.js';
 import { ConflatedDelta } from './conflatedDelta.js';
 import type { TokenBucket } from './tokenBucket.js';
 import { Frame, Outgoing } from './wireCodec.js';
-import type { SharedFrames } from './wireCodec.js';
+import type { DeflateSettings, SharedFrames } from './wireCodec.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly highWaterMark: number;
+  /** Compression of frames for connections that negotiated permessage-deflate (undefined when the server does not offer it). */
+  readonly deflate: DeflateSettings | undefined;
   readonly slowDeadline: number;
   channel(name: string): ChannelState<Connection> | undefined;
   conflated(conn: Connection, channel: string): void;
@@ -56,25 +58,23 @@ export class Connection {
   /** Terminates the socket if the close handshake does not finish. */
   terminateTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /** permessage-deflate was negotiated: frames go through ws, which compresses them for this socket. */
-  readonly deflate: boolean;
-
   /**
    * @param socket the upgraded socket under `ws`: complete frames are written
    *   to it directly (one write per flush, the same bytes for every
-   *   connection with the same messages) unless the connection compresses.
+   *   connection with the same messages and compression).
+   * @param deflateBits the server's compression window when permessage-deflate
+   *   was negotiated (see deflateWindow), else 0.
    */
   constructor(
     readonly id: string,
     readonly ws: WebSocket,
     private readonly socket: Duplex,
+    readonly deflateBits: number,
     readonly format: WireFormat,
     readonly principal: unknown,
     readonly bucket: TokenBucket,
     private readonly host: ConnectionHost,
-  ) {
-    this.deflate = ws.extensions.includes('permessage-deflate');
-  }
+  ) {}
 
   /** Rows held in conflated entries (bounded by subscriptions × channel limits). */
   get conflatedRows(): number {
@@ -206,15 +206,14 @@ export class Connection {
   }
 
   /**
-   * Writes a frame: its bytes straight to the socket (one write, no copy),
-   * or through ws when the connection compresses. Nothing is written once
-   * the WebSocket is closing (its close frame must be the last).
+   * Writes a frame straight to the socket (one write, no copy), compressed
+   * when the connection negotiated permessage-deflate. Nothing is written
+   * once the WebSocket is closing (its close frame must be the last).
    */
   private sendFrame(frame: Frame): void {
-    const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (this.deflate) ws.send(frame.payload, { binary: this.format === 'msgpack' });
-    else this.socket.write(frame.bytes);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const deflate = this.host.deflate;
+    this.socket.write(this.deflateBits !== 0 && deflate !== undefined ? frame.deflated(this.deflateBits, deflate) : frame.bytes);
     this.host.frameSent(frame.payload.length);
   }
 
@@ -227,4 +226,25 @@ export class Connection {
     this.conflatedByChannel.clear();
     this.snapshotDue.clear();
   }
+}
+
+/**
+ * The server's window size (bits) of a negotiated permessage-deflate, from
+ * the server's Sec-WebSocket-Extensions answer to the upgrade, or 0 without it. The
+ * server always answers server_no_context_takeover (see WsServer), so every
+ * message is compressed on its own.
+ */
+export function deflateWindow(extensions: string): number {
+  for (const ext of extensions.split(',')) {
+    const params = ext.split(';').map((p) => p.trim());
+    if (params[0] !== 'permessage-deflate') continue;
+    let bits = 15;
+    for (const p of params) {
+      const m = /^server_max_window_bits\s*=\s*"?(\d+)"?$/.exec(p);
+      if (m !== null) bits = Number(m[1]);
+    }
+    // zlib's raw deflate has no 8-bit window (it would use 9, more than such a client accepts): those get plain frames.
+    return bits >= 9 ? bits : 0;
+  }
+  return 0;
 }
