@@ -7,7 +7,7 @@ import type { WriterStats } from './storeBackends.js';
 
 /** What the ingest worker runs: the synthetic feed or the Kafka consumer, and the stores it writes to. */
 export interface IngestWorkerConfig {
-  readonly feed: { readonly kind: 'synthetic'; readonly symbols: number; readonly rate: number; readonly seed: number } | { readonly kind: 'kafka'; readonly brokers: readonly string[]; readonly groupId: string; readonly tradesTopic: string; readonly quotesTopic: string; readonly dataDir: string };
+  readonly feed: { readonly kind: 'synthetic'; readonly symbols: number; readonly rate: number; readonly seed: number; readonly startPrices?: Readonly<Record<string, number>> | undefined } | { readonly kind: 'kafka'; readonly brokers: readonly string[]; readonly groupId: string; readonly tradesTopic: string; readonly quotesTopic: string; readonly dataDir: string };
   /** Full mode: the stores the worker's sinks write to (undefined: embedded mode, nothing is written). */
   readonly stores?: {
     readonly clickhouseUrls?: readonly string[] | undefined;

@@ -126,7 +126,7 @@ async function start(): Promise<void> {
   }
   const f = config.feed;
   if (f.kind === 'synthetic') {
-    feed = startMarketFeed({ events, outputs: stores, symbols: f.symbols, rate: f.rate, seed: f.seed });
+    feed = startMarketFeed({ events, outputs: stores, symbols: f.symbols, rate: f.rate, seed: f.seed, startPrices: f.startPrices });
   } else {
     const { startKafkaFeed } = await import('./kafkaFeed.js');
     const backends = stores;

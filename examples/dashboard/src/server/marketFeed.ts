@@ -15,6 +15,8 @@ export interface MarketFeedOptions {
   readonly symbols: number;
   readonly rate: number;
   readonly seed: number;
+  /** Prices to start from (the demo's saved prices, see demoPrices.ts); the seeded ones otherwise. */
+  readonly startPrices?: Readonly<Record<string, number>> | undefined;
 }
 
 /** Counters of a feed: trades taken in, window results emitted, late events, dead letters. */
@@ -130,7 +132,7 @@ export function startMarketFeed(o: MarketFeedOptions): MarketFeed {
   }, 100);
 
   const ac = new AbortController();
-  const ingest = pipeline(syntheticTrades({ symbols: o.symbols, rate: o.rate, seed: o.seed, clock: 'wall' }), { name: 'ingest', ...LIVE_TIMING })
+  const ingest = pipeline(syntheticTrades({ symbols: o.symbols, rate: o.rate, seed: o.seed, clock: 'wall', startPrices: o.startPrices, volumeShape: 'intraday' }), { name: 'ingest', ...LIVE_TIMING })
     .deadLetters(jobs.dead)
     .to({
       write(batch: readonly Trade[]) {

@@ -29,6 +29,7 @@ import { LoginThrottle, RateLimiter } from './rateLimiter.js';
 import { Sessions } from './sessions.js';
 import { documentResponses } from './openApi.js';
 import { backfillDemoHistory } from './demoHistory.js';
+import { loadDemoPrices, startDemoPriceSaver } from './demoPrices.js';
 import { clientAddressOf, trustProxy } from './clientAddress.js';
 import { GUEST_SUBJECT } from './accountRoutes.js';
 import type { RouteContext } from './routeContext.js';
@@ -236,11 +237,23 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   livePageRoutes(app, ctx);
   marketRoutes(app, ctx);
   accountRoutes(app, ctx);
+  // Embedded demo: prices continue across restarts (saved in the data dir every 5 s and at close).
+  const synthetic = config.kafkaBrokers === undefined;
+  const startPrices = synthetic
+    ? await loadDemoPrices(config.dataDir).catch((e: unknown) => {
+        log.warn(`${e instanceof Error ? e.message : String(e)}; starting from the seeded prices`);
+        return undefined;
+      })
+    : undefined;
+  const priceSaver = synthetic ? startDemoPriceSaver({ dataDir: config.dataDir, initial: startPrices, onError: (e) => log.warn(e.message) }) : undefined;
   const targets: FeedTargets = {
     store,
     ws,
     metrics,
-    onTrades: (b) => broker.onTrades(b),
+    onTrades: (b) => {
+      broker.onTrades(b);
+      priceSaver?.record(b);
+    },
     onCandles: (b: readonly Candle[]) => {
       if (config.print) for (const c of b) if (c.final && c.timeframe === '1m') log.info({ candle: c }, 'final candle');
     },
@@ -250,7 +263,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   // Embedded demo: the charts start with history (the past of the same synthetic market, ending at its live prices).
   if (config.kafkaBrokers === undefined && config.clickhouseUrl === undefined && config.databaseUrl === undefined && config.history !== '0') {
     const spanMs = seconds(config.history) * 1000;
-    const h = await backfillDemoHistory(store, { symbols: config.symbols, seed: config.seed, spanMs, rate: Math.min(config.rate, 300_000 / (spanMs / 1000)) });
+    const h = await backfillDemoHistory(store, { symbols: config.symbols, seed: config.seed, spanMs, rate: Math.min(config.rate, 300_000 / (spanMs / 1000)), startPrices, liveRate: config.rate, volumeShape: 'intraday' });
     log.info({ trades: h.trades, candles: h.candles, ms: h.ms }, `demo history: ${config.history} backfilled (${h.trades} trades, ${h.candles} candles, ${h.ms} ms)`);
   }
   let feed: MarketFeed;
@@ -260,7 +273,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         config: {
           feed:
             config.kafkaBrokers === undefined
-              ? { kind: 'synthetic', symbols: config.symbols, rate: config.rate, seed: config.seed }
+              ? { kind: 'synthetic', symbols: config.symbols, rate: config.rate, seed: config.seed, startPrices }
               : { kind: 'kafka', brokers: config.kafkaBrokers, groupId: config.kafkaGroup, tradesTopic: config.kafkaTradesTopic, quotesTopic: config.kafkaQuotesTopic, dataDir: config.dataDir },
           stores:
             stores === undefined
@@ -275,7 +288,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     } else {
       feed =
         config.kafkaBrokers === undefined
-          ? startMarketFeed({ events, outputs: stores, symbols: config.symbols, rate: config.rate, seed: config.seed })
+          ? startMarketFeed({ events, outputs: stores, symbols: config.symbols, rate: config.rate, seed: config.seed, startPrices })
           : await startKafkaFeed({
               events,
               outputs: stores,
@@ -335,6 +348,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         closing = true;
         clearInterval(lagTimer);
         await feed.stop();
+        await priceSaver?.close();
         await ws.close();
         await app.close();
         await stores?.close();
