@@ -172,10 +172,14 @@ export class Job<In, Out> {
     let tickMs = options.tickInterval === undefined ? 100 : parseDuration(options.tickInterval, 'tickInterval');
     let requested = false;
     let key: KeySelector<unknown> | undefined;
+    const passed = (): number => this.lastWm;
     const ctx: BuildContext = {
       late: (e) => this.pushLate(e),
       deadLetter: (d) => this.pushDeadLetter(d),
       watermarks: this.tracker,
+      get passedWatermark() {
+        return passed();
+      },
       timestamp: options.timestamp as ((e: unknown) => number) | undefined,
       get key() {
         return key;
@@ -282,8 +286,13 @@ export class Job<In, Out> {
     this.counts.events++;
     if (input !== this.curInput) this.switchInput(input);
     const wm = this.tracker.observe(input, this.tsIsField ? (event as unknown as { ts: number }).ts : this.tsOf(event));
-    this.head.push(event);
-    if (wm > this.lastWm) this.advanceTo(wm);
+    const head = this.head;
+    head.push(event);
+    if (wm > this.lastWm) {
+      // The first stage is told only once it has work (Stage.advanceAt); it reads passedWatermark meanwhile.
+      this.lastWm = wm;
+      if (wm >= head.advanceAt) head.advance(wm);
+    }
     if (this.pending !== 0) this.deliver();
   }
 
@@ -300,14 +309,20 @@ export class Job<In, Out> {
         const e = events[i]!;
         const wm = tracker.observe(input, (e as unknown as { ts: number }).ts);
         head.push(e);
-        if (wm > this.lastWm) this.advanceTo(wm);
+        if (wm > this.lastWm) {
+          this.lastWm = wm;
+          if (wm >= head.advanceAt) head.advance(wm);
+        }
       }
     } else {
       for (let i = 0; i < n; i++) {
         const e = events[i]!;
         const wm = tracker.observe(input, this.tsOf(e));
         head.push(e);
-        if (wm > this.lastWm) this.advanceTo(wm);
+        if (wm > this.lastWm) {
+          this.lastWm = wm;
+          if (wm >= head.advanceAt) head.advance(wm);
+        }
       }
     }
     if (this.pending !== 0) this.deliver();

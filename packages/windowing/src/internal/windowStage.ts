@@ -303,6 +303,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   override pushColumns(cols: TradeColumns, input: number, tracker: WatermarkTracker): void {
     this.flushRows();
+    this.catchUpWm();
     if (!this.columnar) {
       super.pushColumns(cols, input, tracker);
       return;
@@ -518,6 +519,21 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     if (single && n > 0) tracker.observe(input, maxTs);
   }
 
+  /**
+   * With final-only emission and nothing after it but the output, the stage
+   * needs `advance` only when windows are due: the job skips the other calls
+   * (see Stage.advanceAt) and `catchUpWm` reads the watermark they carried.
+   */
+  override get advanceAt(): number {
+    return this.update || !this.next.terminal ? Number.NEGATIVE_INFINITY : this.nextDue;
+  }
+
+  /** Brings `wm` up to the watermark the job has passed (advance calls below `advanceAt` are skipped). */
+  private catchUpWm(): void {
+    const passed = this.ctx.passedWatermark;
+    if (passed > this.wm) this.wm = passed;
+  }
+
   override advance(watermark: number): void {
     if (watermark > this.wm) this.advanceOwn(watermark);
     if (!this.next.terminal) this.next.advance(watermark);
@@ -706,6 +722,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   /** Adds an event (or a columnar row when `cols` is set) outside the current window of its key. */
   private pushSlow(k: number, event: In, ts: number, cols: TradeColumns | null, row: number): void {
     this.flushRows();
+    this.catchUpWm();
     const size = this.size0;
     const hop = this.hop0;
     let wm = this.wm;
