@@ -97,6 +97,21 @@ describe('TradeScanner', () => {
     );
   });
 
+  it('learns no line shape from blank lines (regression: the shape walk ran past a blank line)', () => {
+    const t = (sym: string, ts: number): string => `{"symbol":"${sym}","ts":${ts},"price":1.5,"size":2}`;
+    const spaced = (sym: string, ts: number): string => `{ "symbol": "${sym}", "ts": ${ts}, "price": 1.5, "size": 2, "id": "x" }`;
+    for (const text of [
+      '\n\n',
+      '   \n',
+      `\n${t('A', 1)}\n${t('B', 2)}\n`,
+      `${t('A', 1)}\n${'\n'.repeat(20)}${spaced('B', 2)}\n${spaced('C', 3)}\n\n`,
+      `${'\n'.repeat(20)}${spaced('B', 2)}\n${t('A', 1)}\n${t('C', 3)}`,
+    ]) {
+      expect(scanned(text, 'ndjson')).toEqual(oracle(text, 'ndjson'));
+      expect(scanned(text, 'auto')).toEqual(oracle(text, 'auto'));
+    }
+  });
+
   it('honours a symbol list like the line parser', () => {
     const text = ['{"symbol":"AAPL","ts":1,"price":1,"size":1}', '{"symbol":"MSFT","ts":2,"price":1,"size":1}', 'symbol'].join('\n');
     const allowed = new Set(['AAPL']);

@@ -522,10 +522,13 @@ export class TradeScanner {
 
   /**
    * Learns the shape of the line `buf[a, e)` that fastJson has just accepted
-   * (so every step below succeeds): walks it again the same way and keeps the
-   * bytes between values. Lines of more than 16 values keep no shape.
+   * as a trade (so every step below succeeds): walks it again the same way
+   * and keeps the bytes between values. Lines of more than 16 values keep no
+   * shape.
    */
   private learnShape(buf: Uint8Array, a: number, e: number): void {
+    // fastJson also accepts blank lines: they have no shape.
+    if (skipWs(buf, a, e) === e) return;
     this.shapeMisses = 0;
     this.shapeCount = -1;
     const lits: number[] = [];
