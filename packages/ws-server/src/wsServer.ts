@@ -64,7 +64,7 @@ export interface WsBridge {
 
 /** Per-flush metrics. */
 export interface FlushInfo {
-  /** Wall time of the flush (deltas built, encoded, frames written to sockets). */
+  /** Wall time of the flush: deltas built, encoded, frames written to sockets (with the I/O served between its ~8 ms slices). */
   readonly durationMs: number;
   /** Channels that produced a delta. */
   readonly deltas: number;
