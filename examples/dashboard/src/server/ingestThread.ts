@@ -58,9 +58,9 @@ export class IngestWorkerFailed extends TickflowError {
 export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketFeed> {
   const script = ingestWorkerScript();
   if (script === undefined) throw new IngestWorkerFailed('dist/ingestWorker.js is missing: build the dashboard (npm run build) or run ingest on the main thread (--ingest-thread main)');
-  // execArgv [] : the worker runs the build, so it resolves packages without this process's flags (e.g. a test
-  // runner's `--conditions @tickflow/source`, which would point it at TypeScript sources).
-  const worker = new Worker(script, { workerData: o.config, name: 'tickflow-ingest', execArgv: [] });
+  // The worker runs the build, so it resolves packages without this process's `--conditions` (a test runner's
+  // `@tickflow/source` would point it at TypeScript sources); other flags (e.g. --cpu-prof) carry over.
+  const worker = new Worker(script, { workerData: o.config, name: 'tickflow-ingest', execArgv: withoutConditions(process.execArgv) });
   const send = (m: ToIngestWorker): void => worker.postMessage(m);
   let feed: FeedStats = { events: 0, emitted: 0, late: 0, deadLetters: 0 };
   let kafka: KafkaConsumerStats | undefined;
@@ -142,6 +142,17 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
       return stopped;
     },
   };
+}
+
+/** Node flags without `--conditions`/`-C` (both `--conditions x` and `--conditions=x`). */
+export function withoutConditions(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--conditions' || a === '-C') i++;
+    else if (!a.startsWith('--conditions=') && !a.startsWith('-C=')) out.push(a);
+  }
+  return out;
 }
 
 function emptyKafkaStats(): KafkaConsumerStats {

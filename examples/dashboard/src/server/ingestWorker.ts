@@ -158,6 +158,8 @@ async function stop(): Promise<void> {
   sendStats();
   post({ t: 'stopped' });
   port.close();
+  // Ends this thread even if a client library left a handle open (a normal exit also writes --cpu-prof profiles).
+  setTimeout(() => process.exit(0), 200).unref();
 }
 
 const statsTimer = setInterval(sendStats, 250);

@@ -112,8 +112,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         clickhouseMaxConnections: config.clickhouseMaxConnections,
         databasePoolMax: config.databasePoolMax,
         maxBufferedRows: 100_000,
-        // Kafka ingest waits for a full sink (partitions pause, nothing is lost); the synthetic feed never waits.
-        whenFull: config.kafkaBrokers === undefined ? 'drop' : 'wait',
+        // A full sink is backpressure in every mode, never a drop: Kafka partitions pause, the synthetic feed slows down.
+        whenFull: 'wait',
         // With the ingest worker, this side only reads; the worker's own StoreBackends writes.
         writes: !inWorker,
         log: (m) => log.info(m),
@@ -278,7 +278,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
           stores:
             stores === undefined
               ? undefined
-              : { clickhouseUrls: config.clickhouseUrl, databaseUrl: config.databaseUrl, redis: redisTarget, clickhouseMaxConnections: config.clickhouseMaxConnections, databasePoolMax: config.databasePoolMax, whenFull: config.kafkaBrokers === undefined ? 'drop' : 'wait' },
+              : { clickhouseUrls: config.clickhouseUrl, databaseUrl: config.databaseUrl, redis: redisTarget, clickhouseMaxConnections: config.clickhouseMaxConnections, databasePoolMax: config.databasePoolMax, whenFull: 'wait' },
         },
         events,
         log: (m) => log.info(m),
