@@ -10,6 +10,7 @@ import type { TradeKeyOf } from '../tradeKey.js';
 import type { CheckpointStore } from '@tickflow/core/kafka';
 import { timescaleCheckpoints } from './timescaleCheckpoints.js';
 import { TimescaleCorrelationMatrices } from './correlationMatrices.js';
+import { boolArrayLiteral, float8ArrayLiteral, int8ArrayLiteral, textArrayLiteral } from './pgArrayLiteral.js';
 import { AGGREGATE_VIEWS, checkSchemaName, timescaleSchema } from './timescaleSchema.js';
 import type { TimescaleMode } from './timescaleSchema.js';
 
@@ -228,11 +229,6 @@ async function onceMoreIfLost<T>(run: () => Promise<T>): Promise<T> {
     return run();
   }
 }
-
-const FLOAT8 = 701;
-const TEXT = 25;
-const BOOL = 16;
-const INT8 = 20;
 
 /** Epoch ms → timestamptz (exact: PostgreSQL rounds to the microsecond). */
 const toTime = (column: string): string => `to_timestamp(${column} / 1000.0)`;
@@ -612,9 +608,9 @@ export class TimescaleStore {
         await onceMoreIfLost(() => sql`
           INSERT INTO ${sql(this.s)}.trades (time, symbol, trade_key, price, size, side, trade_id, bid, ask)
           SELECT to_timestamp(u.t / 1000.0), u.symbol, u.k, u.price, u.size, u.side, u.id, u.bid, u.ask
-          FROM unnest(${sql.array(ts, FLOAT8)}::float8[], ${sql.array(symbols, TEXT)}::text[], ${sql.array(keys, TEXT)}::text[],
-                      ${sql.array(prices, FLOAT8)}::float8[], ${sql.array(sizes, FLOAT8)}::float8[], ${sql.array(sides, TEXT)}::text[],
-                      ${sql.array(ids, TEXT)}::text[], ${sql.array(bids, FLOAT8)}::float8[], ${sql.array(asks, FLOAT8)}::float8[])
+          FROM unnest(${float8ArrayLiteral(ts)}::float8[], ${textArrayLiteral(symbols)}::text[], ${textArrayLiteral(keys)}::text[],
+                      ${float8ArrayLiteral(prices)}::float8[], ${float8ArrayLiteral(sizes)}::float8[], ${textArrayLiteral(sides)}::text[],
+                      ${textArrayLiteral(ids)}::text[], ${float8ArrayLiteral(bids)}::float8[], ${float8ArrayLiteral(asks)}::float8[])
             AS u(t, symbol, k, price, size, side, id, bid, ask)
           ON CONFLICT DO NOTHING`);
       } catch (e) {
@@ -643,15 +639,15 @@ export class TimescaleStore {
       c.sell[i] = r.sellVolume; c.final[i] = r.final; c.rev[i] = r.rev;
     }
     const sql = this.sql;
-    const f = (a: number[]) => sql.array(a, FLOAT8);
+    const f = float8ArrayLiteral;
     try {
       await onceMoreIfLost(() => sql`
         INSERT INTO ${sql(this.s)}.ohlc AS o (symbol, timeframe, start, "end", open, high, low, close, volume, trades, vwap, buy_volume, sell_volume, final, rev)
         SELECT u.symbol, u.timeframe, to_timestamp(u.st / 1000.0), to_timestamp(u.en / 1000.0), u.open, u.high, u.low, u.close, u.volume, u.trades, u.vwap, u.buy, u.sell, u.final, u.rev
-        FROM unnest(${sql.array(c.symbol, TEXT)}::text[], ${sql.array(c.timeframe, TEXT)}::text[], ${f(c.start)}::float8[], ${f(c.end)}::float8[],
+        FROM unnest(${textArrayLiteral(c.symbol)}::text[], ${textArrayLiteral(c.timeframe)}::text[], ${f(c.start)}::float8[], ${f(c.end)}::float8[],
                     ${f(c.open)}::float8[], ${f(c.high)}::float8[], ${f(c.low)}::float8[], ${f(c.close)}::float8[], ${f(c.volume)}::float8[],
-                    ${sql.array(c.trades, INT8)}::int8[], ${f(c.vwap)}::float8[], ${f(c.buy)}::float8[], ${f(c.sell)}::float8[],
-                    ${sql.array(c.final, BOOL)}::bool[], ${sql.array(c.rev, INT8)}::int8[])
+                    ${int8ArrayLiteral(c.trades)}::int8[], ${f(c.vwap)}::float8[], ${f(c.buy)}::float8[], ${f(c.sell)}::float8[],
+                    ${boolArrayLiteral(c.final)}::bool[], ${int8ArrayLiteral(c.rev)}::int8[])
           AS u(symbol, timeframe, st, en, open, high, low, close, volume, trades, vwap, buy, sell, final, rev)
         ON CONFLICT (symbol, timeframe, start) DO UPDATE SET
           "end" = excluded."end", open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
@@ -681,14 +677,14 @@ export class TimescaleStore {
       c.val[i] = r.valueAreaLow; c.vah[i] = r.valueAreaHigh; c.vav[i] = r.valueAreaVolume; c.final[i] = r.final; c.rev[i] = r.rev;
     }
     const sql = this.sql;
-    const f = (a: number[]) => sql.array(a, FLOAT8);
+    const f = float8ArrayLiteral;
     try {
       await onceMoreIfLost(() => sql`
         INSERT INTO ${sql(this.s)}.volume_profiles AS o (symbol, timeframe, start, "end", bucket, levels, volume, poc, value_area_low, value_area_high, value_area_volume, final, rev)
         SELECT u.symbol, u.timeframe, to_timestamp(u.st / 1000.0), to_timestamp(u.en / 1000.0), u.bucket, u.levels::jsonb, u.volume, u.poc, u.val, u.vah, u.vav, u.final, u.rev
-        FROM unnest(${sql.array(c.symbol, TEXT)}::text[], ${sql.array(c.timeframe, TEXT)}::text[], ${f(c.start)}::float8[], ${f(c.end)}::float8[],
-                    ${f(c.bucket)}::float8[], ${sql.array(c.levels, TEXT)}::text[], ${f(c.volume)}::float8[], ${f(c.poc)}::float8[],
-                    ${f(c.val)}::float8[], ${f(c.vah)}::float8[], ${f(c.vav)}::float8[], ${sql.array(c.final, BOOL)}::bool[], ${sql.array(c.rev, INT8)}::int8[])
+        FROM unnest(${textArrayLiteral(c.symbol)}::text[], ${textArrayLiteral(c.timeframe)}::text[], ${f(c.start)}::float8[], ${f(c.end)}::float8[],
+                    ${f(c.bucket)}::float8[], ${textArrayLiteral(c.levels)}::text[], ${f(c.volume)}::float8[], ${f(c.poc)}::float8[],
+                    ${f(c.val)}::float8[], ${f(c.vah)}::float8[], ${f(c.vav)}::float8[], ${boolArrayLiteral(c.final)}::bool[], ${int8ArrayLiteral(c.rev)}::int8[])
           AS u(symbol, timeframe, st, en, bucket, levels, volume, poc, val, vah, vav, final, rev)
         ON CONFLICT (symbol, timeframe, start) DO UPDATE SET
           "end" = excluded."end", bucket = excluded.bucket, levels = excluded.levels, volume = excluded.volume, poc = excluded.poc,
@@ -720,8 +716,8 @@ export class TimescaleStore {
       await onceMoreIfLost(() => sql`
         INSERT INTO ${sql(this.s)}.tick_counts AS o (symbol, timeframe, start, "end", trades, buy_trades, sell_trades, final, rev)
         SELECT u.symbol, u.timeframe, to_timestamp(u.st / 1000.0), to_timestamp(u.en / 1000.0), u.trades, u.buy, u.sell, u.final, u.rev
-        FROM unnest(${sql.array(c.symbol, TEXT)}::text[], ${sql.array(c.timeframe, TEXT)}::text[], ${sql.array(c.start, FLOAT8)}::float8[], ${sql.array(c.end, FLOAT8)}::float8[],
-                    ${sql.array(c.trades, INT8)}::int8[], ${sql.array(c.buy, INT8)}::int8[], ${sql.array(c.sell, INT8)}::int8[], ${sql.array(c.final, BOOL)}::bool[], ${sql.array(c.rev, INT8)}::int8[])
+        FROM unnest(${textArrayLiteral(c.symbol)}::text[], ${textArrayLiteral(c.timeframe)}::text[], ${float8ArrayLiteral(c.start)}::float8[], ${float8ArrayLiteral(c.end)}::float8[],
+                    ${int8ArrayLiteral(c.trades)}::int8[], ${int8ArrayLiteral(c.buy)}::int8[], ${int8ArrayLiteral(c.sell)}::int8[], ${boolArrayLiteral(c.final)}::bool[], ${int8ArrayLiteral(c.rev)}::int8[])
           AS u(symbol, timeframe, st, en, trades, buy, sell, final, rev)
         ON CONFLICT (symbol, timeframe, start) DO UPDATE SET
           "end" = excluded."end", trades = excluded.trades, buy_trades = excluded.buy_trades, sell_trades = excluded.sell_trades,
