@@ -98,25 +98,39 @@ function onFrame(seqs, data) {
 }
 
 const sockets = [];
-function open(i) {
+// Each client comes from its own address (X-Forwarded-For; the server trusts loopback proxies by default), as
+// real clients would: the per-address connection cap and upgrade rate apply per client, not to the benchmark as one.
+// A 429 (upgrade rate) is retried after its Retry-After.
+function open(i, attempt = 0) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, [MSGPACK_SUBPROTOCOL], { perMessageDeflate: false });
+    const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, [MSGPACK_SUBPROTOCOL], { perMessageDeflate: false, headers: { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } });
     const seqs = new Map();
+    let answered = false;
+    ws.on('unexpected-response', (_req, res) => {
+      answered = true;
+      ws.terminate();
+      if (res.statusCode === 429 && attempt < 20) {
+        const wait = Number(res.headers['retry-after'] ?? 1) * 1000;
+        setTimeout(() => open(i, attempt + 1).then(resolve, reject), wait);
+      } else reject(new Error(`upgrade answered ${res.statusCode}`));
+    });
     ws.on('open', () => {
       const sym = symbols[i % symbols.length];
       const channels = [`trades:${sym}`, `candles:${sym}:1m`];
       if (i % tickerEvery === 0) channels.push('ticker');
       expectedSnapshots += channels.length;
       ws.send(packr.pack({ type: 'subscribe', channels }));
+      sockets.push(ws);
       resolve();
     });
     ws.on('message', (data) => onFrame(seqs, data));
-    ws.on('error', reject);
+    ws.on('error', (e) => {
+      if (!answered) reject(e);
+    });
     ws.on('close', (code) => {
       const target = cur ?? { closes: {} };
-      target.closes[code] = (target.closes[code] ?? 0) + 1;
+      if (!answered) target.closes[code] = (target.closes[code] ?? 0) + 1;
     });
-    sockets.push(ws);
   });
 }
 

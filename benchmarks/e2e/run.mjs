@@ -103,7 +103,8 @@ async function startServer({ rate, symbols, services, kafkaBrokers, profileDir }
   const flags = ['serve', '--port', String(port), '--host', '127.0.0.1', '--rate', String(rate), '--symbols', String(symbols), '--log-level', 'warn', '--rate-limit', '1000000', '--data-dir', dataDir];
   if (services !== undefined) flags.push('--clickhouse-url', services.clickhouse, '--database-url', services.postgres, '--redis-url', services.redis);
   if (kafkaBrokers !== undefined) flags.push('--kafka-brokers', kafkaBrokers.join(','));
-  const env = { ...process.env, JWT_SECRET, TICKFLOW_GUEST_ACCESS: 'true' };
+  // The clients sign in as one viewer: lift the per-user cap (each client has its own address, see clients.mjs).
+  const env = { ...process.env, JWT_SECRET, TICKFLOW_GUEST_ACCESS: 'true', TICKFLOW_WS_MAX_PER_USER: '100000' };
   // Only the flags choose the mode: a store URL in the benchmark's environment must not switch it.
   for (const k of ['CLICKHOUSE_URL', 'DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'PORT', 'HOST', 'LOG_LEVEL', 'RATE_LIMIT']) delete env[k];
   const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];

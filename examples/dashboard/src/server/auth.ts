@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 
 /** Roles, weakest first: each role may do what the ones before it may. */
@@ -70,33 +71,35 @@ export async function dataDirSecret(dataDir: string): Promise<{ secret: string; 
  * tokens carrying the role, longer refresh tokens that can only mint new pairs.
  */
 export class TokenIssuer {
-  private readonly key: Uint8Array;
+  /** Imported once: handing jose the raw bytes re-imports the key for every token (WebCrypto), a cost per request and per WebSocket upgrade. */
+  private readonly key: Promise<webcrypto.CryptoKey>;
 
   constructor(
     secret: string,
     private readonly accessTtlS = 900,
     private readonly refreshTtlS = 7 * 86_400,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = globalThis.crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
   /** A token pair of a session: the access token names it (`sid`), the refresh token also carries its generation (`gen`, rotation). */
   async issue(user: AuthUser, session: { readonly sid: string; readonly gen: number }): Promise<TokenPair> {
     const now = Math.floor(Date.now() / 1000);
+    const key = await this.key;
     const sign = (typ: string, ttl: number): Promise<string> =>
       new SignJWT({ role: user.role, typ, sid: session.sid, ...(typ === 'refresh' ? { gen: session.gen } : {}) })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(user.username)
         .setIssuedAt(now)
         .setExpirationTime(now + ttl)
-        .sign(this.key);
+        .sign(key);
     return { accessToken: await sign('access', this.accessTtlS), refreshToken: await sign('refresh', this.refreshTtlS), tokenType: 'Bearer', expiresIn: this.accessTtlS, role: user.role };
   }
 
   /** The user of a valid token of the given type, else undefined. */
   async verify(token: string, typ: 'access' | 'refresh'): Promise<AuthUser | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
       if (payload.typ !== typ || typeof payload.sub !== 'string' || !ROLES.includes(payload.role as Role) || typeof payload.sid !== 'string') return undefined;
       if (typ === 'refresh' && typeof payload.gen !== 'number') return undefined;
       return { username: payload.sub, role: payload.role as Role, expiresAt: (payload.exp as number) * 1000, sid: payload.sid, gen: typeof payload.gen === 'number' ? payload.gen : undefined };
