@@ -181,6 +181,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     maxConnectionsPerSubject: config.wsMaxPerUser,
     maxConnectionsPerAddress: config.wsMaxPerAddress,
     upgradeRate: { capacity: 20, refillPerSecond: 10 },
+    perMessageDeflate: config.wsDeflate,
     clientAddress: (req) => clientAddressOf(req, trust),
     // Several nodes: each publishes what it ingested, and applies what the others did (Redis pub/sub).
     bridge: redisTarget === undefined ? undefined : redisBridge({ ...redisConnection(redisTarget), onError: (e) => log.warn(e.message) }),

@@ -111,6 +111,11 @@ export const ServerConfigSchema = z.object({
   guestRate: z.coerce.number().positive().max(1_000_000).default(10),
   /** Open WebSocket connections per user (a guest is a user). */
   wsMaxPerUser: int(1, 1_000_000).default(16),
+  /** permessage-deflate offered to WebSocket clients (off by default: see benchmarks/README.md, fanout). */
+  wsDeflate: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+    .default(false)
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
   /** Open WebSocket connections per client address. */
   wsMaxPerAddress: int(1, 1_000_000).default(64),
   /** WebSocket entitlements: role → channel kinds it may subscribe to. */
@@ -184,6 +189,7 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'guestRate', flag: '', env: 'TICKFLOW_GUEST_RATE', help: 'guest token pairs per minute per client address, burst twice that (default 10)' },
   { key: 'trustProxy', flag: '--trust-proxy LIST', env: 'TICKFLOW_TRUST_PROXY', help: 'proxies whose X-Forwarded-For is believed: false, true, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal (default loopback,linklocal,uniquelocal)' },
   { key: 'wsMaxPerUser', flag: '', env: 'TICKFLOW_WS_MAX_PER_USER', help: 'open WebSocket connections per user (default 16)' },
+  { key: 'wsDeflate', flag: '', env: 'TICKFLOW_WS_DEFLATE', help: 'true|false: offer permessage-deflate on the WebSocket (frames ~2.3× smaller, more client CPU and latency; default false)' },
   { key: 'wsMaxPerAddress', flag: '', env: 'TICKFLOW_WS_MAX_PER_ADDRESS', help: 'open WebSocket connections per client address (default 64)' },
   { key: 'history', flag: '--history DURATION', env: 'TICKFLOW_HISTORY', help: 'embedded mode: synthetic history backfilled at start through the same operators, ending at the live prices (default 1d; 0 for none)' },
   { key: 'retentionBars', flag: '--retention-bars N', env: 'TICKFLOW_RETENTION_BARS', help: 'bars kept per symbol and timeframe (default 1440)' },
