@@ -4,7 +4,7 @@
 // turn (interleaved), best of N, and the candles must agree.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,21 @@ function fingerprint(rows) {
   return `${keys.length}:${(h >>> 0).toString(16)}`;
 }
 
+/**
+ * `timed`, again after a pause while the build output is missing: on a shared
+ * checkout another build may be rewriting dist/ (tsup cleans it first).
+ */
+async function timedRetrying(args) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await timed(args);
+    } catch (e) {
+      if (attempt >= 40 || !/Cannot find module|ERR_MODULE_NOT_FOUND/.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+}
+
 const readRows = (file) => readFileSync(file, 'utf8').trim().split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
 
 export async function main(argv) {
@@ -63,7 +78,9 @@ export async function main(argv) {
   const chdbDir = chdbCacheDir();
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-backfill-'));
   const results = [];
-  console.log(`backfill benchmark: ${fmt(trades)} trades, ${symbols} symbols → 1m OHLCV, whole process, best of ${runs} (interleaved); node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+  const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+  const loadBefore = load();
+  console.log(`backfill benchmark: ${fmt(trades)} trades, ${symbols} symbols → 1m OHLCV, whole process, best of ${runs} (interleaved); node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ${loadBefore}`);
   try {
     for (const format of formats) {
       const input = join(dir, `trades.${format}`);
@@ -79,7 +96,7 @@ export async function main(argv) {
       const best = new Map();
       for (let r = 0; r < runs; r++) {
         for (const c of contenders) {
-          const { seconds } = await timed(c.args(c.out));
+          const { seconds } = await timedRetrying(c.args(c.out));
           const prev = best.get(c.name);
           best.set(c.name, { seconds: Math.min(prev?.seconds ?? Infinity, seconds), all: [...(prev?.all ?? []), Number(seconds.toFixed(3))] });
         }
@@ -90,15 +107,19 @@ export async function main(argv) {
         const rows = readRows(c.out);
         const print = fingerprint(rows);
         const { seconds, all } = best.get(c.name);
-        const row = { format, contender: c.name, trades, symbols, seconds, runs: all, tradesPerSecond: trades / seconds, vsChdb: chdbSeconds / seconds, candles: rows.length, fingerprint: print, sameAsChdb: print === chdbPrints };
+        const sorted = [...all].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)];
+        const row = { format, contender: c.name, trades, symbols, seconds, median, runs: all, tradesPerSecond: trades / seconds, vsChdb: chdbSeconds / seconds, candles: rows.length, fingerprint: print, sameAsChdb: print === chdbPrints };
         results.push(row);
-        console.log(`  ${format.padEnd(6)} ${c.name.padEnd(20)} ${seconds.toFixed(2).padStart(6)} s  ${fmt(row.tradesPerSecond).padStart(9)} trades/s  ${row.vsChdb.toFixed(2)}× chDB's speed  ${row.candles} candles ${print}${row.sameAsChdb ? '' : '  DIFFERENT FROM chDB'}`);
+        console.log(`  ${format.padEnd(6)} ${c.name.padEnd(20)} ${seconds.toFixed(2).padStart(6)} s (median ${median.toFixed(2)} s)  ${fmt(row.tradesPerSecond).padStart(9)} trades/s  ${row.vsChdb.toFixed(2)}× chDB's speed  ${row.candles} candles ${print}${row.sameAsChdb ? '' : '  DIFFERENT FROM chDB'}`);
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(join(here, '..', 'results'), { recursive: true });
-  writeFileSync(join(here, '..', 'results', 'backfill.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, results }, null, 2)}\n`);
+  const loadAfter = load();
+  console.log(`  load average at the end: ${loadAfter}`);
+  writeFileSync(join(here, '..', 'results', 'backfill.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadAverage: { before: loadBefore, after: loadAfter }, results }, null, 2)}\n`);
   return results.every((r) => r.sameAsChdb) ? 0 : 1;
 }
