@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
-import { CLK_TCK, procMemory, procStat } from './procStats.mjs';
+import { CLK_TCK, cpuBetween, cpuSample, procMemory, procStat } from './procStats.mjs';
 
 const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +90,16 @@ async function startServer({ brokers, services, processes, group }) {
   return servers;
 }
 
+/** Cores used per command name (node, clickhouse, postgres, redis-server, kafka-mock, …) between two samples, the busiest first. */
+function cpuByCommand(a, b, seconds) {
+  const by = {};
+  for (const [pid, s1] of b.procs) {
+    const d = s1.ticks - (a.procs.get(pid)?.ticks ?? 0);
+    if (d > 0) by[s1.comm] = (by[s1.comm] ?? 0) + d / CLK_TCK / seconds;
+  }
+  return Object.fromEntries(Object.entries(by).filter(([, v]) => v >= 0.01).sort((x, y) => y[1] - x[1]).slice(0, 8));
+}
+
 async function ingested(server) {
   try {
     const r = await fetch(`${server.base}/metrics`);
@@ -112,6 +122,7 @@ async function scenario(mode, o, ts) {
     const f0 = Date.now();
     await fill(kafka.brokers, 'trades', o.trades, o.symbols);
     console.log(`${mode}: produced ${o.trades} trades in ${((Date.now() - f0) / 1000).toFixed(1)} s`);
+    const started = Date.now();
     const servers = await startServer({ brokers: kafka.brokers, services: urls, processes: o.processes, group: `drain-${mode}` });
     try {
       let first;
@@ -126,9 +137,9 @@ async function scenario(mode, o, ts) {
         const now = Date.now();
         const ticks = servers.map((s) => procStat(s.child.pid)?.ticks ?? 0);
         for (const s of servers) peakRss = Math.max(peakRss, procMemory(s.child.pid)?.rssMb ?? 0);
-        if (first === undefined && total > 0) first = { at: now, total, ticks };
+        if (first === undefined && total > 0) first = { at: now, total, ticks, sample: cpuSample() };
         if (total >= o.trades) {
-          last = { at: now, total, ticks, counts };
+          last = { at: now, total, ticks, counts, sample: cpuSample() };
           break;
         }
         await sleep(200);
@@ -137,7 +148,12 @@ async function scenario(mode, o, ts) {
       const trades = last.total - first.total;
       const cpuSeconds = last.ticks.map((t, i) => (t - first.ticks[i]) / CLK_TCK);
       const cpuTotal = cpuSeconds.reduce((a, b) => a + b, 0);
-      const r = { mode, processes: o.processes, partitions: o.partitions, trades: o.trades, seconds, tradesPerSecond: trades / seconds, cpuSeconds, usPerTrade: (cpuTotal / trades) * 1e6, perProcess: last.counts, peakRssMb: Math.round(peakRss) };
+      const parts = await Promise.all(servers.map(async (sv) => ((await (await fetch(`${sv.base}/healthz`)).json()).kafka?.partitions ?? []).join(',')));
+      console.log(`  partitions at the end: ${parts.map((p, i) => `#${i + 1} [${p}]`).join(' ')}; first trade ${((first.at - started) / 1000).toFixed(1)} s after the start`);
+      const cpu = cpuBetween(first.sample, last.sample, { server: servers.map((s) => s.child.pid) });
+      const byProcess = cpuByCommand(first.sample, last.sample, seconds);
+      const r = { mode, processes: o.processes, partitions: o.partitions, trades: o.trades, seconds, tradesPerSecond: trades / seconds, cpuSeconds, usPerTrade: (cpuTotal / trades) * 1e6, perProcess: last.counts, peakRssMb: Math.round(peakRss), cores: cpu, byProcess };
+      console.log(`  CPU in cores over the drain: machine ${cpu.machine.toFixed(2)} of ${cpu.cores}, server ${cpu.server.toFixed(2)}; by process: ${Object.entries(byProcess).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
       console.log(`${mode} ×${o.processes}: drained ${trades} trades in ${seconds.toFixed(1)} s = ${Math.round(r.tradesPerSecond)} trades/s; server CPU ${cpuSeconds.map((c) => c.toFixed(1)).join('+')} s = ${r.usPerTrade.toFixed(1)} µs/trade; per process ${last.counts.join(', ')}; peak RSS ${r.peakRssMb} MB`);
       return r;
     } finally {
