@@ -27,6 +27,58 @@ const tokenPair = obj({ accessToken: str, refreshToken: str, expiresIn: { type: 
 const order = { ...json(OrderInputSchema.and(z.object({ id: z.string(), user: z.string(), createdAt: z.number(), status: z.enum(['open', 'filled', 'rejected', 'cancelled']), fillPrice: z.number().optional(), filledAt: z.number().optional(), reason: z.string().optional() }))) };
 const session = obj({ sid: str, user: str, role: str, createdAt: num, lastUsed: num, ip: str }, ['sid', 'user', 'role']);
 const anyObject: Json = { type: 'object', additionalProperties: true };
+const stats = obj({
+  symbol: str,
+  last: num,
+  lastTs: { type: 'number', description: 'epoch ms of the last trade' },
+  open24h: num,
+  change24h: num,
+  changePct24h: num,
+  high24h: num,
+  low24h: num,
+  volume24h: num,
+  vwap24h: num,
+  trades24h: int,
+  ticksLastMinute: { type: 'integer', description: 'trades in the latest 1m tick-count window' },
+});
+const position = obj({ symbol: str, quantity: num, averageCost: num, realisedPnl: num, mark: num, marketValue: num, unrealisedPnl: num });
+const portfolio = obj({
+  user: str,
+  cash: num,
+  startingCash: num,
+  equity: num,
+  realisedPnl: num,
+  unrealisedPnl: num,
+  positions: { type: 'array', items: position },
+  performance: obj({ totalReturn: num, maxDrawdown: num, volatility: num }),
+});
+const auditEntry: Json = {
+  type: 'object',
+  required: ['id', 'ts', 'type', 'user'],
+  properties: {
+    id: { type: 'string', description: 'unique, sortable in append order' },
+    ts: num,
+    type: { enum: ['login', 'login_failed', 'guest_login', 'order', 'fill', 'order_rejected', 'order_cancelled', 'forbidden', 'logout', 'session_revoked', 'refresh_reuse', 'suppressed'] },
+    user: str,
+  },
+  additionalProperties: true,
+  description: 'the fields of each type beside these (an order, a fill, the route of a 403, …)',
+};
+const health: Json = {
+  type: 'object',
+  required: ['mode', 'events', 'emitted', 'late', 'deadLetters', 'ingestThread'],
+  properties: {
+    mode: { enum: ['embedded', 'full'] },
+    events: int,
+    emitted: int,
+    late: int,
+    deadLetters: int,
+    ingestThread: { enum: ['worker', 'main'], description: 'where ingest, windows and store writes run' },
+    kafka: { type: 'object', additionalProperties: true, description: 'full mode with Kafka: lag, partitions, idle partitions, late events, commits, checkpoints' },
+    stores: { type: 'object', additionalProperties: true, description: 'full mode: sink and read-breaker figures per store' },
+  },
+  additionalProperties: true,
+};
 
 /** Success status and body per `METHOD path`. */
 const SUCCESS: Record<string, [number, Json | undefined, string]> = {
@@ -40,14 +92,14 @@ const SUCCESS: Record<string, [number, Json | undefined, string]> = {
   'POST /api/orders': [201, order, 'the order, filled or resting'],
   'DELETE /api/orders/:id': [200, order, 'the cancelled order'],
   'GET /api/orders': [200, obj({ orders: { type: 'array', items: order } }), 'the orders, newest first'],
-  'GET /api/portfolio': [200, obj({ cash: num, positions: { type: 'array', items: anyObject } }), 'cash, positions and performance'],
-  'GET /api/audit': [200, obj({ entries: { type: 'array', items: anyObject } }), 'audit entries, newest first'],
+  'GET /api/portfolio': [200, portfolio, 'cash, positions and performance'],
+  'GET /api/audit': [200, obj({ store: { enum: ['postgres', 'file'] }, path: str, source: str, degraded: str, entries: { type: 'array', items: auditEntry } }, ['entries']), 'audit entries, newest first'],
   'GET /api/symbols': [200, { type: 'array', items: candle }, 'the latest 1m candle of every symbol'],
   'GET /api/historical/:symbol': [200, obj({ symbol: str, from: num, to: num, limit: int, trades: { type: 'array', items: trade }, nextCursor: { type: ['number', 'null'], description: 'pass as cursor for the next page' } }, ['symbol', 'trades']), 'a page of trades'],
   'GET /api/aggregates/:symbol/:timeframe': [200, obj({ symbol: str, timeframe: str, from: num, to: num, candles: { type: 'array', items: candle } }), 'candles, oldest first'],
-  'GET /api/stats/:symbol': [200, anyObject, 'last price, 24h change, high, low, volume, VWAP'],
+  'GET /api/stats/:symbol': [200, stats, 'last price, 24h change, high, low, volume, VWAP'],
   'GET /api/profile/:symbol/:timeframe': [200, obj({ symbol: str, timeframe: str, profiles: { type: 'array', items: profile } }), 'volume profiles'],
-  'GET /healthz': [200, anyObject, 'alive, with feed and store figures'],
+  'GET /healthz': [200, health, 'alive, with feed and store figures'],
   'GET /readyz': [200, anyObject, 'ready'],
   'GET /metrics': [200, { type: 'string' }, 'Prometheus text format'],
 };
