@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Role } from './auth.js';
@@ -74,8 +74,18 @@ class MemorySessions implements SessionBackend {
         const file = this.file!;
         try {
           await mkdir(dirname(file), { recursive: true });
-          await writeFile(`${file}.tmp`, JSON.stringify([...this.byId.values()]), { mode: 0o600 });
+          // Written, flushed to disk, then renamed over the old file (and the directory entry flushed): a crash
+          // leaves the old or the new sessions, never an empty or torn file.
+          const tmp = await open(`${file}.tmp`, 'w', 0o600);
+          try {
+            await tmp.writeFile(JSON.stringify([...this.byId.values()]));
+            await tmp.sync();
+          } finally {
+            await tmp.close();
+          }
           await rename(`${file}.tmp`, file);
+          const dir = await open(dirname(file), 'r');
+          await dir.sync().finally(() => dir.close());
         } catch {
           // best effort: the sessions stay in memory
         }
