@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import helmet from 'helmet';
 import swagger from '@fastify/swagger';
@@ -136,7 +136,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   sessionsOpen.onDegraded = (m) => log.warn(m);
   // bodyLimit: every JSON body of the API is small (an order, a login); 64 KiB bounds parsing work and memory per request.
   // Requests are logged at debug (one line each, in onResponse), not fastify's two info lines per request.
-  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
+  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
   // helmet's middleware on every answer (what @fastify/helmet does; used directly because that plugin's require('helmet') gets the ESM build under the test runner's import condition).
   const securityHeaders = helmet({
     contentSecurityPolicy: {
