@@ -12,7 +12,7 @@
 // ingest path (decode, windows, store writes, commits).
 //
 // Options: --trades 1000000 --symbols 100 --partitions 6 --modes kafka-memory,kafka
-//   --processes 1 (several: one consumer group, the partitions split)
+//   --processes 1 (several: one consumer group, the partitions split) --stagger MS (start each next process MS later: joins mid-backlog)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -69,22 +69,25 @@ async function fill(brokers, topic, n, symbols) {
   await producer.disconnect();
 }
 
-async function startServer({ brokers, services, processes, group }) {
+async function startServer({ brokers, services, processes, group, stagger }) {
   const servers = [];
   for (let i = 0; i < processes; i++) {
+    if (i > 0 && stagger > 0) await sleep(stagger);
     const { freePort } = await import('@tickflow/test-services');
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'tickflow-drain-'));
-    const flags = ['serve', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', '--rate-limit', '1000000', '--data-dir', dataDir, '--kafka-brokers', brokers.join(',')];
+    const flags = ['serve', '--port', String(port), '--host', '127.0.0.1', '--log-level', process.env.DRAIN_LOG ?? 'warn', '--rate-limit', '1000000', '--data-dir', dataDir, '--kafka-brokers', brokers.join(',')];
     if (services !== undefined) flags.push('--clickhouse-url', services.clickhouse, '--database-url', services.postgres, '--redis-url', services.redis);
     const env = { ...process.env, JWT_SECRET: 'drain-benchmark-secret-0123456789abcdef', KAFKA_GROUP: group };
     for (const k of ['CLICKHOUSE_URL', 'DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'PORT', 'HOST', 'LOG_LEVEL']) delete env[k];
-    const child = spawn(process.execPath, [...(process.env.DRAIN_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, ...flags], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...(process.env.DRAIN_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, ...flags], { env, stdio: ['ignore', process.env.DRAIN_LOG !== undefined ? 'pipe' : 'ignore', 'pipe'] });
     const tail = [];
-    child.stderr.on('data', (d) => {
+    const keep = (d) => {
       tail.push(d.toString());
-      if (tail.length > 20) tail.shift();
-    });
+      if (tail.length > 200) tail.shift();
+    };
+    child.stderr.on('data', keep);
+    child.stdout?.on('data', keep);
     servers.push({ child, base: `http://127.0.0.1:${port}`, dataDir, tail });
   }
   return servers;
@@ -123,7 +126,7 @@ async function scenario(mode, o, ts) {
     await fill(kafka.brokers, 'trades', o.trades, o.symbols);
     console.log(`${mode}: produced ${o.trades} trades in ${((Date.now() - f0) / 1000).toFixed(1)} s`);
     const started = Date.now();
-    const servers = await startServer({ brokers: kafka.brokers, services: urls, processes: o.processes, group: `drain-${mode}` });
+    const servers = await startServer({ brokers: kafka.brokers, services: urls, processes: o.processes, group: `drain-${mode}`, stagger: o.stagger });
     try {
       let first;
       let last;
@@ -157,6 +160,7 @@ async function scenario(mode, o, ts) {
       console.log(`${mode} ×${o.processes}: drained ${trades} trades in ${seconds.toFixed(1)} s = ${Math.round(r.tradesPerSecond)} trades/s; server CPU ${cpuSeconds.map((c) => c.toFixed(1)).join('+')} s = ${r.usPerTrade.toFixed(1)} µs/trade; per process ${last.counts.join(', ')}; peak RSS ${r.peakRssMb} MB`);
       return r;
     } finally {
+      if (process.env.DRAIN_LOG !== undefined) servers.forEach((s, i) => console.log(`--- server #${i + 1} log tail:\n${s.tail.join('').slice(-6000)}`));
       for (const s of servers) {
         s.child.kill('SIGTERM');
         await Promise.race([new Promise((res) => s.child.once('exit', res)), sleep(10_000)]);
@@ -171,8 +175,8 @@ async function scenario(mode, o, ts) {
 }
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { trades: { type: 'string', default: '1000000' }, symbols: { type: 'string', default: '100' }, partitions: { type: 'string', default: '6' }, modes: { type: 'string', default: 'kafka-memory,kafka' }, processes: { type: 'string', default: '1' }, out: { type: 'string' } } });
-  const o = { trades: Number(values.trades), symbols: Number(values.symbols), partitions: Number(values.partitions), processes: Number(values.processes) };
+  const { values } = parseArgs({ args: argv, options: { trades: { type: 'string', default: '1000000' }, symbols: { type: 'string', default: '100' }, partitions: { type: 'string', default: '6' }, modes: { type: 'string', default: 'kafka-memory,kafka' }, processes: { type: 'string', default: '1' }, stagger: { type: 'string', default: '0' }, out: { type: 'string' } } });
+  const o = { trades: Number(values.trades), symbols: Number(values.symbols), partitions: Number(values.partitions), processes: Number(values.processes), stagger: Number(values.stagger) };
   const ts = await import('@tickflow/test-services');
   const results = [];
   for (const mode of values.modes.split(',')) results.push(await scenario(mode, o, ts));
