@@ -21,15 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
 import { CLK_TCK, cpuBetween, cpuSample, procMemory, procStat } from './procStats.mjs';
+import { parseMetrics } from './run.mjs';
 
 const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function metricSum(text, name) {
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
-}
 
 /** Produces `n` trades to `topic` with kafkajs, 10 000 messages per request, 4 requests in flight. */
 async function fill(brokers, topic, n, symbols) {
@@ -106,7 +101,7 @@ function cpuByCommand(a, b, seconds) {
 async function ingested(server) {
   try {
     const r = await fetch(`${server.base}/metrics`);
-    return metricSum(await r.text(), 'tickflow_trades_ingested_total');
+    return parseMetrics(await r.text()).tickflow_trades_ingested_total ?? 0;
   } catch {
     return -1;
   }

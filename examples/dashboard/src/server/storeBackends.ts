@@ -219,12 +219,12 @@ export class StoreBackends implements StoreOutputs {
 
   /** Sink counters and read breaker state of each store, plus rows dropped because a sink's buffer was full. */
   stats(): { stores: Record<string, StoreStats>; droppedRows: number } {
+    // The sink figures are this process's own, or those of the StoreBackends that writes (the ingest worker).
+    const writer = this.writer?.() ?? this.writerStats();
     const stores: Record<string, StoreStats> = {};
-    const writer = this.writer?.();
-    const sinkStats = (name: string, s: SinkSet | undefined): Record<string, SinkStats> => writer?.sinks[name] ?? (s === undefined ? {} : Object.fromEntries(Object.entries(s).map(([k, v]) => [k, (v as Sink<unknown>).stats])));
-    for (const b of this.backends) stores[b.source] = { readBreaker: b.breaker.state, readBreakerOpens: b.breaker.opens, sinks: sinkStats(b.source, b.sinks) };
-    if (this.redis !== undefined) stores.redis = { readBreaker: this.redis.breaker.state, readBreakerOpens: this.redis.breaker.opens, sinks: sinkStats('redis', this.redis.sinks) };
-    return { stores, droppedRows: writer?.droppedRows ?? this.dropped };
+    for (const b of this.backends) stores[b.source] = { readBreaker: b.breaker.state, readBreakerOpens: b.breaker.opens, sinks: writer.sinks[b.source] ?? {} };
+    if (this.redis !== undefined) stores.redis = { readBreaker: this.redis.breaker.state, readBreakerOpens: this.redis.breaker.opens, sinks: writer.sinks.redis ?? {} };
+    return { stores, droppedRows: writer.droppedRows };
   }
 
   /** The sink figures of every store, by store name and table (what the ingest worker reports to the main thread). */
