@@ -15,6 +15,7 @@ export interface IngestWorkerConfig {
     readonly redis?: RedisTarget | undefined;
     readonly clickhouseMaxConnections: number;
     readonly databasePoolMax: number;
+    readonly maxBufferedRows: number;
     readonly whenFull: 'drop' | 'wait';
   };
 }

@@ -108,13 +108,7 @@ async function start(): Promise<void> {
     // The worker's StoreBackends only writes (reads are the main thread's); its in-process store is never read.
     stores = await StoreBackends.connect(
       {
-        clickhouseUrls: s.clickhouseUrls,
-        databaseUrl: s.databaseUrl,
-        redis: s.redis,
-        clickhouseMaxConnections: s.clickhouseMaxConnections,
-        databasePoolMax: s.databasePoolMax,
-        maxBufferedRows: 100_000,
-        whenFull: s.whenFull,
+        ...s,
         log,
         warn,
         onWritten: (store, table, ms) => {

@@ -103,17 +103,21 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   // Ingest, windows and store writes in a worker thread: HTTP and WebSocket fan-out keep this one (see ingestThread.ts).
   const inWorker = config.ingestThread === 'worker' || (config.ingestThread === 'auto' && runningFromBuild() && ingestWorkerScript() !== undefined);
+  // The stores, as this thread connects them and (with the ingest worker) the worker does.
+  const storeSettings = {
+    clickhouseUrls: config.clickhouseUrl,
+    databaseUrl: config.databaseUrl,
+    redis: redisTarget,
+    clickhouseMaxConnections: config.clickhouseMaxConnections,
+    databasePoolMax: config.databasePoolMax,
+    maxBufferedRows: 100_000,
+    // A full sink is backpressure in every mode, never a drop: Kafka partitions pause, the synthetic feed slows down.
+    whenFull: 'wait' as const,
+  };
   try {
     stores = await StoreBackends.connect(
       {
-        clickhouseUrls: config.clickhouseUrl,
-        databaseUrl: config.databaseUrl,
-        redis: redisTarget,
-        clickhouseMaxConnections: config.clickhouseMaxConnections,
-        databasePoolMax: config.databasePoolMax,
-        maxBufferedRows: 100_000,
-        // A full sink is backpressure in every mode, never a drop: Kafka partitions pause, the synthetic feed slows down.
-        whenFull: 'wait',
+        ...storeSettings,
         // With the ingest worker, this side only reads; the worker's own StoreBackends writes.
         writes: !inWorker,
         log: (m) => log.info(m),
@@ -279,7 +283,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
           stores:
             stores === undefined
               ? undefined
-              : { clickhouseUrls: config.clickhouseUrl, databaseUrl: config.databaseUrl, redis: redisTarget, clickhouseMaxConnections: config.clickhouseMaxConnections, databasePoolMax: config.databasePoolMax, whenFull: 'wait' },
+              : storeSettings,
         },
         events,
         log: (m) => log.info(m),
