@@ -29,6 +29,7 @@ export type { VolumeProfile, VolumeLevel } from './events/volumeProfile.js';
 export { TickCountSchema } from './events/tickCount.js';
 export type { TickCount } from './events/tickCount.js';
 export type { DeadLetter } from './events/deadLetter.js';
+export { UserEventSchema, UserEventRecordSchema, USER_EVENT_TYPES, USER_EVENT_VERSION, USER_EVENT_LIMITS, normalizeUserEvent, normalizeUserEventRecord, parseUserEvent, type UserEvent, type UserEventRecord, type UserEventType } from './events/userEvent.js';
 
 export {
   TradeColumnsBuilder,
