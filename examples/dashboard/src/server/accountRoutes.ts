@@ -136,7 +136,7 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 
   const OrderParams = z.object({ id: z.string().min(1).max(32) });
-  app.delete('/api/orders/:id', { preHandler: trader, schema: { summary: 'Cancel an open limit order of the signed-in user (releases the cash or shares it held)', tags: ['trading'], security: bearer, params: doc(OrderParams) } }, async (req) => {
+  app.delete('/api/orders/:id', { preHandler: trader, schema: { summary: 'Cancel a resting limit order of the signed-in user (releases the cash or shares it held; audited as order_cancelled). 404: no such order of yours; 409: already filled, rejected or cancelled', tags: ['trading'], security: bearer, params: doc(OrderParams) } }, async (req) => {
     const { id } = parseOr400(OrderParams, req.params, 'path');
     try {
       const order = ctx.broker.cancel(userOf(req).username, id);

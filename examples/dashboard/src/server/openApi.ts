@@ -90,7 +90,7 @@ const SUCCESS: Record<string, [number, Json | undefined, string]> = {
   'DELETE /api/auth/sessions/:id': [204, undefined, 'the session ended'],
   'DELETE /api/auth/sessions': [200, anyObject, 'how many sessions ended'],
   'POST /api/orders': [201, order, 'the order, filled or resting'],
-  'DELETE /api/orders/:id': [200, order, 'the cancelled order'],
+  'DELETE /api/orders/:id': [200, order, 'the cancelled order (404: no such order of the caller, 409: already filled, rejected or cancelled)'],
   'GET /api/orders': [200, obj({ orders: { type: 'array', items: order } }), 'the orders, newest first'],
   'GET /api/portfolio': [200, portfolio, 'cash, positions and performance'],
   'GET /api/audit': [200, obj({ store: { enum: ['postgres', 'file'] }, path: str, source: str, degraded: str, entries: { type: 'array', items: auditEntry } }, ['entries']), 'audit entries, newest first'],
@@ -109,7 +109,7 @@ const ERRORS: Record<number, string> = {
   401: 'no valid access token: sign in (POST /api/auth/login) or get a guest token (POST /api/auth/guest)',
   403: 'the role may not do this',
   404: 'unknown symbol, order or session',
-  409: 'too many open limit orders',
+  409: 'too many open limit orders (place), or the order is no longer open (cancel)',
   429: 'rate limited (Retry-After)',
   500: 'internal error',
   503: 'unavailable (Retry-After): stores down, or not ready',
@@ -128,6 +128,7 @@ function errorsOf(key: string, schema: Json): number[] {
   if (key === 'POST /api/auth/refresh') out.add(503);
   if (key === 'POST /api/auth/guest') out.add(403);
   if (key === 'POST /api/orders') out.add(409).add(404);
+  if (key === 'DELETE /api/orders/:id') out.add(409);
   if (key === 'POST /api/auth/logout' || key === 'GET /api/auth/sessions' || key === 'DELETE /api/auth/sessions') out.delete(403);
   return [...out].sort();
 }

@@ -172,17 +172,44 @@ export class PaperBroker {
     acct.orders.push(order);
     if (marketable) this.fill(order, price, now);
     else this.rest(order);
+    this.changed(order);
     return order;
   }
 
-  /** Cancels an open limit order of `user`; throws OrderRejected (404) when there is none with that id. */
+  /**
+   * Cancels a resting limit order of `user`. Throws OrderRejected: 404 when
+   * `user` has no order with that id (another user's order is unknown too),
+   * 409 when it is no longer open (filled, rejected or already cancelled).
+   */
   cancel(user: string, orderId: string, now = Date.now()): Order {
     const order = this.accounts.get(user)?.orders.find((o) => o.id === orderId);
-    if (order === undefined || order.status !== 'open') throw new OrderRejected(404, `no open order ${orderId.slice(0, 32)} of yours: GET /api/orders lists them`);
+    if (order === undefined) throw new OrderRejected(404, `no order ${orderId.slice(0, 32)} of yours: GET /api/orders lists them`);
+    if (order.status !== 'open') throw new OrderRejected(409, `order ${order.id} is ${order.status}: only open limit orders can be cancelled`);
     this.audit.append({ ts: now, type: 'order_cancelled', user, orderId });
     this.unrest(order);
     order.status = 'cancelled';
+    this.changed(order);
     return order;
+  }
+
+  /**
+   * Listens to order changes (placed, filled, rejected while resting,
+   * cancelled): called after each, with the order as it is now. One
+   * listener; the reference server forwards them to the user's private
+   * WebSocket channels.
+   */
+  onOrderChange(listener: ((order: Order) => void) | undefined): void {
+    this.listener = listener;
+  }
+
+  private listener: ((order: Order) => void) | undefined;
+
+  private changed(order: Order): void {
+    try {
+      this.listener?.(order);
+    } catch {
+      // a listener's failure must not undo an order that is already in the audit trail
+    }
   }
 
   /** Resting limit orders (all users), for tests and metrics. */
@@ -242,6 +269,7 @@ export class PaperBroker {
           o.reason = `insufficient cash when the limit was reached (${money(o.quantity * t.price)} > ${money(acct.cash - acct.reservedCash)})`;
           this.audit.append({ ts: t.ts, type: 'order_rejected', user: o.user, orderId: o.id, reason: o.reason });
         } else this.fill(o, t.price, t.ts);
+        this.changed(o);
       }
     }
   }

@@ -57,7 +57,7 @@ describe('limit order bounds and cash reservation', () => {
     expect(b.reservedCash('ann')).toBe(5_000);
     expect(b.cancel('ann', orders[0]!.id).status).toBe('cancelled');
     expect(b.reservedCash('ann')).toBe(4_950);
-    expect(reason(() => b.cancel('ann', orders[0]!.id))).toMatch(/^404/);
+    expect(reason(() => b.cancel('ann', orders[0]!.id))).toMatch(/^409 order o\d+ is cancelled/); // already cancelled
     expect(reason(() => b.cancel('bob', orders[1]!.id))).toMatch(/^404/); // not bob's
     expect(b.place('ann', { symbol: 'AAPL', side: 'buy', type: 'limit', quantity: 1, limitPrice: 50 }).status).toBe('open');
     // Another user is unaffected.
