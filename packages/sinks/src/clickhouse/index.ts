@@ -9,3 +9,6 @@ export { fnv1a32, shardOf } from './shardOf.js';
 export { candleViewNames, candleViewSelect, candleViewStatements, readCandleView } from './candleView.js';
 export type { CandleViewRange, CandleViewSpec } from './candleView.js';
 export { ClickHouseCorrelationMatrices, clickHouseCorrelationDdl } from './correlationMatrices.js';
+export { readClickHouseDailyOhlc, readClickHouseVolumeBySymbol, volumeBySymbol, dailyOf } from './dailyReaders.js';
+export type { ClickHouseCandleReader } from './dailyReaders.js';
+export { ClickHouseUserEvents, clickHouseUserEventsDdl, USER_EVENTS_TTL_DEFAULT, type ClickHouseUserEventsOptions, type UserEventsQuery } from './userEvents.js';
