@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import type { Candle } from '@tickflow/core';
 import { redisBridge, startWsServer, tokenOf } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
+import { analyticsRoutes, correlationSinks } from './analyticsRoutes.js';
+import { attachCorrelationSocket } from './correlationSocket.js';
+import { LiveCorrelation } from './liveCorrelation.js';
 import { openAuditTrail } from './auditLog.js';
 import { TokenIssuer, dataDirSecret, generatedSecret } from './auth.js';
 import type { Role } from './auth.js';
@@ -20,7 +23,7 @@ import type { FeedTargets } from './ingestEvents.js';
 import { applyIngest } from './ingestEvents.js';
 import { ingestWorkerScript, runningFromBuild, startIngestWorker } from './ingestThread.js';
 import type { MarketFeed } from './marketFeed.js';
-import { startMarketFeed } from './marketFeed.js';
+import { KAFKA_TIMING, LIVE_TIMING, startMarketFeed } from './marketFeed.js';
 import { marketRoutes } from './marketRoutes.js';
 import { InMemoryMarketStore } from './marketStore.js';
 import { opsRoutes } from './opsRoutes.js';
@@ -242,6 +245,22 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   livePageRoutes(app, ctx);
   marketRoutes(app, ctx);
   accountRoutes(app, ctx);
+  // Cross-asset correlation of the ingested trades on this thread (liveCorrelation.ts); full mode also writes the matrices to the stores.
+  const correlation = new LiveCorrelation({ interval: config.correlationInterval, lookback: config.correlationLookback, timing: config.kafkaBrokers === undefined ? LIVE_TIMING : KAFKA_TIMING, sinks: stores === undefined ? undefined : correlationSinks(stores), warn: (m) => log.warn(m) });
+  analyticsRoutes(app, ctx, correlation);
+  const correlationWs = attachCorrelationSocket({
+    server: app.server,
+    live: correlation,
+    authenticate: async (req) => {
+      const token = tokenOf(req);
+      const user = token === undefined ? undefined : await tokens.verify(token, 'access');
+      return user !== undefined && (await sessionsOpen.active(user.sid!)) ? { role: user.role } : undefined;
+    },
+    entitled: (role) => {
+      const kinds = config.wsEntitlements[role as Role] ?? [];
+      return kinds.includes('*') || kinds.includes('correlation');
+    },
+  });
   // Embedded demo: prices continue across restarts (saved in the data dir every 5 s and at close).
   const synthetic = config.kafkaBrokers === undefined;
   const startPrices = synthetic
@@ -258,6 +277,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     onTrades: (b) => {
       broker.onTrades(b);
       priceSaver?.record(b);
+      correlation.push(b);
     },
     onCandles: (b: readonly Candle[]) => {
       if (config.print) for (const c of b) if (c.final && c.timeframe === '1m') log.info({ candle: c }, 'final candle');
@@ -270,6 +290,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     const spanMs = seconds(config.history) * 1000;
     const h = await backfillDemoHistory(store, { symbols: config.symbols, seed: config.seed, spanMs, rate: Math.min(config.rate, 300_000 / (spanMs / 1000)), startPrices, liveRate: config.rate, volumeShape: 'intraday' });
     log.info({ trades: h.trades, candles: h.candles, ms: h.ms }, `demo history: ${config.history} backfilled (${h.trades} trades, ${h.candles} candles, ${h.ms} ms)`);
+    await correlation.seedFromCandles(store);
   }
   let feed: MarketFeed;
   try {
@@ -308,6 +329,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
             });
     }
   } catch (e) {
+    await correlationWs.close();
+    await correlation.stop(0);
     await ws.close();
     await app.close();
     await stores?.close(0);
@@ -330,6 +353,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
     await feed.stop();
+    await correlationWs.close();
+    await correlation.stop(0);
     await ws.close();
     await stores?.close();
     await sessionsOpen.close();
@@ -354,6 +379,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         clearInterval(lagTimer);
         await feed.stop();
         await priceSaver?.close();
+        await correlationWs.close();
+        await correlation.stop();
         await ws.close();
         await app.close();
         await stores?.close();

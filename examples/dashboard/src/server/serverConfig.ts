@@ -116,6 +116,10 @@ export const ServerConfigSchema = z.object({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
     .default(false)
     .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
+  /** Return interval of the cross-asset correlation job (see liveCorrelation.ts). */
+  correlationInterval: duration.default('1m'),
+  /** Returns per pair of the correlation job. */
+  correlationLookback: int(2, 100_000).default(60),
   /** Open WebSocket connections per client address. */
   wsMaxPerAddress: int(1, 1_000_000).default(64),
   /** WebSocket entitlements: role → channel kinds it may subscribe to. */
@@ -138,7 +142,7 @@ export const ServerConfigSchema = z.object({
 });
 
 /** WebSocket channel kinds (see docs/protocol.md). */
-export const WS_KINDS = ['trades', 'quotes', 'candles', 'profile', 'ticker'] as const;
+export const WS_KINDS = ['trades', 'quotes', 'candles', 'profile', 'ticker', 'correlation'] as const;
 
 /** A Redis connection from REDIS_URL: one node, or a Sentinel group. */
 export type RedisTarget =
@@ -191,6 +195,8 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'wsMaxPerUser', flag: '', env: 'TICKFLOW_WS_MAX_PER_USER', help: 'open WebSocket connections per user (default 16)' },
   { key: 'wsDeflate', flag: '', env: 'TICKFLOW_WS_DEFLATE', help: 'true|false: offer permessage-deflate on the WebSocket (frames ~2.3× smaller, more client CPU and latency; default false)' },
   { key: 'wsMaxPerAddress', flag: '', env: 'TICKFLOW_WS_MAX_PER_ADDRESS', help: 'open WebSocket connections per client address (default 64)' },
+  { key: 'correlationInterval', flag: '', env: 'TICKFLOW_CORRELATION_INTERVAL', help: 'return interval of the cross-asset correlation (GET /api/correlation, /ws/correlation; default 1m)' },
+  { key: 'correlationLookback', flag: '', env: 'TICKFLOW_CORRELATION_LOOKBACK', help: 'returns per pair of the correlation (default 60)' },
   { key: 'history', flag: '--history DURATION', env: 'TICKFLOW_HISTORY', help: 'embedded mode: synthetic history backfilled at start through the same operators, ending at the live prices (default 1d; 0 for none)' },
   { key: 'retentionBars', flag: '--retention-bars N', env: 'TICKFLOW_RETENTION_BARS', help: 'bars kept per symbol and timeframe (default 1440)' },
   { key: 'retentionTrades', flag: '--retention-trades N', env: 'TICKFLOW_RETENTION_TRADES', help: 'raw trades kept per symbol (default 10000)' },

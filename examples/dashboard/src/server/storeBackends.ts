@@ -364,6 +364,16 @@ export class StoreBackends implements StoreOutputs {
     return { value, source: 'memory' };
   }
 
+  /** The connected range stores in read order (the ClickHouseStore or TimescaleStore behind each source), for the analytics routes (analyticsRoutes.ts). */
+  get rangeStores(): readonly { readonly source: Exclude<DataSource, 'memory'>; readonly store: unknown }[] {
+    return this.backends.map((b) => ({ source: b.source, store: b.reader }));
+  }
+
+  /** A read of another route module with this class's rule: each store behind its breaker, then the in-process answer when `complete`, else 503. */
+  readFromStores<T>(what: string, fromStore: (store: unknown, source: Exclude<DataSource, 'memory'>) => Promise<T>, fromMemory: () => Promise<T>, complete: (value: T) => boolean): Promise<Sourced<T>> {
+    return this.read(what, (b) => fromStore(b.reader, b.source), fromMemory, complete);
+  }
+
   /** Flushes the sinks (bounded wait when a store is down) and closes the stores. */
   async close(flushMs = 3_000): Promise<void> {
     await Promise.all([
