@@ -41,6 +41,9 @@ import { parseRedisUrl, parseServerConfig, redisConnection, seconds, securityPos
 import { ResponseCache } from './responseCache.js';
 import { ServerMetrics } from './serverMetrics.js';
 import { StoreBackends, StoresUnavailable } from './storeBackends.js';
+import { userEventsRoutes } from './userEventsRoutes.js';
+import { startUserEvents } from './userEventsService.js';
+import type { RunningUserEvents } from './userEventsService.js';
 
 /** A running reference server. */
 export interface ReferenceServer {
@@ -100,6 +103,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const trust = trustProxy(config.trustProxy);
   let closing = false;
   let stores: StoreBackends | undefined;
+  let userEvents: RunningUserEvents | undefined;
   let cache: ResponseCache | undefined;
   let sessions: Sessions | undefined;
   const late: { metrics?: ServerMetrics } = {}; // the metrics need the WebSocket server, which starts after the stores
@@ -132,7 +136,20 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     );
     cache = await ResponseCache.open(60_000, redisTarget);
     sessions = await Sessions.open({ redis: redisTarget, file: redisTarget === undefined ? join(config.dataDir, 'sessions.json') : undefined });
+    // User events of the page and the SDK: ring and per-minute counts; the events topic with Kafka; ClickHouse user_events (userEventsService.ts).
+    userEvents = await startUserEvents({
+      config,
+      onCount: (type, n) => late.metrics?.userEvents.inc({ type }, n),
+      onDeadLetter: (l) => {
+        late.metrics?.userEventsRejected.inc();
+        late.metrics?.deadLetters.inc();
+        log.debug({ origin: l.origin }, `user event dead letter: ${l.reason}`);
+      },
+      log: (m) => log.info(m),
+      warn: (m) => log.warn(m),
+    });
   } catch (e) {
+    await userEvents?.close();
     await cache?.close();
     await stores?.close(0);
     await audit.close();
@@ -245,6 +262,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   livePageRoutes(app, ctx);
   marketRoutes(app, ctx);
   accountRoutes(app, ctx);
+  userEventsRoutes(app, ctx, userEvents!);
   // Cross-asset correlation of the ingested trades on this thread (liveCorrelation.ts); full mode also writes the matrices to the stores.
   const correlation = new LiveCorrelation({ interval: config.correlationInterval, lookback: config.correlationLookback, timing: config.kafkaBrokers === undefined ? LIVE_TIMING : KAFKA_TIMING, sinks: stores === undefined ? undefined : correlationSinks(stores), warn: (m) => log.warn(m) });
   analyticsRoutes(app, ctx, correlation);
@@ -333,6 +351,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await correlation.stop(0);
     await ws.close();
     await app.close();
+    await userEvents!.close();
     await stores?.close(0);
     await cache.close();
     await sessionsOpen.close();
@@ -356,6 +375,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     await correlationWs.close();
     await correlation.stop(0);
     await ws.close();
+    await userEvents!.close();
     await stores?.close();
     await sessionsOpen.close();
     await audit.close();
@@ -383,6 +403,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         await correlation.stop();
         await ws.close();
         await app.close();
+        await userEvents!.close();
         await stores?.close();
         await cache.close();
         await sessionsOpen.close();

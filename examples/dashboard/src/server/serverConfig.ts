@@ -80,6 +80,12 @@ export const ServerConfigSchema = z.object({
   kafkaGroup: z.string().min(1).max(255).default('tickflow-serve'),
   kafkaTradesTopic: z.string().min(1).max(249).default('trades'),
   kafkaQuotesTopic: z.string().min(1).max(249).default('quotes'),
+  /** Topic of the user events (page and SDK); dead letters go to `<topic>-dead-letter`. */
+  kafkaEventsTopic: z.string().min(1).max(249).default('events'),
+  /** Retention of ClickHouse `user_events` where the server has TTL ('0': none). */
+  userEventsTtl: z.union([z.literal('0'), duration.refine((v) => /^\d+d$/.test(v), 'must be whole days such as 90d')]).default('90d'),
+  /** User events kept in the in-process ring. */
+  userEventsRing: int(100, 1_000_000).default(10_000),
   /**
    * Where ingest runs: `worker` (a worker thread: feed or Kafka consumer,
    * window jobs and store writes; the main thread keeps HTTP and WebSocket
@@ -208,6 +214,9 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'kafkaGroup', flag: '', env: 'KAFKA_GROUP', help: 'Kafka consumer group (default tickflow-serve)' },
   { key: 'kafkaTradesTopic', flag: '', env: 'KAFKA_TRADES_TOPIC', help: 'Kafka topic of trades (default trades)' },
   { key: 'kafkaQuotesTopic', flag: '', env: 'KAFKA_QUOTES_TOPIC', help: 'Kafka topic of quotes (default quotes)' },
+  { key: 'kafkaEventsTopic', flag: '', env: 'KAFKA_EVENTS_TOPIC', help: 'Kafka topic of user events from the page and the SDK (default events; dead letters to <topic>-dead-letter)' },
+  { key: 'userEventsTtl', flag: '', env: 'TICKFLOW_USER_EVENTS_TTL', help: 'retention of ClickHouse user_events in whole days where the server has TTL (default 90d; 0 for none)' },
+  { key: 'userEventsRing', flag: '', env: 'TICKFLOW_USER_EVENTS_RING', help: 'user events kept in the in-process ring (default 10000)' },
   { key: 'ingestThread', flag: '--ingest-thread WHERE', env: 'TICKFLOW_INGEST_THREAD', help: 'auto|worker|main: run ingest, windows and store writes in a worker thread, HTTP and WebSocket on the main thread (default auto: worker from the build)' },
   { key: 'clickhouseMaxConnections', flag: '', env: 'CLICKHOUSE_MAX_CONNECTIONS', help: 'ClickHouse HTTP connections per shard (default 10)' },
   { key: 'databasePoolMax', flag: '', env: 'DATABASE_POOL_MAX', help: 'PostgreSQL pool size (default 10)' },

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WsServer } from '@tickflow/ws-server';
+import { USER_EVENT_TYPES } from '@tickflow/core';
 
 /** Breaker state as a gauge value: 0 closed, 1 half-open, 2 open. */
 export const BREAKER_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
@@ -44,11 +45,14 @@ export class ServerMetrics {
   });
   readonly rateLimited = new Counter({ name: 'tickflow_http_rate_limited_total', help: 'Requests answered 429', registers: [this.registry] });
   readonly unavailable = new Counter({ name: 'tickflow_http_store_unavailable_total', help: 'Reads answered 503 because no store could answer', registers: [this.registry] });
+  readonly userEvents = new Counter({ name: 'tickflow_user_events_total', help: 'User events counted by the per-minute window job, by type (the schema\'s types only)', labelNames: ['type'] as const, registers: [this.registry] });
+  readonly userEventsRejected = new Counter({ name: 'tickflow_user_events_rejected_total', help: 'User events sent to the dead-letter output (invalid, or outside the accepted time range)', registers: [this.registry] });
   private readonly recent: number[] = [];
   private storeSource: StoreMetricsSource | undefined;
 
   constructor(ws: WsServer) {
     collectDefaultMetrics({ register: this.registry });
+    for (const type of USER_EVENT_TYPES) this.userEvents.inc({ type }, 0);
     const stats = () => ws.stats();
     const reg = [this.registry];
     new Gauge({ name: 'tickflow_ws_connections', help: 'Open WebSocket connections', registers: reg, collect() { this.set(stats().connections); } });
