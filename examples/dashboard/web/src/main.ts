@@ -9,6 +9,7 @@ import type { Session } from './api.js';
 import { CandleChart } from './chart.js';
 import type { Overlay } from './chart.js';
 import { ConnectionStatus } from './connectionStatus.js';
+import { CorrelationHeatmap } from './heatmap.js';
 import type { DataState } from './connectionStatus.js';
 import { direction, formatDateTime, formatPercent, formatPrice, formatQuantity, formatTime, setTimeZone, timeZone } from './format.js';
 import { storeTheme, storeTimeZone, storedTheme, storedTimeZone, systemTheme } from './preferences.js';
@@ -74,6 +75,8 @@ const chart = new CandleChart(el('chart'), theme, showReadout);
 const profile = new ProfileView(el<HTMLCanvasElement>('profile'), el('profile-label'), chart.candles);
 const tape = new TradeTape(el<HTMLTableSectionElement>('tape-body'));
 const watchlist = new Watchlist(el<HTMLTableSectionElement>('watchlist-body'), (s) => show(s, timeframe));
+// Cross-asset correlation of the watchlist's symbols (its own channel, /ws/correlation).
+const heatmap = new CorrelationHeatmap(el('heatmap'), el('heatmap-readout'), () => api.token());
 const tfButtons = [...document.querySelectorAll<HTMLButtonElement>('#timeframes button')];
 const search = el<HTMLInputElement>('search');
 const tzPicker = el<HTMLSelectElement>('time-zone');
@@ -146,6 +149,7 @@ function onBatch(updates: readonly ChannelUpdate[]): void {
     switch (u.kind) {
       case 'ticker':
         watchlist.update(rows as readonly TickerRow[]);
+        heatmap.watch(watchlist.symbols());
         if (quoteSubs.size < Math.min(QUOTE_CHANNELS, watchlist.symbols().length)) subscribeQuotes();
         for (const r of rows as readonly TickerRow[]) if (r.symbol === symbol) shownTicker = r;
         break;
