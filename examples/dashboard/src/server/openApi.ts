@@ -102,6 +102,27 @@ const SUCCESS: Record<string, [number, Json | undefined, string]> = {
   'GET /healthz': [200, health, 'alive, with feed and store figures'],
   'GET /readyz': [200, anyObject, 'ready'],
   'GET /metrics': [200, { type: 'string' }, 'Prometheus text format'],
+  'POST /api/events': [202, obj({ accepted: { type: 'integer', description: 'valid events taken (embedded: stored and counted; full mode: produced to the events topic)' }, rejected: { type: 'array', items: obj({ index: int, reason: str }), description: 'each invalid event: its index in the batch and why (also sent to the dead-letter output)' } }), 'the batch was taken'],
+  'GET /api/events/stats': [
+    200,
+    obj(
+      {
+        window: { const: '1m' },
+        storedIn: str,
+        minutes: { type: 'array', items: obj({ start: num, end: num, counts: { type: 'object', additionalProperties: int, description: 'per user-event type' }, total: int }) },
+        totals: { type: 'object', additionalProperties: int },
+        total: int,
+        late: int,
+        deadLetters: int,
+        recentDeadLetters: { type: 'array', items: obj({ at: num, reason: str, origin: str }) },
+        ring: obj({ size: int, capacity: int }),
+        kafka: anyObject,
+        recent: { type: 'array', items: anyObject },
+      },
+      ['window', 'storedIn', 'minutes', 'totals', 'total', 'late', 'deadLetters', 'recentDeadLetters', 'ring'],
+    ),
+    'user events per type and minute, from the window job of this node',
+  ],
 };
 
 const ERRORS: Record<number, string> = {
@@ -129,6 +150,8 @@ function errorsOf(key: string, schema: Json): number[] {
   if (key === 'POST /api/auth/guest') out.add(403);
   if (key === 'POST /api/orders') out.add(409).add(404);
   if (key === 'DELETE /api/orders/:id') out.add(409);
+  // Any signed-in user may send events (no 403); full mode answers 503 when the events topic cannot take them.
+  if (key === 'POST /api/events') out.add(503).delete(403);
   if (key === 'POST /api/auth/logout' || key === 'GET /api/auth/sessions' || key === 'DELETE /api/auth/sessions') out.delete(403);
   return [...out].sort();
 }
