@@ -27,6 +27,28 @@ const tokenPair = obj({ accessToken: str, refreshToken: str, expiresIn: { type: 
 const order = { ...json(OrderInputSchema.and(z.object({ id: z.string(), user: z.string(), createdAt: z.number(), status: z.enum(['open', 'filled', 'rejected', 'cancelled']), fillPrice: z.number().optional(), filledAt: z.number().optional(), reason: z.string().optional() }))) };
 const session = obj({ sid: str, user: str, role: str, createdAt: num, lastUsed: num, ip: str }, ['sid', 'user', 'role']);
 const anyObject: Json = { type: 'object', additionalProperties: true };
+const nullableNum = { type: ['number', 'null'] };
+const correlationMatrix = obj({
+  interval: { type: 'string', description: 'return interval, e.g. 1m' },
+  lookback: { type: 'integer', description: 'returns per pair at most' },
+  start: num,
+  end: { type: 'number', description: 'end of the interval whose close is the last price of the returns (epoch ms)' },
+  symbols: { type: 'array', items: str },
+  counts: { type: 'array', items: int, description: 'returns of each symbol in the lookback' },
+  values: { type: 'array', items: { type: 'array', items: nullableNum }, description: "values[i][j]: Pearson's r of the log returns of symbols i and j in [−1, 1], null where undefined" },
+  missing: { type: 'array', items: str, description: 'asked-for symbols the matrix does not hold' },
+});
+const dailyBar = obj({ symbol: str, start: { type: 'number', description: 'start of the UTC day' }, end: num, open: num, high: num, low: num, close: num, volume: num, notional: { type: 'number', description: 'Σ price × size' }, buyVolume: num, sellVolume: num, trades: num });
+const symbolVolume = obj({ symbol: str, volume: num, notional: { type: 'number', description: 'Σ price × size' }, buyVolume: num, sellVolume: num, trades: num });
+const report = obj({
+  from: num,
+  to: num,
+  symbols: { type: 'integer', description: 'symbols that traded in the range' },
+  topMovers: { type: 'array', items: obj({ symbol: str, open: num, close: num, change: num, changePct: num }), description: 'by |changePct|, largest first' },
+  mostTradedByVolume: { type: 'array', items: symbolVolume },
+  mostTradedByTrades: { type: 'array', items: symbolVolume },
+  vwap: { type: 'array', items: obj({ symbol: str, vwap: num, volume: num, trades: num }), description: 'every symbol that traded, by symbol' },
+});
 const stats = obj({
   symbol: str,
   last: num,
@@ -99,6 +121,10 @@ const SUCCESS: Record<string, [number, Json | undefined, string]> = {
   'GET /api/aggregates/:symbol/:timeframe': [200, obj({ symbol: str, timeframe: str, from: num, to: num, candles: { type: 'array', items: candle } }), 'candles, oldest first'],
   'GET /api/stats/:symbol': [200, stats, 'last price, 24h change, high, low, volume, VWAP'],
   'GET /api/profile/:symbol/:timeframe': [200, obj({ symbol: str, timeframe: str, profiles: { type: 'array', items: profile } }), 'volume profiles'],
+  'GET /api/correlation': [200, correlationMatrix, 'the latest correlation matrix of the symbols asked for (404: none yet, or not for that lookback)'],
+  'GET /api/daily': [200, obj({ symbol: str, from: num, to: num, days: { type: 'array', items: dailyBar } }), 'daily bars, oldest first'],
+  'GET /api/volume': [200, obj({ from: num, to: num, symbols: { type: 'array', items: symbolVolume } }), 'volume per symbol, by symbol'],
+  'GET /api/report': [200, report, 'top movers, most traded, VWAP by symbol'],
   'GET /healthz': [200, health, 'alive, with feed and store figures'],
   'GET /readyz': [200, anyObject, 'ready'],
   'GET /metrics': [200, { type: 'string' }, 'Prometheus text format'],
@@ -129,7 +155,7 @@ const ERRORS: Record<number, string> = {
   400: 'invalid input (each problem named)',
   401: 'no valid access token: sign in (POST /api/auth/login) or get a guest token (POST /api/auth/guest)',
   403: 'the role may not do this',
-  404: 'unknown symbol, order or session',
+  404: 'unknown symbol, order or session (correlation: no matrix yet for that lookback)',
   409: 'too many open limit orders (place), or the order is no longer open (cancel)',
   429: 'rate limited (Retry-After)',
   500: 'internal error',
@@ -145,6 +171,8 @@ function errorsOf(key: string, schema: Json): number[] {
   if (schema.params !== undefined || schema.querystring !== undefined || schema.body !== undefined) out.add(400);
   if (/:symbol|:id/.test(path)) out.add(404);
   if (path.startsWith('/api/historical') || path.startsWith('/api/aggregates') || path.startsWith('/api/profile') || path.startsWith('/api/stats') || path === '/readyz') out.add(503);
+  if (['/api/correlation', '/api/daily', '/api/volume', '/api/report'].includes(path)) out.add(503);
+  if (path === '/api/correlation') out.add(404);
   if (key === 'POST /api/auth/login' || key === 'POST /api/auth/refresh') out.add(401);
   if (key === 'POST /api/auth/refresh') out.add(503);
   if (key === 'POST /api/auth/guest') out.add(403);

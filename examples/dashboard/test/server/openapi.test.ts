@@ -67,6 +67,8 @@ describe('OpenAPI document and docs page', () => {
     }
     expect(Object.keys(doc.paths['/api/orders']!.post!.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '404', '409', '429', '500']));
     expect(Object.keys(doc.paths['/api/aggregates/{symbol}/{timeframe}']!.get!.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '429', '503']));
+    expect(Object.keys(doc.paths['/api/correlation']!.get!.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '429', '503']));
+    for (const p of ['/api/daily', '/api/volume', '/api/report']) expect(Object.keys(doc.paths[p]!.get!.responses), p).toEqual(expect.arrayContaining(['200', '400', '401', '429', '503']));
   });
 
   it('live answers match their documented response schemas', async () => {
@@ -92,6 +94,11 @@ describe('OpenAPI document and docs page', () => {
       ['/healthz', '/healthz', {}],
       ['/api/symbols', '/api/symbols', {}],
       ['/api/aggregates/{symbol}/{timeframe}', '/api/aggregates/SYM0001/1m', trader],
+      // Embedded with the demo history: the 1m correlation is seeded from its candles, daily bars come from its 1d candles.
+      ['/api/correlation', '/api/correlation', trader],
+      ['/api/daily', '/api/daily?symbol=SYM0001', trader],
+      ['/api/volume', '/api/volume', trader],
+      ['/api/report', '/api/report?limit=1', trader],
     ];
     for (const [path, url, headers] of checks) {
       const r = await fetch(`${server.url}${url}`, { headers });
