@@ -1,5 +1,6 @@
 // @tickflow/ws-server: the delta-broadcast WebSocket server (the client SDK is @tickflow/ws-server/client).
-export { startWsServer, WsServer, WsServerOptionsSchema } from './wsServer.js';
+export { startWsServer, WsServer } from './wsServer.js';
+export { WsServerOptionsSchema } from './wsServerOptions.js';
 export type {
   WsServerOptions,
   WsServerEvents,
@@ -12,7 +13,7 @@ export type {
   FeedEvents,
   FeedKind,
   WsBridge,
-} from './wsServer.js';
+} from './wsServerOptions.js';
 export { jwtAuth, tokenOf, JwtAuthOptionsSchema } from './jwtAuth.js';
 export type { JwtAuthOptions } from './jwtAuth.js';
 export { redisBridge, RedisBridgeOptionsSchema } from './redisBridge.js';
@@ -31,6 +32,9 @@ export type {
   ChannelName,
   ChannelKind,
   KindOfChannel,
+  UserRow,
+  StreamPosition,
+  RowKeyField,
   RowOfKind,
   TickerRow,
   ParsedChannel,

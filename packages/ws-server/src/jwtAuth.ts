@@ -4,7 +4,7 @@ import { UnsecuredJWT, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } fr
 import type { CryptoKey, JWTPayload, JWTVerifyOptions, KeyObject } from 'jose';
 import { z } from 'zod';
 import { TickflowError, formatIssues } from '@tickflow/core';
-import type { AuthenticateHook, Principal } from './wsServer.js';
+import type { AuthenticateHook, Principal } from './wsServerOptions.js';
 
 /** Options of jwtAuth: exactly one of `secret`, `publicKey` or `jwksUrl`. */
 export const JwtAuthOptionsSchema = z

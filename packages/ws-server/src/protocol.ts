@@ -54,8 +54,28 @@ export const CloseCode = {
 /** One of the CloseCode values. */
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** Channel families. */
-export type ChannelKind = 'trades' | 'quotes' | 'candles' | 'profile' | 'ticker';
+/**
+ * Channel families. `user` channels (`user:TOPIC`) are private: the server
+ * resolves the name per connection to the authenticated subject's own
+ * channel, so the same name means a different channel for each user.
+ */
+export type ChannelKind = 'trades' | 'quotes' | 'candles' | 'profile' | 'ticker' | 'user';
+
+/** A row of a private `user:TOPIC` channel: any record with a string `id` (its key). */
+export interface UserRow {
+  readonly id: string;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Where a client is in a list channel's stream: the channel's `epoch` (a new
+ * one whenever the server lost the channel's history, e.g. a restart) and the
+ * `offset` of the last item it got (items are numbered 1, 2, 3, …).
+ */
+export interface StreamPosition {
+  readonly epoch: string;
+  readonly offset: number;
+}
 
 /** The ticker row of one symbol: last price, change since the UTC day's first trade, day volume. */
 export interface TickerRow {
@@ -81,6 +101,7 @@ export interface RowOfKind {
   candles: Candle;
   profile: VolumeProfile;
   ticker: TickerRow;
+  user: UserRow;
 }
 
 /** The channel family of a channel name, at the type level (`'candles:AAPL:1m'` → `'candles'`). */
@@ -94,27 +115,32 @@ export type KindOfChannel<C extends string> = C extends `trades:${string}`
         ? 'profile'
         : C extends 'ticker'
           ? 'ticker'
-          : never;
+          : C extends `user:${string}`
+            ? 'user'
+            : never;
 
-/** A channel name: `trades:SYM`, `quotes:SYM`, `candles:SYM:TF`, `profile:SYM:TF` or `ticker`. */
+/** A channel name: `trades:SYM`, `quotes:SYM`, `candles:SYM:TF`, `profile:SYM:TF`, `ticker` or a private `user:TOPIC`. */
 export type ChannelName =
   | `trades:${string}`
   | `quotes:${string}`
   | `candles:${string}:${string}`
   | `profile:${string}:${string}`
-  | 'ticker';
+  | 'ticker'
+  | `user:${string}`;
 
 /** A parsed channel name. */
 export interface ParsedChannel {
   readonly name: string;
   readonly kind: ChannelKind;
-  /** Symbol (absent for `ticker`). */
+  /** Symbol (absent for `ticker` and `user`). */
   readonly symbol: string | undefined;
   /** Timeframe label (candles and profile only). */
   readonly timeframe: string | undefined;
 }
 
 const TIMEFRAME_RE = /^[1-9][0-9]{0,5}(ms|s|m|h|d|w)$/;
+/** A private channel's topic: no `:`, so no name can point at another user's channel. */
+const TOPIC_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const MAX_SYMBOL = 32;
 
 function validSymbol(s: string): boolean {
@@ -138,7 +164,7 @@ function validSymbol(s: string): boolean {
 export function parseChannel(name: string): ParsedChannel | string {
   if (name === 'ticker') return { name, kind: 'ticker', symbol: undefined, timeframe: undefined };
   const colon = name.indexOf(':');
-  if (colon <= 0) return `unknown channel "${name.slice(0, 64)}": expected trades:SYM, quotes:SYM, candles:SYM:TF, profile:SYM:TF or ticker`;
+  if (colon <= 0) return `unknown channel "${name.slice(0, 64)}": expected trades:SYM, quotes:SYM, candles:SYM:TF, profile:SYM:TF, ticker or user:TOPIC`;
   const family = name.slice(0, colon);
   const rest = name.slice(colon + 1);
   switch (family) {
@@ -155,8 +181,11 @@ export function parseChannel(name: string): ParsedChannel | string {
       if (!TIMEFRAME_RE.test(timeframe)) return `bad timeframe in channel "${name.slice(0, 64)}": expected a label like 1m, 5m, 1h`;
       return { name, kind: family, symbol, timeframe };
     }
+    case 'user':
+      if (!TOPIC_RE.test(rest)) return `bad private channel "${name.slice(0, 64)}": expected user:TOPIC (1–32 of A–Z a–z 0–9 _ . -); it always means the signed-in user's own channel`;
+      return { name, kind: 'user', symbol: undefined, timeframe: undefined };
     default:
-      return `unknown channel family "${family.slice(0, 32)}": expected trades, quotes, candles, profile or ticker`;
+      return `unknown channel family "${family.slice(0, 32)}": expected trades, quotes, candles, profile, ticker or user`;
   }
 }
 
@@ -169,19 +198,30 @@ export function parseChannel(name: string): ParsedChannel | string {
  * const key = ROW_KEY.candles; // 'start'
  * ```
  */
-export const ROW_KEY: Readonly<Record<Exclude<ChannelKind, 'trades'>, 'symbol' | 'start'>> = {
+export const ROW_KEY: Readonly<Record<Exclude<ChannelKind, 'trades'>, RowKeyField>> = {
   quotes: 'symbol',
   candles: 'start',
   profile: 'start',
   ticker: 'symbol',
+  user: 'id',
 };
+
+/** The key field of a keyed channel's rows. */
+export type RowKeyField = 'symbol' | 'start' | 'id';
 
 // ---- client → server ----
 
-/** Subscribes to channels; each gets a `snapshot` (or an `error`). */
+/**
+ * Subscribes to channels; each gets a `snapshot` (or an `error`). `recover`
+ * gives, for list channels the client had before a reconnect, where it
+ * stopped: the server then sends only the items it missed (a snapshot with
+ * `recovered: true`), or a fresh snapshot with `recovered: false` when it
+ * cannot (the gap is older than the channel's history, or the epoch changed).
+ */
 export interface SubscribeMessage {
   readonly type: 'subscribe';
   readonly channels: readonly string[];
+  readonly recover?: Readonly<Record<string, StreamPosition>> | undefined;
   readonly id?: number | undefined;
 }
 
@@ -192,10 +232,11 @@ export interface UnsubscribeMessage {
   readonly id?: number | undefined;
 }
 
-/** Asks for a fresh snapshot of a subscribed channel (after a sequence gap). */
+/** Asks for a fresh snapshot of a subscribed channel (after a sequence gap); with `recover`, for the missed items of a list channel as in `subscribe`. */
 export interface ResyncMessage {
   readonly type: 'resync';
   readonly channel: string;
+  readonly recover?: StreamPosition | undefined;
   readonly id?: number | undefined;
 }
 
@@ -225,6 +266,10 @@ export interface WelcomeMessage {
  * The whole state of a channel: `rows` (list channels: the most recent items,
  * oldest first; keyed channels: every row, ascending by key), at sequence `seq`.
  * `limit` is how many rows the channel keeps: the client trims to it too.
+ * List channels add their `epoch` and the `offset` of their last item. After
+ * a subscribe or resync with `recover`: `recovered: true` means `rows` are
+ * exactly the items missed since the client's offset (append them), and
+ * `recovered: false` that recovery failed and this is a full snapshot.
  */
 export interface SnapshotMessage<Row = unknown> {
   readonly type: 'snapshot';
@@ -232,13 +277,17 @@ export interface SnapshotMessage<Row = unknown> {
   readonly seq: number;
   readonly rows: readonly Row[];
   readonly limit: number;
+  readonly epoch?: string | undefined;
+  readonly offset?: number | undefined;
+  readonly recovered?: boolean | undefined;
 }
 
 /**
  * Changes since sequence `prev`, bringing the channel to `seq`. List channels:
- * `rows` are appended items. Keyed channels: each row holds its key and only
- * the fields that changed (a new row holds all). `prev` is usually `seq − 1`;
- * a conflated delta (slow consumer) spans several sequence numbers.
+ * `rows` are appended items and `offset` is the offset of the last one.
+ * Keyed channels: each row holds its key and only the fields that changed
+ * (a new row holds all). `prev` is usually `seq − 1`; a conflated delta
+ * (slow consumer) spans several sequence numbers.
  */
 export interface DeltaMessage<Row = unknown> {
   readonly type: 'delta';
@@ -246,6 +295,7 @@ export interface DeltaMessage<Row = unknown> {
   readonly seq: number;
   readonly prev: number;
   readonly rows: readonly Partial<Row>[];
+  readonly offset?: number | undefined;
 }
 
 /** Confirms an unsubscribe. */
@@ -312,6 +362,8 @@ export const SHARED_STRUCTURES: readonly (readonly string[])[] = [
   ['type', 'id', 'ts', 'serverTime'],
   ['type', 'channels', 'id'],
   ['type', 'channels'],
+  ['type', 'channel', 'seq', 'prev', 'rows', 'offset'],
+  ['type', 'channel', 'seq', 'rows', 'limit', 'epoch', 'offset'],
 ];
 
 /**

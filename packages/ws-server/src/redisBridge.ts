@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { TickflowError, formatIssues } from '@tickflow/core';
-import type { FeedKind, WsBridge } from './wsServer.js';
+import type { FeedKind, WsBridge } from './wsServerOptions.js';
 
 /** Options of redisBridge. */
 export const RedisBridgeOptionsSchema = z

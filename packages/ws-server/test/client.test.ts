@@ -117,7 +117,7 @@ describe('client entry', () => {
     const { readFileSync, readdirSync } = await import('node:fs');
     const dir = new URL('../src/client/', import.meta.url);
     const files = [...readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => new URL(f, dir)), new URL('../src/protocol.ts', import.meta.url)];
-    const allowed = new Set(['eventemitter3', 'msgpackr', 'zod', '@tickflow/core', '../protocol.js', './tickflowClient.js', './channelStore.js']);
+    const allowed = new Set(['eventemitter3', 'msgpackr', '@tickflow/core', '../protocol.js', './tickflowClient.js', './channelStore.js', './clientOptions.js']);
     for (const f of files) {
       for (const m of readFileSync(f, 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)) expect(allowed, `${f.pathname}: ${m[1]}`).toContain(m[1]);
     }

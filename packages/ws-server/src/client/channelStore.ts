@@ -1,5 +1,5 @@
 import { ROW_KEY } from '../protocol.js';
-import type { ChannelKind, DeltaMessage, SnapshotMessage } from '../protocol.js';
+import type { ChannelKind, DeltaMessage, RowKeyField, SnapshotMessage, StreamPosition } from '../protocol.js';
 
 type Row = Record<string, unknown>;
 
@@ -9,6 +9,12 @@ export interface ChannelChanges<R> {
   readonly reset: boolean;
   /** List channels: the items appended. Keyed channels: the rows that changed, as they are now. */
   readonly changed: readonly R[];
+  /**
+   * After a reconnect of a list channel: true when the missed items were
+   * recovered (they are in `changed`, `reset` is false), false when recovery
+   * failed and a snapshot replaced the state (`reset` is true).
+   */
+  readonly recovered: boolean | undefined;
 }
 
 /** Result of applying a delta. */
@@ -23,7 +29,8 @@ function compareKeys(a: unknown, b: unknown): number {
  * delta whose `prev` is not the last applied sequence number is a gap: the
  * store waits for a fresh snapshot (the client asks for a resync). Keyed rows
  * are replaced by new objects when they change, so UI code can compare by
- * reference.
+ * reference. List channels remember their stream position (epoch, offset),
+ * which the client sends to recover the items missed while disconnected.
  *
  * @example
  * ```ts
@@ -33,11 +40,16 @@ function compareKeys(a: unknown, b: unknown): number {
  * ```
  */
 export class ChannelStore {
-  readonly keyField: 'symbol' | 'start' | undefined;
+  readonly keyField: RowKeyField | undefined;
   /** Last applied sequence number (-1 before the first snapshot). */
   seq = -1;
   /** Waiting for a snapshot (before the first one, after a gap, after a reconnect). */
   waiting = true;
+  /** List channels: the epoch of the stream, once a snapshot gave it. */
+  private epoch: string | undefined;
+  /** List channels: the offset of the last item received. */
+  private offset = 0;
+  private recovered: boolean | undefined;
   private limit = Number.POSITIVE_INFINITY;
   private list: Row[] = [];
   private readonly keyed = new Map<unknown, Row>();
@@ -58,14 +70,35 @@ export class ChannelStore {
     } else {
       const out = [...this.keyed.values()];
       const k = this.keyField;
-      out.sort((a, b) => compareKeys(a[k], b[k]));
+      // Private channels keep their rows in the order they first came (ids are not ordered).
+      if (this.kind !== 'user') out.sort((a, b) => compareKeys(a[k], b[k]));
       this.rowsCache = out;
     }
     return this.rowsCache;
   }
 
-  /** Replaces the state with a snapshot. */
+  /** List channels: where the stream stopped (for recovery after a reconnect), undefined before the first snapshot. */
+  position(): StreamPosition | undefined {
+    return this.keyField === undefined && this.epoch !== undefined ? { epoch: this.epoch, offset: this.offset } : undefined;
+  }
+
+  /**
+   * Replaces the state with a snapshot; a snapshot with `recovered: true`
+   * (the items missed since the position this store gave) is appended instead.
+   */
   applySnapshot(msg: SnapshotMessage): void {
+    if (msg.recovered !== undefined) this.recovered = msg.recovered;
+    if (typeof msg.epoch === 'string' && typeof msg.offset === 'number') {
+      const recovered = msg.recovered === true && this.keyField === undefined && msg.epoch === this.epoch;
+      this.epoch = msg.epoch;
+      this.offset = msg.offset;
+      if (recovered) {
+        this.seq = msg.seq;
+        this.waiting = false;
+        this.append(msg.rows as readonly Row[]);
+        return;
+      }
+    }
     this.seq = msg.seq;
     this.waiting = false;
     this.limit = msg.limit;
@@ -94,12 +127,8 @@ export class ChannelStore {
     this.rowsCache = undefined;
     const rows = msg.rows as readonly Row[];
     if (this.keyField === undefined) {
-      for (const r of rows) {
-        this.list.push(r);
-        this.appended.push(r);
-      }
-      if (this.list.length > this.limit) this.list = this.limit > 0 ? this.list.slice(-this.limit) : [];
-      if (this.appended.length > 10_000) this.appended = this.appended.slice(-10_000);
+      if (typeof msg.offset === 'number') this.offset = msg.offset;
+      this.append(rows);
       return 'applied';
     }
     const k = this.keyField;
@@ -110,6 +139,13 @@ export class ChannelStore {
       this.changedKeys.add(key);
     }
     while (this.keyed.size > this.limit) {
+      if (this.kind === 'user') {
+        // The oldest row of a private channel (the server drops the same one).
+        const first = this.keyed.keys().next().value;
+        this.keyed.delete(first);
+        this.changedKeys.delete(first);
+        continue;
+      }
       let min: unknown;
       let first = true;
       for (const key of this.keyed.keys()) {
@@ -122,9 +158,19 @@ export class ChannelStore {
     return 'applied';
   }
 
+  private append(rows: readonly Row[]): void {
+    this.rowsCache = undefined;
+    for (const r of rows) {
+      this.list.push(r);
+      this.appended.push(r);
+    }
+    if (this.list.length > this.limit) this.list = this.limit > 0 ? this.list.slice(-this.limit) : [];
+    if (this.appended.length > 10_000) this.appended = this.appended.slice(-10_000);
+  }
+
   /** The changes since the last call, or undefined when there are none. */
   takeChanges(): ChannelChanges<Row> | undefined {
-    if (!this.reset && this.appended.length === 0 && this.changedKeys.size === 0) return undefined;
+    if (!this.reset && this.appended.length === 0 && this.changedKeys.size === 0 && this.recovered === undefined) return undefined;
     let changed: Row[];
     if (this.keyField === undefined) {
       changed = this.appended;
@@ -138,7 +184,9 @@ export class ChannelStore {
       this.changedKeys.clear();
     }
     const reset = this.reset;
+    const recovered = this.recovered;
     this.reset = false;
-    return { reset, changed };
+    this.recovered = undefined;
+    return { reset, changed, recovered };
   }
 }

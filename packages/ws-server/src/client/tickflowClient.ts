@@ -2,8 +2,7 @@
 // and React Native; the WebSocket constructor comes from globalThis or an option.
 import { EventEmitter } from 'eventemitter3';
 import { Packr, Unpackr } from 'msgpackr';
-import { z } from 'zod';
-import { TickflowError, formatIssues } from '@tickflow/core';
+import { TickflowError } from '@tickflow/core';
 import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, SHARED_STRUCTURES, parseChannel, sharedStructures } from '../protocol.js';
 import type {
   ChannelKind,
@@ -15,15 +14,15 @@ import type {
   RowOfKind,
   ServerMessage,
   SnapshotMessage,
+  StreamPosition,
   WireFormat,
 } from '../protocol.js';
 import { ChannelStore } from './channelStore.js';
+import { parseClientOptions } from './clientOptions.js';
+import type { ClientOptions, ResolvedClientOptions, WebSocketConstructor } from './clientOptions.js';
 
 /** The row type of a channel name (`'candles:AAPL:1m'` → Candle). */
 export type RowOf<C extends string> = RowOfKind[KindOfChannel<C>];
-
-/** A WebSocket constructor: the browser's, React Native's, or `ws`'s in Node. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => unknown;
 
 /** The subset of the WebSocket API the client uses. */
 interface SocketLike {
@@ -48,6 +47,13 @@ export interface ChannelUpdate<C extends string = string> {
   readonly changed: readonly RowOf<C>[];
   /** True when a snapshot replaced the state since the last batch. */
   readonly reset: boolean;
+  /**
+   * List channels after a reconnect (or a gap): true when the missed items
+   * were recovered from the server's history (they are in `changed`), false
+   * when they could not be (too old, or the server restarted) and a snapshot
+   * replaced the state; undefined otherwise.
+   */
+  readonly recovered: boolean | undefined;
   /** Sequence number of the state. */
   readonly seq: number;
 }
@@ -65,66 +71,6 @@ export interface ClientEvents {
   /** The socket closed (a reconnect follows unless `close()` was called). */
   disconnect: (info: { code: number; reason: string }) => void;
 }
-
-const DurationMs = z.number().int().nonnegative();
-
-/**
- * Options of createClient.
- *
- * @example
- * ```ts
- * const options = ClientOptionsSchema.parse({ url: 'ws://127.0.0.1:8080/ws', format: 'json' });
- * ```
- */
-export const ClientOptionsSchema = z.object({
-  /** `ws://host:port/ws` of the server. */
-  url: z.string().min(1),
-  /** A token, or a function returning one (called before every connect, so reconnects get fresh tokens). Sent as the `tokenParam` query parameter. */
-  token: z.union([z.string(), z.custom<() => string | Promise<string>>((v) => typeof v === 'function')]).optional(),
-  /**
-   * Gets a new token when the last one may have been refused: the socket
-   * closed before it opened (a server answers a refused token with HTTP 401
-   * at the upgrade, which browsers do not expose) or with TOKEN_EXPIRED
-   * (4001) or SESSION_REVOKED (4002 from the server). Called instead of
-   * `token` for the next attempt (e.g. refresh the session, or sign in
-   * again); when it throws, an `error` with code `AUTH` and its message is
-   * emitted and the attempt is retried with backoff. Without it, `token` is
-   * called again.
-   */
-  reauthenticate: z.custom<() => string | Promise<string>>((v) => typeof v === 'function').optional(),
-  /** Query parameter carrying the token. Default `token`. */
-  tokenParam: z.string().min(1).default('token'),
-  /** Wire format: MessagePack (default) or JSON. */
-  format: z.enum(['msgpack', 'json']).default('msgpack'),
-  /** WebSocket constructor. Default `globalThis.WebSocket` (pass `ws`'s WebSocket in Node 20). */
-  WebSocket: z.custom<WebSocketConstructor>((v) => typeof v === 'function', 'WebSocket must be a constructor').optional(),
-  /** How often the UI gets one batch of changes. Default 100 ms. */
-  batchInterval: DurationMs.min(1).default(100),
-  /** Reconnect with exponential backoff and jitter; `false` to stay closed. */
-  reconnect: z
-    .union([
-      z.literal(false),
-      z.object({
-        /** First delay. Default 250 ms. */
-        initialDelay: DurationMs.default(250),
-        /** Longest delay. Default 10 s. */
-        maxDelay: DurationMs.default(10_000),
-        /** Growth per attempt. Default 2. */
-        factor: z.number().min(1).default(2),
-        /** Fraction of the delay that is random (0–1). Default 0.5. */
-        jitter: z.number().min(0).max(1).default(0.5),
-      }),
-    ])
-    .prefault({}),
-  /** Application ping interval; no message for `pingInterval + pongTimeout` means the connection is dead. Default 15 s. */
-  pingInterval: DurationMs.min(1).default(15_000),
-  /** Default 10 s. */
-  pongTimeout: DurationMs.min(1).default(10_000),
-});
-
-/** Options of createClient (see ClientOptionsSchema). */
-export type ClientOptions = z.input<typeof ClientOptionsSchema>;
-type Resolved = z.output<typeof ClientOptionsSchema>;
 
 /** A subscription handle. */
 export interface Subscription<C extends string> {
@@ -146,8 +92,10 @@ const OPEN = 1;
 /**
  * A tickflow WebSocket client (create it with createClient): subscribe to channels, keep their state
  * locally (snapshot + deltas), and get one batch of changes per interval.
- * Reconnects with backoff and jitter, resubscribes, and resyncs a channel
- * when it sees a sequence gap.
+ * Reconnects with backoff and jitter and resubscribes; list channels
+ * (`trades:SYM`) recover exactly the items missed meanwhile from the
+ * server's history (or get a snapshot flagged `recovered: false`). Resyncs a
+ * channel when it sees a sequence gap.
  *
  * @example
  * ```ts
@@ -157,7 +105,7 @@ const OPEN = 1;
  * ```
  */
 export class TickflowClient extends EventEmitter<ClientEvents> {
-  private readonly o: Resolved;
+  private readonly o: ResolvedClientOptions;
   private readonly Ctor: WebSocketConstructor;
   private readonly channels = new Map<string, ChannelEntry>();
   private readonly packr = new Packr({ structures: sharedStructures(), maxSharedStructures: SHARED_STRUCTURES.length, useRecords: true });
@@ -179,7 +127,7 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
   readonly stats = { connects: 0, gaps: 0, resyncs: 0, frames: 0, messages: 0 };
 
   /** @internal use createClient. */
-  constructor(o: Resolved, Ctor: WebSocketConstructor) {
+  constructor(o: ResolvedClientOptions, Ctor: WebSocketConstructor) {
     super();
     this.o = o;
     this.Ctor = Ctor;
@@ -324,7 +272,16 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
     this.setStatus('open');
     const names = [...this.channels.keys()];
     for (const e of this.channels.values()) e.store.waiting = true;
-    for (let i = 0; i < names.length; i += 100) this.sendMessage({ type: 'subscribe', channels: names.slice(i, i + 100), id: this.nextId++ });
+    for (let i = 0; i < names.length; i += 100) {
+      const channels = names.slice(i, i + 100);
+      // List channels continue where they stopped: the server sends what they missed (or a snapshot when it cannot).
+      let recover: Record<string, StreamPosition> | undefined;
+      for (const name of channels) {
+        const at = this.channels.get(name)!.store.position();
+        if (at !== undefined) (recover ??= {})[name] = at;
+      }
+      this.sendMessage(recover === undefined ? { type: 'subscribe', channels, id: this.nextId++ } : { type: 'subscribe', channels, recover, id: this.nextId++ });
+    }
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.heartbeat(), this.o.pingInterval);
   }
@@ -421,7 +378,8 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
         if (e.store.applyDelta(msg as DeltaMessage) === 'gap') {
           this.stats.gaps++;
           this.stats.resyncs++;
-          this.sendMessage({ type: 'resync', channel: msg.channel, id: this.nextId++ });
+          const recover = e.store.position();
+          this.sendMessage(recover === undefined ? { type: 'resync', channel: msg.channel, id: this.nextId++ } : { type: 'resync', channel: msg.channel, recover, id: this.nextId++ });
         }
         break;
       }
@@ -453,6 +411,7 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
         rows: e.store.rows() as readonly RowOf<string>[],
         changed: c.changed as readonly RowOf<string>[],
         reset: c.reset,
+        recovered: c.recovered,
         seq: e.store.seq,
       };
       (updates ??= []).push(u);
@@ -480,9 +439,8 @@ export class TickflowClient extends EventEmitter<ClientEvents> {
  * ```
  */
 export function createClient(options: ClientOptions): TickflowClient {
-  const parsed = ClientOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new TickflowError('INVALID_ARGUMENT', `invalid client options: ${formatIssues(parsed.error)}`, { cause: parsed.error });
-  const Ctor = parsed.data.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  const parsed = parseClientOptions(options);
+  const Ctor = parsed.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (Ctor === undefined) throw new TickflowError('INVALID_ARGUMENT', 'no WebSocket constructor: pass options.WebSocket (in Node 20: `import { WebSocket } from "ws"`)');
-  return new TickflowClient(parsed.data, Ctor);
+  return new TickflowClient(parsed, Ctor);
 }

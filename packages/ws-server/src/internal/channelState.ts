@@ -1,5 +1,5 @@
 import { ROW_KEY } from '../protocol.js';
-import type { ChannelKind, DeltaMessage, ParsedChannel } from '../protocol.js';
+import type { ChannelKind, DeltaMessage, ParsedChannel, RowKeyField, SnapshotMessage, StreamPosition } from '../protocol.js';
 import { Outgoing } from './wireCodec.js';
 
 /** A row as the server stores it: a flat record (levels of a profile are one array field). */
@@ -30,6 +30,13 @@ function compareKeys(a: unknown, b: unknown): number {
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
 }
 
+/** Rows of a private channel, oldest first (copied like sortedCopies). */
+function copies(rows: Map<unknown, Row>): Row[] {
+  const out: Row[] = [];
+  for (const r of rows.values()) out.push({ ...r });
+  return out;
+}
+
 /**
  * Rows of a keyed channel ascending by key (start or symbol), copied so a
  * snapshot message never changes after it is built.
@@ -41,49 +48,117 @@ function sortedCopies(rows: Map<unknown, Row>, keyField: string): Row[] {
   return out;
 }
 
+/** The recovery history a list channel keeps for reconnecting clients. */
+export interface RecoveryHistory {
+  /** Items kept (0: no recovery, every reconnect gets a snapshot). */
+  readonly size: number;
+  /** Items older than this (ms) are not recovered. */
+  readonly maxAge: number;
+}
+
+const NO_HISTORY: RecoveryHistory = { size: 0, maxAge: 0 };
+
+/** A new epoch: distinct across restarts and across channels created again after being dropped. */
+function newEpoch(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
+
 /**
  * The server-side state of one channel: its rows (a bounded list of recent
- * trades, or rows keyed by `start` / `symbol`), its sequence number, and the
- * changes made since the last flush, which `takeDelta` turns into one delta.
- * Subscribers are tracked here so fan-out is a loop over a Set.
+ * trades, or rows keyed by `start` / `symbol` / `id`), its sequence number,
+ * and the changes made since the last flush, which `takeDelta` turns into
+ * one delta. List channels number their items (`offset`) within an `epoch`
+ * and keep a bounded, time-stamped history from which a reconnecting client
+ * gets exactly what it missed (`recover`). Subscribers are tracked here so
+ * fan-out is a loop over a Set.
  */
 export class ChannelState<Sub> {
+  /** The name on the wire. */
   readonly name: string;
+  /** The registry key: the name, or for a private channel the name and its owner. */
+  readonly key: string;
   readonly kind: ChannelKind;
-  readonly keyField: 'symbol' | 'start' | undefined;
-  /** How many rows are kept: the newest trades, or the largest keys. */
+  readonly keyField: RowKeyField | undefined;
+  /** How many rows are kept: the newest trades, the largest keys, or (private channels) the newest rows. */
   readonly limit: number;
+  /** List channels: changes whenever the history is lost (a new ChannelState). */
+  readonly epoch: string;
+  /** List channels: the offset of the last item appended (the first item is 1). */
+  offset = 0;
   seq = 0;
   dirty = false;
   readonly subscribers = new Set<Sub>();
+  /** List channels: the newest items (at least `keep` once full), `times[i]` when `list[i]` was appended; `list[0]` has offset `listStart`. */
   private list: Row[] = [];
+  private times: number[] = [];
+  private listStart = 1;
+  /** Items a list channel keeps: the snapshot's `limit` or the recovery history's size, whichever is larger. */
+  private readonly keep: number;
+  private readonly history: RecoveryHistory;
   private readonly keyed = new Map<unknown, Row>();
   private pendingList: Row[] = [];
   private pendingKeyed = new Map<unknown, Row>();
   private snapshotCache: Outgoing | undefined;
 
-  constructor(channel: ParsedChannel, limit: number) {
+  constructor(channel: ParsedChannel, limit: number, history: RecoveryHistory = NO_HISTORY, key: string = channel.name) {
     this.name = channel.name;
+    this.key = key;
     this.kind = channel.kind;
     this.keyField = channel.kind === 'trades' ? undefined : ROW_KEY[channel.kind];
     this.limit = limit;
+    this.history = history;
+    this.keep = Math.max(limit, history.size);
+    this.epoch = channel.kind === 'trades' ? newEpoch() : '';
   }
 
-  /** Number of rows held. */
+  /** Number of rows held (what a snapshot sends). */
   get size(): number {
     return this.keyField === undefined ? Math.min(this.list.length, this.limit) : this.keyed.size;
   }
 
-  /** Appends an item to a list channel (trades). */
-  append(item: Row): void {
-    const limit = this.limit;
-    if (limit > 0) {
+  /** Appends an item to a list channel (trades), stamped `now` for the recovery history. */
+  append(item: Row, now: number): void {
+    const keep = this.keep;
+    this.offset++;
+    if (keep > 0) {
       this.list.push(item);
-      if (this.list.length >= 2 * limit + 16) this.list = this.list.slice(-limit);
+      this.times.push(now);
+      if (this.list.length >= 2 * keep + 16) {
+        const drop = this.list.length - keep;
+        this.list = this.list.slice(drop);
+        this.times = this.times.slice(drop);
+        this.listStart += drop;
+      }
+    } else {
+      this.listStart = this.offset + 1;
     }
     this.pendingList.push(item);
-    if (this.pendingList.length >= 2 * limit + 16) this.pendingList = this.pendingList.slice(-Math.max(limit, 1));
+    // Bounded between flushes; past the bound the delta's offset jumps and clients see the skip.
+    if (this.pendingList.length >= 2 * keep + 16) this.pendingList = this.pendingList.slice(-Math.max(keep, 1));
     this.dirty = true;
+  }
+
+  /**
+   * The items after `from` (a client's last position) when the history still
+   * holds all of them, as a snapshot message with `recovered: true`; undefined
+   * when it cannot (another epoch, a gap older than `maxAge` or longer than
+   * the history). Call after takeDelta (the items are then all sent as deltas).
+   */
+  recover(from: StreamPosition, now: number): Outgoing | undefined {
+    if (this.keyField !== undefined || from.epoch !== this.epoch || from.offset > this.offset || from.offset < 0) return undefined;
+    const missed = this.offset - from.offset;
+    if (missed > this.history.size) return undefined;
+    const first = from.offset + 1 - this.listStart;
+    if (first < 0) return undefined;
+    if (missed > 0 && this.times[first]! < now - this.history.maxAge) return undefined;
+    const msg: SnapshotMessage = { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.list.slice(first), limit: this.limit, epoch: this.epoch, offset: this.offset, recovered: true };
+    return new Outgoing(msg);
+  }
+
+  /** A full snapshot flagged `recovered: false` (recovery was asked for and failed). */
+  failedRecovery(): Outgoing {
+    const snap = this.snapshot().msg as SnapshotMessage;
+    return new Outgoing({ ...snap, recovered: false });
   }
 
   /**
@@ -106,7 +181,7 @@ export class ChannelState<Sub> {
       }
       this.keyed.set(key, stored);
       this.pendingKeyed.set(key, pending);
-      if (this.keyed.size > this.limit) this.evictSmallest();
+      if (this.keyed.size > this.limit) this.evict();
       this.dirty = true;
       return true;
     }
@@ -134,7 +209,14 @@ export class ChannelState<Sub> {
     return this.keyed.get(key);
   }
 
-  private evictSmallest(): void {
+  /** Drops the row with the smallest key; in a private channel the oldest row (ids are not ordered). */
+  private evict(): void {
+    if (this.kind === 'user') {
+      for (const k of this.keyed.keys()) {
+        this.keyed.delete(k);
+        return;
+      }
+    }
     let min: unknown;
     let first = true;
     for (const k of this.keyed.keys()) {
@@ -148,25 +230,27 @@ export class ChannelState<Sub> {
   takeDelta(): DeltaMessage | undefined {
     if (!this.dirty) return undefined;
     this.dirty = false;
-    let rows: Row[];
-    if (this.keyField === undefined) {
-      rows = this.limit > 0 && this.pendingList.length > this.limit ? this.pendingList.slice(-this.limit) : this.pendingList;
-      this.pendingList = [];
-    } else {
-      rows = [];
-      for (const r of this.pendingKeyed.values()) rows.push(r);
-      this.pendingKeyed = new Map();
-    }
     this.seq++;
     this.snapshotCache = undefined;
+    if (this.keyField === undefined) {
+      const rows = this.pendingList;
+      this.pendingList = [];
+      return { type: 'delta', channel: this.name, seq: this.seq, prev: this.seq - 1, rows, offset: this.offset };
+    }
+    const rows: Row[] = [];
+    for (const r of this.pendingKeyed.values()) rows.push(r);
+    this.pendingKeyed = new Map();
     return { type: 'delta', channel: this.name, seq: this.seq, prev: this.seq - 1, rows };
   }
 
   /** The snapshot at the current sequence number (built once per sequence number, shared by every subscriber). */
   snapshot(): Outgoing {
     if (this.snapshotCache !== undefined) return this.snapshotCache;
-    const rows = this.keyField === undefined ? (this.limit > 0 ? this.list.slice(-this.limit) : []) : sortedCopies(this.keyed, this.keyField);
-    this.snapshotCache = new Outgoing({ type: 'snapshot', channel: this.name, seq: this.seq, rows, limit: this.limit });
+    const msg: SnapshotMessage =
+      this.keyField === undefined
+        ? { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.limit > 0 ? this.list.slice(-this.limit) : [], limit: this.limit, epoch: this.epoch, offset: this.offset }
+        : { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.kind === 'user' ? copies(this.keyed) : sortedCopies(this.keyed, this.keyField), limit: this.limit };
+    this.snapshotCache = new Outgoing(msg);
     return this.snapshotCache;
   }
 }

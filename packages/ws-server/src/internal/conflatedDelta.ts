@@ -1,3 +1,4 @@
+import { ROW_KEY } from '../protocol.js';
 import type { ChannelKind, DeltaMessage } from '../protocol.js';
 import type { Row } from './channelState.js';
 
@@ -15,6 +16,8 @@ export class ConflatedDelta {
   snapshot: boolean;
   prev: number;
   seq: number;
+  /** List channels: the offset of the newest item merged. */
+  private offset: number | undefined;
   private list: Row[] = [];
   private readonly keyed = new Map<unknown, Row>();
 
@@ -40,11 +43,12 @@ export class ConflatedDelta {
     this.seq = delta.seq;
     const rows = delta.rows as readonly Row[];
     if (this.kind === 'trades') {
+      this.offset = delta.offset;
       for (let i = 0; i < rows.length; i++) this.list.push(rows[i]!);
       if (this.limit > 0 && this.list.length > this.limit) this.list = this.list.slice(-this.limit);
       return;
     }
-    const keyField = this.kind === 'candles' || this.kind === 'profile' ? 'start' : 'symbol';
+    const keyField = ROW_KEY[this.kind];
     const candles = this.kind === 'candles';
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -74,7 +78,7 @@ export class ConflatedDelta {
 
   /** The merged delta. */
   toMessage(channel: string): DeltaMessage {
-    const rows: Row[] = this.kind === 'trades' ? this.list : [...this.keyed.values()];
-    return { type: 'delta', channel, seq: this.seq, prev: this.prev, rows };
+    if (this.kind === 'trades') return { type: 'delta', channel, seq: this.seq, prev: this.prev, rows: this.list, offset: this.offset };
+    return { type: 'delta', channel, seq: this.seq, prev: this.prev, rows: [...this.keyed.values()] };
   }
 }

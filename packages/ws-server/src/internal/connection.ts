@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import type { DeltaMessage, ServerMessage, WireFormat } from '../protocol.js';
+import type { DeltaMessage, ServerMessage, StreamPosition, WireFormat } from '../protocol.js';
 import type { ChannelState } from './channelState.js';
 import { ConflatedDelta } from './conflatedDelta.js';
 import type { TokenBucket } from './tokenBucket.js';
@@ -13,7 +13,8 @@ export interface ConnectionHost {
   /** Compression of frames for connections that negotiated permessage-deflate (undefined when the server does not offer it). */
   readonly deflate: DeflateSettings | undefined;
   readonly slowDeadline: number;
-  channel(name: string): ChannelState<Connection> | undefined;
+  /** The state of channel `name` as `conn` sees it (private channels are per subject). */
+  channel(conn: Connection, name: string): ChannelState<Connection> | undefined;
   conflated(conn: Connection, channel: string): void;
   slow(conn: Connection): void;
   frameSent(bytes: number): void;
@@ -33,8 +34,8 @@ export const MAX_CONTROL = 64;
  */
 export class Connection {
   readonly subscriptions = new Set<string>();
-  /** Channels whose snapshot is due at the next flush. */
-  readonly snapshotDue = new Set<string>();
+  /** Channels whose snapshot is due at the next flush, with the position to recover from when the client gave one. */
+  readonly snapshotDue = new Map<string, StreamPosition | undefined>();
   private outQueue: Outgoing[] = [];
   private outChannels: ChannelState<Connection>[] = [];
   private readonly conflatedByChannel = new Map<string, ConflatedDelta>();
@@ -148,7 +149,7 @@ export class Connection {
     this.control = [];
     if (this.conflatedByChannel.size > 0) {
       for (const [name, pending] of this.conflatedByChannel) {
-        const ch = this.host.channel(name);
+        const ch = this.host.channel(this, name);
         if (ch === undefined || !this.subscriptions.has(name)) continue;
         outs.push(pending.snapshot ? ch.snapshot() : new Outgoing(pending.toMessage(name)));
       }
