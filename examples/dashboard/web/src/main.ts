@@ -19,6 +19,7 @@ import { TradeTape } from './tape.js';
 import { TIMEFRAMES } from './types.js';
 import type { Candle, Quote, TickerRow, Timeframe, Trade, VolumeProfile } from './types.js';
 import { Watchlist } from './watchlist.js';
+import { PageEvents } from './userEvents.js';
 
 /** What browser tests and the benchmark read (`window.tickflowPage`). */
 export interface PageHook {
@@ -63,6 +64,9 @@ document.documentElement.dataset.theme = theme;
 setTimeZone(storedTimeZone());
 
 const api = new Api();
+// User events of this page (session, navigation, order form, errors) to POST /api/events (userEvents.ts).
+const pageEvents = new PageEvents(() => (api.session === undefined ? undefined : api.token().catch(() => undefined)));
+pageEvents.watchOrderForm(el('order-form'), () => symbol);
 const notice = el<HTMLElement>('notice');
 const picker = el<HTMLSelectElement>('symbol');
 const lastPriceEl = el<HTMLElement>('last-price');
@@ -272,6 +276,7 @@ function show(nextSymbol: string, nextTf: Timeframe): void {
     lastPriceEl.textContent = '–';
     changeEl.textContent = '';
   }
+  pageEvents.navigated(shownKey === '' ? undefined : { symbol, timeframe }, { symbol: nextSymbol, timeframe: nextTf });
   symbol = nextSymbol;
   timeframe = nextTf;
   shownKey = `${symbol}|${timeframe}`;
