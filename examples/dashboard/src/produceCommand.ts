@@ -45,6 +45,8 @@ export interface ProduceOptions {
   readonly rate: number | undefined;
   /** Messages per send. Default 1 000. */
   readonly batchSize?: number;
+  /** OpenTelemetry OTLP/HTTP endpoint: one producer span per send, its W3C trace context in every message's headers. Default $OTEL_EXPORTER_OTLP_ENDPOINT; unset: no tracing. */
+  readonly otlpEndpoint?: string | undefined;
 }
 
 /** What was sent. */
@@ -73,6 +75,9 @@ export async function produceCommand(o: ProduceOptions, io: { readonly stderr: W
   const source: Source<Trade> = o.input === undefined ? syntheticTrades({ seed: o.seed, symbols: o.symbols, count: o.count, batchSize: 1024 }) : fromFile(o.input);
   const kafka = new Kafka({ clientId: 'tickflow-produce', brokers: [...o.brokers], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  // Tracing only with an endpoint (src/server/tracing.ts loads OpenTelemetry then, and only then).
+  const otlp = o.otlpEndpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracing = otlp === undefined || otlp === '' ? undefined : await (await import('./server/tracing.js')).startTracing({ endpoint: otlp, serviceName: 'tickflow-produce' });
   await producer.connect();
   const encode = o.format === 'json' ? (v: unknown): Buffer => Buffer.from(JSON.stringify(v)) : (v: unknown): Buffer => pack(v);
   const batchSize = o.batchSize ?? 1000;
@@ -93,7 +98,23 @@ export async function produceCommand(o: ProduceOptions, io: { readonly stderr: W
   const send = async (tradeMsgs: Message[], quoteMsgs: Message[]): Promise<void> => {
     const topicMessages = [{ topic: o.topic, messages: tradeMsgs }];
     if (o.quotesTopic !== undefined && quoteMsgs.length > 0) topicMessages.push({ topic: o.quotesTopic, messages: quoteMsgs });
-    await producer.sendBatch({ topicMessages, acks: -1 });
+    if (tracing === undefined) {
+      await producer.sendBatch({ topicMessages, acks: -1 });
+      return;
+    }
+    // One producer span per send; every message carries its context (traceparent), so consumers continue the trace.
+    const span = tracing.tracer.startSpan(`${o.topic} publish`, { kind: 'producer', attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': o.topic, 'messaging.batch.message_count': tradeMsgs.length + quoteMsgs.length } });
+    const headers: Record<string, string> = {};
+    tracing.tracer.inject(span, headers);
+    for (const m of tradeMsgs) m.headers = headers;
+    for (const m of quoteMsgs) m.headers = headers;
+    try {
+      await producer.sendBatch({ topicMessages, acks: -1 });
+      span.end();
+    } catch (e) {
+      span.end(e);
+      throw e;
+    }
   };
   try {
     let tradeMsgs: Message[] = [];
@@ -145,6 +166,7 @@ export async function produceCommand(o: ProduceOptions, io: { readonly stderr: W
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await producer.disconnect();
+    await tracing?.shutdown();
   }
   return { trades, quotes, bytes, ms: Date.now() - started, partitions };
 }

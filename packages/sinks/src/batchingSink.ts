@@ -1,5 +1,7 @@
 import { TickflowError, describeError, parseDuration, toOutput } from '@tickflow/core';
 import type { DeadLetter, Duration, Output, OutputLike } from '@tickflow/core';
+import { currentTracer } from '@tickflow/core/tracing';
+import type { TraceContext, TraceSpan, Tracer } from '@tickflow/core/tracing';
 import { EventEmitter } from 'eventemitter3';
 import CircuitBreaker from 'opossum';
 import { z } from 'zod';
@@ -194,6 +196,9 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
   private breakerState: BreakerState = 'closed';
   private counts = { rowsWritten: 0, batchesWritten: 0, rowsRejected: 0, rowsFailed: 0, retries: 0, maxBuffered: 0, backpressureWaits: 0, breakerOpens: 0 };
   private lastError: string | undefined;
+  // Tracing only (see @tickflow/core/tracing): the contexts the rows of the next store write were enqueued under.
+  private traceParent: TraceContext | undefined;
+  private traceLinks: TraceContext[] | undefined;
 
   constructor(
     private readonly target: SinkTarget<T>,
@@ -293,6 +298,8 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
       if (bad !== undefined) rows = this.rejectFrom(batch, i, bad);
     }
     if (rows.length === 0) return;
+    const tracer = currentTracer();
+    if (tracer !== undefined) this.noteTrace(tracer);
     this.chunks.push(rows);
     this.chunkTimes.push(Date.now());
     this.queued += rows.length;
@@ -365,7 +372,10 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
         }
         const from = this.takenSeq;
         const rows = this.take(Math.min(this.maxBatchSize, this.queued));
+        const tracer = currentTracer();
+        const span = tracer === undefined ? undefined : this.writeSpan(tracer, rows.length);
         const ok = await this.writeWithRetry(rows);
+        span?.end(ok ? undefined : new Error(this.lastError));
         if (!ok) this.failedRanges.push([from, from + rows.length]);
         this.doneSeq += rows.length;
         this.settle();
@@ -373,6 +383,21 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Remembers the active trace context of an enqueued batch: the next write's parent, or one of its (at most 16) links. */
+  private noteTrace(tracer: Tracer): void {
+    const ctx = tracer.active();
+    if (this.traceParent === undefined) this.traceParent = ctx;
+    else if (ctx !== this.traceParent && (this.traceLinks ??= []).length < 16 && !this.traceLinks.includes(ctx)) this.traceLinks.push(ctx);
+  }
+
+  /** One span per store write: a child of the context the first of its rows was enqueued under, linked to the others. */
+  private writeSpan(tracer: Tracer, rows: number): TraceSpan {
+    const span = tracer.startSpan(`sink write ${this.name}`, { parent: this.traceParent, links: this.traceLinks, attributes: { 'tickflow.sink': this.name, 'tickflow.rows': rows } });
+    this.traceParent = undefined;
+    this.traceLinks = undefined;
+    return span;
   }
 
   /** Takes the next `n` rows off the queue (the caller's array itself when it is exactly one whole chunk). */

@@ -101,8 +101,14 @@ const written: (string | number)[] = [];
 let stores: StoreBackends | undefined;
 let feed: MarketFeed | undefined;
 let stopping: Promise<void> | undefined;
+let tracing: { shutdown(): Promise<void> } | undefined;
 
 async function start(): Promise<void> {
+  // Tracing: this thread's own tracer provider, from the environment the worker inherits (tracing.ts; nothing loaded without it).
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    const { otlpEndpointOf, startTracing } = await import('./tracing.js');
+    tracing = await startTracing({ endpoint: otlpEndpointOf(process.env)!, serviceName: 'tickflow-serve' });
+  }
   const s = config.stores;
   if (s !== undefined) {
     // The worker's StoreBackends only writes (reads are the main thread's); its in-process store is never read.
@@ -149,6 +155,7 @@ async function stop(): Promise<void> {
   await feed?.stop();
   events.flushNow();
   await stores?.close();
+  await tracing?.shutdown();
   sendStats();
   post({ t: 'stopped' });
   port.close();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Job, Quote, Trade } from '@tickflow/core';
 import { normalizeQuote, pipeline } from '@tickflow/core';
+import { tickTraced } from '@tickflow/core/tracing';
 import type { CheckpointStore, KafkaConsumer } from '@tickflow/core/kafka';
 import type { IngestEvents } from './ingestEvents.js';
 import type { MarketFeed } from './marketFeed.js';
@@ -61,7 +62,7 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     onWarning: o.events.warn,
   });
   const ticker = setInterval(() => {
-    for (const j of windows) j.tick();
+    tickTraced(windows);
   }, 100);
   const ac = new AbortController();
   const failed = (what: string) => (e: unknown) => {

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Candle } from '@tickflow/core';
 import { redisBridge, startWsServer, tokenOf } from '@tickflow/ws-server';
+import type { AuthorizeHook } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
 import { analyticsRoutes, correlationSinks } from './analyticsRoutes.js';
 import { attachCorrelationSocket } from './correlationSocket.js';
@@ -73,7 +74,9 @@ const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
  */
 export async function startReferenceServer(input: Partial<Record<keyof ServerConfigInput, unknown>> = {}, logger?: Logger): Promise<ReferenceServer> {
   const config = parseServerConfig(input);
-  const log = logger ?? pino({ level: config.logLevel });
+  // OpenTelemetry only with OTEL_EXPORTER_OTLP_ENDPOINT (tracing.ts): otherwise none of it is loaded. Log lines then carry trace_id/span_id.
+  const tracing = config.otlpEndpoint === undefined ? undefined : await (await import('./tracing.js')).startTracing({ endpoint: config.otlpEndpoint, serviceName: 'tickflow-serve' });
+  const log = tracing === undefined ? (logger ?? pino({ level: config.logLevel })) : tracing.traceLogger(logger ?? pino({ level: config.logLevel }));
   // Production (NODE_ENV=production or a non-loopback --host) refuses demo users and a generated secret unless TICKFLOW_ALLOW_DEMO.
   const posture = securityPosture(config);
   if (posture.refuse) {
@@ -161,6 +164,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   // bodyLimit: every JSON body of the API is small (an order, a login); 64 KiB bounds parsing work and memory per request.
   // Requests are logged at debug (one line each, in onResponse), not fastify's two info lines per request.
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, trustProxy: trust, bodyLimit: 64 * 1024 });
+  // One span per HTTP request (@fastify/otel), registered before every other hook and route.
+  if (tracing !== undefined) await app.register(tracing.fastifyPlugin);
   // helmet's middleware on every answer (what @fastify/helmet does; used directly because that plugin's require('helmet') gets the ESM build under the test runner's import condition).
   const securityHeaders = helmet({
     contentSecurityPolicy: {
@@ -199,6 +204,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { url: '/api/openapi.json', persistAuthorization: false } as never, staticCSP: false });
   documentResponses(app);
 
+  // Every subscribe passes the authorize hook once: with tracing, one `ws subscribe` span each.
+  const traced = (h: AuthorizeHook): AuthorizeHook => (tracing === undefined ? h : tracing.traceSubscribe(h));
   const ws = await startWsServer({
     server: app.server,
     path: '/ws',
@@ -216,10 +223,10 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       return { subject: user.username, claims: { role: user.role, sid: user.sid }, expiresAt: user.expiresAt };
     },
     // Entitlements: which channel kinds each role may subscribe to (TICKFLOW_WS_ENTITLEMENTS).
-    authorize: (principal, channel) => {
+    authorize: traced((principal, channel) => {
       const kinds = config.wsEntitlements[principal.claims?.role as Role] ?? [];
       return kinds.includes('*') || kinds.includes(channel.kind);
-    },
+    }),
   });
   // A session ended on any node (logout, revocation, refresh-token reuse): its WebSockets here close now.
   sessionsOpen.on('revoked', (sid) => ws.disconnect((p) => p.claims.sid === sid));
@@ -408,6 +415,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
         await cache.close();
         await sessionsOpen.close();
         await audit.close();
+        await tracing?.shutdown();
       })();
       return closed;
     },

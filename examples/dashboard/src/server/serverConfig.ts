@@ -4,6 +4,7 @@ import { TickflowError, parseDuration } from '@tickflow/core';
 import type { DemoUser } from './auth.js';
 import { validTrustProxy } from './clientAddress.js';
 import { ROLES } from './auth.js';
+import { OtlpEndpointSchema } from './tracing.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const duration = z.string().refine((v) => {
@@ -128,6 +129,8 @@ export const ServerConfigSchema = z.object({
   correlationLookback: int(2, 100_000).default(60),
   /** Open WebSocket connections per client address. */
   wsMaxPerAddress: int(1, 1_000_000).default(64),
+  /** OpenTelemetry: the OTLP/HTTP receiver spans go to (tracing.ts); unset: no tracing, nothing of OpenTelemetry loaded. */
+  otlpEndpoint: OtlpEndpointSchema.optional(),
   /** WebSocket entitlements: role → channel kinds it may subscribe to. */
   wsEntitlements: z
     .string()
@@ -224,6 +227,7 @@ export const SETTINGS: readonly { key: keyof ServerConfigInput; flag: string; en
   { key: 'wsEntitlements', flag: '', env: 'TICKFLOW_WS_ENTITLEMENTS', help: 'WebSocket channel kinds per role, e.g. viewer:ticker|candles,trader:* (default every role every kind)' },
   { key: 'logLevel', flag: '--log-level LEVEL', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info; each request is logged at debug)' },
   { key: 'logFormat', flag: '--log-format FORMAT', env: 'TICKFLOW_LOG_FORMAT', help: 'auto|json|pretty: readable lines on a terminal, JSON lines otherwise (default auto)' },
+  { key: 'otlpEndpoint', flag: '', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', help: 'OpenTelemetry tracing: OTLP/HTTP receiver base URL (e.g. http://localhost:4318; spans as JSON to /v1/traces); unset: tracing off' },
 ];
 
 /** `tickflow serve --help`. */

@@ -13,6 +13,9 @@ import type { KafkaConsumerOptions, KafkaConsumerStats, KafkaRunOptions } from '
 import { decodeKafkaValue, parseKafkaValueFormat, UndecodableValue } from './kafkaValueCodec.js';
 import type { KafkaValueFormat } from './kafkaValueCodec.js';
 import { LateEventLog } from './lateEventLog.js';
+import { traceBatch } from './batchTrace.js';
+import { currentTracer, tickTraced } from '../tracing/tracer.js';
+import type { TraceSpan } from '../tracing/tracer.js';
 import { decodePartitionCheckpoint, encodePartitionCheckpoint, loadCheckpoints } from './partitionCheckpoint.js';
 import type { PartitionCheckpoint } from './partitionCheckpoint.js';
 import { PartitionProgress, decodeCommitMetadata, encodeCommitMetadata } from './partitionProgress.js';
@@ -207,7 +210,7 @@ export class KafkaConsumer<T = Trade> {
       if (this.gen === undefined || this.stopping) return;
       const now = Date.now();
       try {
-        for (const job of this.gen.jobs) job.tick(now);
+        tickTraced(this.gen.jobs, now);
       } catch (e) {
         this.fail(e, 'a job failed on a wall-clock tick');
       }
@@ -507,27 +510,40 @@ export class KafkaConsumer<T = Trade> {
     this.lastHeartbeat = heartbeat;
     if (dead !== undefined) await this.deadLetter(dead);
     progress.add(first, next, closeAt);
+    let span: TraceSpan | undefined;
     if (events.length !== 0) {
       this.counts.events += events.length;
-      let lateOnPipeline = 0;
-      for (let j = 0; j < gen.jobs.length; j++) {
-        const job = gen.jobs[j]!;
-        const before = job.stats.late;
-        job.pushBatch(events, part.inputs[j]!);
-        const n = job.stats.late - before;
-        if (n > lateOnPipeline) lateOnPipeline = n;
-      }
-      if (lateOnPipeline > ownLate) {
-        this.warn(`${lateOnPipeline - ownLate} events of ${batch.topic}[${batch.partition}] offsets ${first}..${next - 1} were on time in their partition but their windows had closed: the partition had been idle (quiet for idleTimeout) while others advanced; they went to the jobs' late output`);
-      }
+      // Tracing costs one read per batch when off; when on, one consumer span and one windows span per fetched batch (batchTrace.ts).
+      const tracer = currentTracer();
+      if (tracer === undefined) this.pushEvents(gen, part, batch, events, first, next, ownLate);
+      else span = traceBatch(tracer, batch, first, next, events.length, gen.jobs, () => this.pushEvents(gen, part, batch, events, first, next, ownLate));
     }
-    await this.handOver(gen, batch, pause, heartbeat);
+    try {
+      await this.handOver(gen, batch, pause, heartbeat);
+    } finally {
+      span?.end();
+    }
     if (this.rejoin === undefined && Date.now() - this.lastCommitAt >= this.commitMs) await this.commit(this.watermark(), run, heartbeat);
     // Throws kafkajs's rebalance errors (from the commit or the heartbeat) on to kafkajs, which rejoins.
     const rejoin = this.rejoin;
     this.rejoin = undefined;
     if (rejoin !== undefined) throw rejoin;
     await heartbeat();
+  }
+
+  /** Pushes a batch's events into every job (the partition's input of each), and warns about events late only on the pipeline. */
+  private pushEvents(gen: Generation<T>, part: PartitionState, batch: Batch, events: T[], first: number, next: number, ownLate: number): void {
+    let lateOnPipeline = 0;
+    for (let j = 0; j < gen.jobs.length; j++) {
+      const job = gen.jobs[j]!;
+      const before = job.stats.late;
+      job.pushBatch(events, part.inputs[j]!);
+      const n = job.stats.late - before;
+      if (n > lateOnPipeline) lateOnPipeline = n;
+    }
+    if (lateOnPipeline > ownLate) {
+      this.warn(`${lateOnPipeline - ownLate} events of ${batch.topic}[${batch.partition}] offsets ${first}..${next - 1} were on time in their partition but their windows had closed: the partition had been idle (quiet for idleTimeout) while others advanced; they went to the jobs' late output`);
+    }
   }
 
   /** Waits until the jobs' outputs took everything; pauses the partitions while a sink pushes back. */

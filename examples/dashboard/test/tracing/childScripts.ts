@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function repoRoot(): string {
+  let dir = here;
+  while (!existsSync(join(dir, 'package.json')) || (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { workspaces?: unknown }).workspaces === undefined) dir = dirname(dir);
+  return dir;
+}
+
+/** `<repo>/.cache/tracing-tests`: inside the repository, so the bundles' external packages resolve from its node_modules. */
+export function cacheDir(): string {
+  const dir = join(repoRoot(), '.cache', 'tracing-tests');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * Bundles a child script of this folder from the workspace's TypeScript
+ * sources (`@tickflow/source`), every npm package left external (loaded from
+ * node_modules at run time, so what the child loads is observable).
+ */
+export function bundleChild(name: string): Promise<string> {
+  let p = bundles.get(name);
+  if (p === undefined) {
+    p = (async () => {
+      const outfile = join(cacheDir(), `${name}.${process.pid}.mjs`);
+      await build({
+        entryPoints: [join(here, `${name}.ts`)],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        conditions: ['@tickflow/source'],
+        logLevel: 'error',
+        // Every npm package stays external; only the workspace's sources are bundled.
+        plugins: [{ name: 'npm-external', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@tickflow/') || a.path.startsWith('node:') ? undefined : { path: a.path, external: true })) }],
+      });
+      return outfile;
+    })();
+    bundles.set(name, p);
+  }
+  return p;
+}
+
+/** Runs a bundled child to its end; rejects with its stderr when it fails. */
+export async function runChild(script: string, env: Record<string, string | undefined>, nodeArgs: readonly string[] = []): Promise<{ out: string; err: string }> {
+  const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${script} exited with ${code}: ${err}`);
+  return { out, err };
+}
+
+/**
+ * Writes a `--import` module that records every module the process loads:
+ * ESM URLs through a resolve hook (module.register) and, at `report()`, the
+ * CommonJS require cache. Returns its path.
+ */
+export function loadRecorder(): string {
+  const dir = cacheDir();
+  const hooks = join(dir, 'loadHooks.mjs');
+  writeFileSync(hooks, 'let port;\nexport function initialize(data) { port = data.port; }\nexport async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }\n');
+  const register = join(dir, 'loadRecorder.mjs');
+  writeFileSync(
+    register,
+    [
+      "import { register } from 'node:module';",
+      "import { MessageChannel } from 'node:worker_threads';",
+      'const loaded = new Set();',
+      'const { port1, port2 } = new MessageChannel();',
+      'port1.on("message", (u) => loaded.add(u));',
+      'port1.unref();',
+      "register('./loadHooks.mjs', import.meta.url, { data: { port: port2 }, transferList: [port2] });",
+      "globalThis.__tickflowLoaded = () => [...loaded];",
+      '',
+    ].join('\n'),
+  );
+  return register;
+}
+
+/** A child process that runs until stopped: its output so far, and a stop that signals it and waits for its exit. */
+export interface LongChild {
+  /** Lines of stdout so far. */
+  readonly lines: () => string[];
+  readonly stderr: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts a bundled child and resolves with the rest of its `ready ` line on stderr (e.g. its URL). */
+export async function startLongChild(script: string, env: Record<string, string | undefined>): Promise<{ ready: string; child: LongChild }> {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /^ready (.+)$/m.exec(err);
+      if (m !== null) resolve(m[1]!);
+    });
+    void exited.then(() => reject(new Error(`${script} exited before it was ready: ${err}`)));
+  });
+  return {
+    ready,
+    child: {
+      lines: () => out.split('\n').filter((l) => l.trim() !== ''),
+      stderr: () => err,
+      async stop() {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        await exited;
+      },
+    },
+  };
+}
