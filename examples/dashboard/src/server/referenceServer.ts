@@ -28,7 +28,7 @@ import { KAFKA_TIMING, LIVE_TIMING, startMarketFeed } from './marketFeed.js';
 import { marketRoutes } from './marketRoutes.js';
 import { InMemoryMarketStore } from './marketStore.js';
 import { opsRoutes } from './opsRoutes.js';
-import { PaperBroker } from './paperBroker.js';
+import { PaperBroker, streamAccounts } from './paperBroker.js';
 import { LoginThrottle, RateLimiter } from './rateLimiter.js';
 import { Sessions } from './sessions.js';
 import { documentResponses } from './openApi.js';
@@ -225,11 +225,14 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     // Entitlements: which channel kinds each role may subscribe to (TICKFLOW_WS_ENTITLEMENTS).
     authorize: traced((principal, channel) => {
       const kinds = config.wsEntitlements[principal.claims?.role as Role] ?? [];
-      return kinds.includes('*') || kinds.includes(channel.kind);
+      // A private user:TOPIC channel is always the caller's own (resolved per user by the server): every role may have it.
+      return channel.kind === 'user' || kinds.includes('*') || kinds.includes(channel.kind);
     }),
   });
   // A session ended on any node (logout, revocation, refresh-token reuse): its WebSockets here close now.
   sessionsOpen.on('revoked', (sid) => ws.disconnect((p) => p.claims.sid === sid));
+  // Each user's orders and portfolio on their private channels user:orders and user:portfolio (the page does not poll them).
+  const accounts = streamAccounts(broker, (user, channel, rows) => ws.publishTo(user, channel, rows));
   const metrics = new ServerMetrics(ws);
   late.metrics = metrics;
   if (stores !== undefined) metrics.watchStores(stores);
@@ -404,6 +407,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       closed ??= (async () => {
         closing = true;
         clearInterval(lagTimer);
+        accounts.stop();
         await feed.stop();
         await priceSaver?.close();
         await correlationWs.close();
