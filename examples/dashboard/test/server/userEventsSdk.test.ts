@@ -72,6 +72,19 @@ describe('createUserEventEmitter (client SDK)', () => {
     await events.close();
   });
 
+  it('splits batches larger than the server takes (64 KiB), multi-byte text included', async () => {
+    const before = (await total()).totals.error ?? 0;
+    const errors: string[] = [];
+    const events = createUserEventEmitter({ url: `${server.url}/api/events`, token: viewer, maxBatch: 40, flushInterval: 60_000, onError: (e) => errors.push(e.message) });
+    // 40 × ~4.5 KB of UTF-8 in ~1.6 K characters: the character count passes, the server's byte limit (413) splits it.
+    for (let i = 0; i < 40; i++) events.emit({ type: 'error', message: `wide ${i}`, stack: '✗'.repeat(1_500) });
+    await events.flush();
+    expect(events.stats).toMatchObject({ queued: 0, sent: 40, rejected: 0, dropped: 0 });
+    expect(errors).toEqual([]);
+    await until(async () => ((await total()).totals.error === before + 40 ? true : undefined), 'the 40 wide events counted');
+    await events.close();
+  });
+
   it('keeps events queued when the server cannot be reached, and drops the oldest beyond maxQueue', async () => {
     const errors: string[] = [];
     const events = createUserEventEmitter({ url: `http://127.0.0.1:${await closedPort()}/api/events`, token: viewer, maxBatch: 2, maxQueue: 3, flushInterval: 60_000, onError: (e) => errors.push(e.message) });

@@ -79,6 +79,8 @@ function randomId(): string {
 
 /** keepalive requests may carry at most 64 KiB in all; stay well below. */
 const KEEPALIVE_BYTES = 48 * 1024;
+/** The reference server takes bodies up to 64 KiB; batches are split to stay below (a 413 splits further). */
+const MAX_BODY_BYTES = 60 * 1024;
 
 /**
  * Creates a batched emitter of user events for POST /api/events: events are
@@ -104,12 +106,14 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
   let closed = false;
 
   const send = async (keepalive: boolean): Promise<void> => {
+    let limit = maxBatch;
     while (queue.length > 0) {
       const t = typeof token === 'function' ? await token() : token;
       if (t === undefined || t === '') return;
-      let batch = queue.slice(0, maxBatch);
+      let batch = queue.slice(0, limit);
       let body = JSON.stringify({ events: batch });
-      while (keepalive && body.length > KEEPALIVE_BYTES && batch.length > 1) {
+      const maxBytes = keepalive ? KEEPALIVE_BYTES : MAX_BODY_BYTES;
+      while (body.length > maxBytes && batch.length > 1) {
         batch = batch.slice(0, Math.ceil(batch.length / 2));
         body = JSON.stringify({ events: batch });
       }
@@ -126,6 +130,11 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
         counts.failedRequests++;
         onError?.({ message: `user events: the server answered ${res.status}; ${batch.length} events kept for the next flush` });
         return;
+      }
+      if (res.status === 413 && batch.length > 1) {
+        // Larger than the server's body limit (multi-byte text counts more than its length): smaller requests.
+        limit = Math.ceil(batch.length / 2);
+        continue;
       }
       queue = queue.slice(batch.length);
       if (res.status !== 202 && res.status !== 200) {
