@@ -3,7 +3,7 @@
 // server's consumer stores the events in ClickHouse user_events and counts
 // them; bad events (rejected by the POST, or produced straight to the topic)
 // land in events-dead-letter with their reason; a redelivered event leaves
-// one row.
+// one row. A server with ClickHouse and no Kafka stores straight into the table.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,5 +138,26 @@ describe('user events in full mode: Kafka events topic → ClickHouse user_event
     }, 'the new event stored', 60_000);
     expect(after.find((x) => x.id === 'full-0000')!.n).toBe('1');
     expect(after.some((x) => x.id === 'full-0100')).toBe(true);
+  });
+
+  it('stores straight into user_events when ClickHouse is configured without Kafka', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'tickflow-uev-ch-'));
+    const direct = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', jwtSecret: SECRET, dataDir: dir2, clickhouseUrl: clickhouse.url, ingestThread: 'main', symbols: 2, rate: 20 });
+    try {
+      const login = await fetch(`${direct.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: 'viewer' }) });
+      const token = ((await login.json()) as { accessToken: string }).accessToken;
+      const stored = await rows();
+      const events = [0, 1, 2].map((i) => ({ version: 1, type: 'page_view', ts: Date.now(), sessionId: 'direct', id: `direct-${i}000`, path: `/${i}` }));
+      const r = await fetch(`${direct.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(events) });
+      expect(((await r.json()) as { accepted: number }).accepted).toBe(3);
+      const after = await until(async () => {
+        const x = await rows();
+        return x.length === stored.length + 3 ? x : undefined;
+      }, 'the 3 events in user_events', 30_000);
+      expect(after.filter((x) => x.id.startsWith('direct-')).map((x) => x.type)).toEqual(['page_view', 'page_view', 'page_view']);
+    } finally {
+      await direct.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 });
