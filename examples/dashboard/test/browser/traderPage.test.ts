@@ -286,4 +286,50 @@ describe('dashboard page: what traders expect', () => {
     expect(await background(page)).toBe(darkBg);
     await dark.close();
   });
+
+  it('shows order and position changes live over the private channel, with a cancel button on resting orders, and no polling', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await open(context);
+    const reads: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'GET' && /\/api\/(orders|portfolio)$/.test(new URL(r.url()).pathname)) reads.push(new URL(r.url()).pathname);
+    });
+    await page.fill('#login-form input[name="username"]', 'trader');
+    await page.fill('#login-form input[name="password"]', 'trader');
+    await page.click('#login-form button[type="submit"]');
+    await page.waitForSelector('#portfolio', { state: 'visible' });
+    // One read of each when the private channel connects.
+    await page.waitForFunction(() => document.querySelector('#summary dl') !== null);
+    expect(reads.sort()).toEqual(['/api/orders', '/api/portfolio']);
+
+    // Orders placed elsewhere (another session of the same user) appear without a reload.
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'trader', password: 'trader' }) });
+    const token = ((await login.json()) as { accessToken: string }).accessToken;
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const limit = Math.round(server.store.lastPrice('SYM0001')! * 50) / 100;
+    const placed: { id: string }[] = [];
+    for (let i = 0; i < 2; i++) placed.push((await (await api('POST', '/api/orders', { symbol: 'SYM0001', side: 'buy', type: 'limit', quantity: 1, limitPrice: limit })).json()) as { id: string });
+    const [a, b] = placed as [{ id: string }, { id: string }];
+    await page.locator(`#orders-body tr[data-order="${a.id}"][data-status="open"] button[data-cancel]`).waitFor();
+    await page.locator(`#orders-body tr[data-order="${b.id}"][data-status="open"] button[data-cancel]`).waitFor();
+
+    // The page's cancel button, and a cancel from the other session: both rows turn cancelled and lose their button.
+    await page.click(`#orders-body button[data-cancel="${a.id}"]`);
+    await page.locator(`#orders-body tr[data-order="${a.id}"][data-status="cancelled"]`).waitFor();
+    expect(await page.textContent('#order-message')).toBe(`Order ${a.id} cancelled.`);
+    expect((await api('DELETE', `/api/orders/${b.id}`)).status).toBe(200);
+    await page.locator(`#orders-body tr[data-order="${b.id}"][data-status="cancelled"]`).waitFor();
+    expect(await page.locator('#orders-body button[data-cancel]').count()).toBe(0);
+
+    // A fill from the other session: the position appears, then its mark moves with the market (re-marked by the server).
+    expect((await api('POST', '/api/orders', { symbol: 'SYM0001', side: 'buy', type: 'market', quantity: 2 })).status).toBe(201);
+    const last = page.locator('#positions-body tr[data-symbol="SYM0001"] td:nth-child(4)');
+    await last.waitFor();
+    const firstMark = await last.textContent();
+    await page.waitForFunction((before) => document.querySelector('#positions-body tr[data-symbol="SYM0001"] td:nth-child(4)')?.textContent !== before, firstMark, { timeout: 30_000 });
+    // Everything after the first read came over the WebSocket.
+    expect(reads).toHaveLength(2);
+    await context.close();
+  });
 });

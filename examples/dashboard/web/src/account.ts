@@ -1,9 +1,12 @@
+import { createClient } from '@tickflow/ws-server/client';
+import type { TickflowClient } from '@tickflow/ws-server/client';
 import type { Api, Session } from './api.js';
 import { ApiError } from './api.js';
 import { direction, formatMoney, formatPercent, formatPnl, formatPrice, formatQuantity, formatTime } from './format.js';
 import type { Order, Portfolio } from './types.js';
 
-const POLL_MS = 2000;
+/** An order as the account panel shows it (the server also reports cancelled ones). */
+type AccountOrder = Omit<Order, 'status'> & { readonly status: Order['status'] | 'cancelled' };
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -24,8 +27,10 @@ function cell(tr: HTMLTableRowElement, text: string, className = ''): void {
 /**
  * The account panel: the login form for guests; for traders the portfolio
  * (cash, equity, P&L, positions), the order form (market or limit, on the
- * shown symbol) and the order history, refreshed every 2 s and after each
- * order. API errors are shown in words.
+ * shown symbol) and the order history with a cancel button on each resting
+ * order. Orders and portfolio come live from the user's private WebSocket
+ * channels (`user:orders`, `user:portfolio`), after one REST fetch when the
+ * channel connects (and reconnects). API errors are shown in words.
  */
 export class AccountPanel {
   private readonly loginForm = el<HTMLFormElement>('login-form');
@@ -39,7 +44,11 @@ export class AccountPanel {
   private readonly orderMessage = el<HTMLElement>('order-message');
   private readonly orderSymbol = el<HTMLElement>('order-symbol');
   private readonly limitPrice = el<HTMLInputElement>('order-limit');
-  private timer: ReturnType<typeof setInterval> | undefined;
+  /** The live connection of the signed-in trader (its own, for the private channels), and whose it is. */
+  private live: TickflowClient | undefined;
+  private liveUser = '';
+  /** The orders shown, by id: the REST fetch, updated by the channel. */
+  private readonly known = new Map<string, AccountOrder>();
 
   constructor(
     private readonly api: Api,
@@ -55,6 +64,10 @@ export class AccountPanel {
     this.orderForm.addEventListener('submit', (e) => {
       e.preventDefault();
       void this.placeOrder();
+    });
+    this.orders.addEventListener('click', (e) => {
+      const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-cancel]');
+      if (button !== null) void this.cancel(button);
     });
     const type = this.orderForm.elements.namedItem('type') as HTMLSelectElement;
     type.addEventListener('change', () => {
@@ -73,8 +86,7 @@ export class AccountPanel {
     const signedIn = s !== undefined && !s.guest;
     this.loginForm.hidden = signedIn;
     this.panel.hidden = !signedIn;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    if (!signedIn || s.role === 'viewer' || s.username !== this.liveUser) this.stopLive();
     if (!signedIn) return;
     this.who.textContent = `${s.username} (${s.role})`;
     if (s.role === 'viewer') {
@@ -85,8 +97,35 @@ export class AccountPanel {
       return;
     }
     this.orderForm.hidden = false;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), POLL_MS);
+    if (this.live === undefined) this.startLive(s.username);
+  }
+
+  /** Opens the trader's own connection to the private channels; the first fetch runs when it opens (and again after a reconnect). */
+  private startLive(username: string): void {
+    this.liveUser = username;
+    this.known.clear();
+    this.orders.replaceChildren();
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    const c = createClient({ url, token: () => this.api.token(), reauthenticate: () => this.api.reauthenticate(), batchInterval: 100 });
+    this.live = c;
+    c.on('status', (st) => {
+      if (this.live === c && st === 'open') void this.refresh();
+    });
+    c.subscribe('user:orders', (u) => {
+      if (this.live !== c) return;
+      for (const o of u.changed as unknown as AccountOrder[]) this.known.set(o.id, o);
+      this.paintOrders();
+    });
+    c.subscribe('user:portfolio', (u) => {
+      const p = u.rows.find((r) => r.id === 'portfolio');
+      if (this.live === c && p !== undefined) this.paintPortfolio(p as unknown as Portfolio);
+    });
+  }
+
+  private stopLive(): void {
+    this.live?.close();
+    this.live = undefined;
+    this.liveUser = '';
   }
 
   /** The shown symbol changed (the order form trades it). */
@@ -140,7 +179,9 @@ export class AccountPanel {
           : o.status === 'open'
             ? `Order ${o.id} is open: ${o.side} ${formatQuantity(o.quantity)} ${o.symbol} at limit ${formatPrice(o.limitPrice ?? 0)}.`
             : `Order ${o.id} rejected: ${o.reason ?? 'no reason given'}.`;
-      await this.refresh();
+      // The answer is newer than nothing the channel can bring: shown at once, the channel updates it later.
+      this.known.set(o.id, o);
+      this.paintOrders();
     } catch (e) {
       this.orderMessage.className = 'message error';
       this.orderMessage.textContent = `Order not placed: ${words(e)}`;
@@ -149,13 +190,39 @@ export class AccountPanel {
     }
   }
 
+  /** Cancels a resting order (DELETE /api/orders/:id); the channel brings the new status. */
+  private async cancel(button: HTMLButtonElement): Promise<void> {
+    const id = button.dataset.cancel ?? '';
+    button.disabled = true;
+    this.orderMessage.className = 'message';
+    try {
+      const res = await fetch(`/api/orders/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${await this.api.token()}` } });
+      if (!res.ok) {
+        const body = (await res.json().catch(() => ({}))) as { error?: string };
+        throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`);
+      }
+      const o = (await res.json()) as AccountOrder;
+      this.orderMessage.textContent = `Order ${o.id} cancelled.`;
+      this.known.set(o.id, o);
+      this.paintOrders();
+    } catch (e) {
+      this.orderMessage.className = 'message error';
+      this.orderMessage.textContent = `Order ${id} not cancelled: ${words(e)}`;
+      button.disabled = false;
+    }
+  }
+
+  /** One REST read of portfolio and orders: when the live channel (re)connects; the channel brings every change after it. */
   private async refresh(): Promise<void> {
     const s = this.api.session;
     if (s === undefined || s.guest || s.role === 'viewer') return;
     try {
-      const [p, o] = await Promise.all([this.api.get<Portfolio>('/api/portfolio'), this.api.get<{ orders: Order[] }>('/api/orders')]);
+      const [p, o] = await Promise.all([this.api.get<Portfolio>('/api/portfolio'), this.api.get<{ orders: AccountOrder[] }>('/api/orders')]);
       this.paintPortfolio(p);
-      this.paintOrders(o.orders);
+      // What the channel already brought is at least as new as this answer.
+      const live = new Set(this.live?.rows('user:orders')?.map((r) => r.id) ?? []);
+      for (const x of o.orders) if (!live.has(x.id)) this.known.set(x.id, x);
+      this.paintOrders();
     } catch (e) {
       this.summary.textContent = `Portfolio unavailable: ${words(e)}`;
     }
@@ -200,15 +267,28 @@ export class AccountPanel {
     this.positions.replaceChildren(...trs);
   }
 
-  private paintOrders(orders: readonly Order[]): void {
+  /** The newest 20 orders; a resting one has a cancel button. */
+  private paintOrders(): void {
+    const orders = [...this.known.values()].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
     const trs = orders.slice(0, 20).map((o) => {
       const tr = document.createElement('tr');
       tr.title = o.reason ?? '';
+      tr.dataset.order = o.id;
+      tr.dataset.status = o.status;
       cell(tr, formatTime(o.createdAt));
       cell(tr, `${o.side} ${o.symbol}`, o.side === 'buy' ? 'up' : 'down');
       cell(tr, o.type === 'limit' ? `limit ${formatPrice(o.limitPrice ?? 0)}` : 'market');
       cell(tr, formatQuantity(o.quantity), 'num');
-      cell(tr, o.status === 'filled' ? `filled ${formatPrice(o.fillPrice ?? 0)}` : o.status === 'rejected' ? `rejected: ${o.reason ?? ''}` : 'open');
+      cell(tr, o.status === 'filled' ? `filled ${formatPrice(o.fillPrice ?? 0)}` : o.status === 'rejected' ? `rejected: ${o.reason ?? ''}` : o.status);
+      if (o.status === 'open') {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'link';
+        button.dataset.cancel = o.id;
+        button.textContent = 'Cancel';
+        button.setAttribute('aria-label', `Cancel order ${o.id}`);
+        tr.insertCell().append(button);
+      }
       return tr;
     });
     this.orders.replaceChildren(...trs);
