@@ -132,6 +132,9 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
     async (req, reply) => {
       const q = parseOr400(CorrelationQuery, req.query, 'query');
       const lookback = q.lookback ?? live.lookback;
+      const held = live.latest?.symbols.length ?? 0;
+      // Before reading a matrix of n² rows from a store only to refuse it.
+      if (q.symbols === undefined && held > MAX_CORRELATION_SYMBOLS) throw tooMany(held);
       const interval = live.interval;
       // The matrix of the last interval that has surely closed: cached until the next one is due.
       const settledEnd = Math.floor((Date.now() - SETTLE_MS) / live.intervalMs) * live.intervalMs;
@@ -143,9 +146,7 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
           const why = lookback === live.lookback ? `the first comes three return intervals (${interval}) after the first trades` : `this server computes lookback ${live.lookback} (interval ${interval}) and no store holds lookback ${lookback}`;
           throw new HttpError(404, `no correlation matrix yet for lookback ${lookback}: ${why}`);
         }
-        if (q.symbols === undefined && m.symbols.length > MAX_CORRELATION_SYMBOLS) {
-          throw new HttpError(400, `invalid query: the matrix holds ${m.symbols.length} symbols, more than ${MAX_CORRELATION_SYMBOLS}: name the ones wanted with symbols=A,B,C`);
-        }
+        if (q.symbols === undefined && m.symbols.length > MAX_CORRELATION_SYMBOLS) throw tooMany(m.symbols.length);
         const body = correlationAnswer(m, q.symbols);
         return { body, complete: body.end === settledEnd };
       });
@@ -209,6 +210,10 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
       });
     },
   );
+}
+
+function tooMany(n: number): HttpError {
+  return new HttpError(400, `invalid query: the matrix holds ${n} symbols, more than ${MAX_CORRELATION_SYMBOLS}: name the ones wanted with symbols=A,B,C`);
 }
 
 /** The `to` an answer echoes: the time of the answer when none was given. */

@@ -58,8 +58,8 @@ export function attachCorrelationSocket(o: CorrelationSocketOptions): Correlatio
       return;
     }
     if (url.pathname !== CORRELATION_WS_PATH) {
-      // ws-server owns /ws; with this handler registered it leaves unknown paths to us.
-      if (url.pathname !== '/ws') reject(socket, 404, 'Not Found');
+      // ws-server owns /ws and leaves unknown paths to the other handlers: answer them when no third handler may own them.
+      if (url.pathname !== '/ws' && o.server.listenerCount('upgrade') <= 2) reject(socket, 404, 'Not Found');
       return;
     }
     const list = url.searchParams.get('symbols');

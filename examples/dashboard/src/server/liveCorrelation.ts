@@ -1,5 +1,5 @@
 import type { Candle, DeadLetter, Job, LateEvent, Trade } from '@tickflow/core';
-import { keyBy, parseDuration, pipeline } from '@tickflow/core';
+import { formatDuration, keyBy, parseDuration, pipeline } from '@tickflow/core';
 import type { Sink } from '@tickflow/sinks';
 import type { CorrelationMatrixRow } from '@tickflow/sinks/timescale';
 import type { CorrelationMatrix } from '@tickflow/windowing';
@@ -53,8 +53,9 @@ export class LiveCorrelation {
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly o: LiveCorrelationOptions) {
-    this.interval = o.interval;
     this.intervalMs = parseDuration(o.interval as never, 'correlation interval');
+    // The operator's label ('60s' → '1m'): what the matrices carry and the stores are keyed by.
+    this.interval = formatDuration(this.intervalMs);
     this.lookback = o.lookback;
     const late = { write: (b: readonly LateEvent[]) => void (this.stats.late += b.length) };
     const dead = {

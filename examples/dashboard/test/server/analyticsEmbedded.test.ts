@@ -13,6 +13,8 @@ import { pipeline, fromArray } from '@tickflow/core';
 import { aggregationOperators } from '../../src/aggregation.js';
 import { buildReport, dailyFromMemory, hourlyFromMemory, movesOf, volumeBySymbol } from '../../src/server/analyticsReports.js';
 import type { CorrelationAnswer } from '../../src/server/liveCorrelation.js';
+import { LiveCorrelation, correlationAnswer } from '../../src/server/liveCorrelation.js';
+import { LIVE_TIMING } from '../../src/server/marketFeed.js';
 import { InMemoryMarketStore } from '../../src/server/marketStore.js';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
@@ -210,5 +212,26 @@ describe('embedded daily bars, volumes and report', () => {
       const own = inRange.filter((t) => t.symbol === x.symbol);
       expect(x.vwap).toBeCloseTo(own.reduce((s, t) => s + t.price * t.size, 0) / own.reduce((s, t) => s + t.size, 0), 9);
     }
+  });
+});
+
+describe('LiveCorrelation', () => {
+  it('labels its interval as the operator and the stores do (60s is 1m), and emits matrices of pushed trades', async () => {
+    const live = new LiveCorrelation({ interval: '60s', lookback: 3, timing: LIVE_TIMING, warn: () => {} });
+    expect(live.interval).toBe('1m');
+    const seen: number[] = [];
+    live.onMatrix((m) => seen.push(m.end));
+    const t0 = Date.UTC(2024, 0, 19, 14, 30);
+    const prices = [[100, 50], [101, 50.5], [100.5, 50.2], [102, 51], [101, 50.1], [103, 52]];
+    live.push(prices.flatMap(([a, b], k) => [{ symbol: 'A', ts: t0 + k * 60_000 + 5, price: a!, size: 1 }, { symbol: 'B', ts: t0 + k * 60_000 + 7, price: b!, size: 1 }]));
+    // Intervals close as the watermark (latest − 1 s) passes end + grace (5 s): the last two stay open, the first has no return yet.
+    // Listeners get the newest matrix of each delivered batch (a channel replaces the last matrix anyway).
+    expect(live.stats.matrices).toBe(3);
+    expect(seen).toEqual([t0 + 4 * 60_000]);
+    const m = correlationAnswer(live.latest!, ['B', 'A', 'C']);
+    expect(m).toMatchObject({ interval: '1m', lookback: 3, symbols: ['B', 'A'], counts: [3, 3], missing: ['C'] });
+    expect(m.values[0]![0]).toBe(1);
+    expect(m.values[0]![1]).toBeCloseTo(pearsonOfTrades(prices.flatMap(([a, b], k) => [{ symbol: 'A', ts: t0 + k * 60_000 + 5, price: a!, size: 1 }, { symbol: 'B', ts: t0 + k * 60_000 + 7, price: b!, size: 1 }]), 'A', 'B', { interval: 60_000, lookback: 3, end: m.end }).r, 12);
+    await live.stop();
   });
 });
