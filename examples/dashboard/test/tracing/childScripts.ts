@@ -50,6 +50,13 @@ export function bundleChild(name: string): Promise<string> {
   return p;
 }
 
+/** The dashboard's build (`npm run build`): the CLI, with the ingest worker beside it. */
+export function builtCli(): string {
+  const cli = join(repoRoot(), 'examples', 'dashboard', 'dist', 'cli.js');
+  if (!existsSync(join(dirname(cli), 'ingestWorker.js'))) throw new Error(`${cli} and its ingestWorker.js are missing: run npm run build first`);
+  return cli;
+}
+
 /** Runs a bundled child to its end; rejects with its stderr when it fails. */
 export async function runChild(script: string, env: Record<string, string | undefined>, nodeArgs: readonly string[] = []): Promise<{ out: string; err: string }> {
   const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -97,23 +104,32 @@ export interface LongChild {
   stop(): Promise<void>;
 }
 
-/** Starts a bundled child and resolves with the rest of its `ready ` line on stderr (e.g. its URL). */
-export async function startLongChild(script: string, env: Record<string, string | undefined>): Promise<{ ready: string; child: LongChild }> {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts a long-running child (`node script ...args`) and resolves with the
+ * first match of `ready` (group 1) in its stdout or stderr, e.g. its URL.
+ */
+export async function startLongChild(script: string, env: Record<string, string | undefined>, { args = [], ready = /^ready (.+)$/m }: { args?: readonly string[]; ready?: RegExp } = {}): Promise<{ ready: string; child: LongChild }> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await new Promise<string>((resolve, reject) => {
+  const found = await new Promise<string>((resolve, reject) => {
+    const look = (): void => {
+      const m = ready.exec(err) ?? ready.exec(out);
+      if (m !== null) resolve(m[1]!);
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      look();
+    });
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /^ready (.+)$/m.exec(err);
-      if (m !== null) resolve(m[1]!);
+      look();
     });
     void exited.then(() => reject(new Error(`${script} exited before it was ready: ${err}`)));
   });
   return {
-    ready,
+    ready: found,
     child: {
       lines: () => out.split('\n').filter((l) => l.trim() !== ''),
       stderr: () => err,

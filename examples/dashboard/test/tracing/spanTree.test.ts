@@ -7,7 +7,7 @@ import { createClient } from '@tickflow/ws-server/client';
 import { startKafka, startPostgres } from '@tickflow/test-services';
 import type { KafkaService, PostgresService } from '@tickflow/test-services';
 import { until } from '../waitUntil.js';
-import { bundleChild, runChild, startLongChild } from './childScripts.js';
+import { builtCli, bundleChild, runChild, startLongChild } from './childScripts.js';
 import type { LongChild } from './childScripts.js';
 import type { OtlpReceiver } from './otlpReceiver.js';
 import { startOtlpReceiver } from './otlpReceiver.js';
@@ -26,7 +26,7 @@ describe('tracing: one trade from tickflow produce to the store, HTTP requests a
   const logLines = (): Record<string, unknown>[] => server.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
 
   beforeAll(async () => {
-    [kafka, pg, receiver] = await Promise.all([startKafka({ topics: [{ name: 'trades', partitions: 1 }, { name: 'quotes', partitions: 1 }, { name: 'trades-dead-letter', partitions: 1 }], ownServer: true }), startPostgres(), startOtlpReceiver()]);
+    [kafka, pg, receiver] = await Promise.all([startKafka({ topics: [{ name: 'trades', partitions: 1 }, { name: 'quotes', partitions: 1 }, { name: 'trades-dead-letter', partitions: 1 }, { name: 'wtrades', partitions: 1 }, { name: 'wquotes', partitions: 1 }, { name: 'wtrades-dead-letter', partitions: 1 }], ownServer: true }), startPostgres(), startOtlpReceiver()]);
     dir = mkdtempSync(join(tmpdir(), 'tickflow-tracing-'));
     // The server in a process of its own (the Node a user runs, not the test runner's module resolution), ingest on
     // its main thread, spans exported every 100 ms, JSON log lines on stdout.
@@ -118,4 +118,30 @@ describe('tracing: one trade from tickflow produce to the store, HTTP requests a
     }
     expect(receiver.refused).toEqual([]);
   }, 30_000);
+  it('traces the ingest worker thread of the built server too (its own tracer provider)', async () => {
+    // `tickflow serve` from the build: ingest, windows and store writes run in the worker thread (auto).
+    const wdir = mkdtempSync(join(tmpdir(), 'tickflow-tracing-worker-'));
+    const started = await startLongChild(builtCli(), { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', KAFKA_BROKERS: kafka.brokers.join(','), KAFKA_GROUP: `tracing-worker-${Date.now()}`, KAFKA_TRADES_TOPIC: 'wtrades', KAFKA_QUOTES_TOPIC: 'wquotes', DATABASE_URL: pg.url, JWT_SECRET: 'tracing-secret-tracing-secret-tracing!', TICKFLOW_DATA_DIR: wdir, LOG_LEVEL: 'warn' }, { args: ['serve', '--port', '0'], ready: /live dashboard on (http:\S+)/ });
+    try {
+      const health = (await (await fetch(`${started.ready}/healthz`)).json()) as { ingestThread?: string };
+      expect(health.ingestThread).toBe('worker');
+      const input = join(wdir, 'one-trade.ndjson');
+      writeFileSync(input, `${JSON.stringify({ symbol: 'WTRACE', ts: Date.now(), price: 55.5, size: 3, id: 'w-1' })}\n`);
+      await runChild(await bundleChild('produceChild'), {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        PRODUCE_OPTIONS: JSON.stringify({ brokers: kafka.brokers, topic: 'wtrades', quotesTopic: undefined, format: 'json', input, count: 1, symbols: 1, seed: 1, rate: undefined }),
+      });
+      const publish = await until(async () => receiver.spans.find((s) => s.name === 'wtrades publish'), 'the produce span');
+      const write = await until(async () => {
+        const consume = receiver.spans.find((s) => s.name === 'wtrades process' && s.parentSpanId === publish.spanId);
+        const windows = consume && receiver.spans.find((s) => s.name === 'tickflow windows' && s.parentSpanId === consume.spanId);
+        return windows && receiver.spans.find((s) => s.name === 'sink write timescale:trades' && s.parentSpanId === windows.spanId);
+      }, 'the worker’s consume → windows → sink write spans');
+      expect(write.traceId).toBe(publish.traceId);
+      expect(write.service).toBe('tickflow-serve');
+    } finally {
+      await started.child.stop();
+      rmSync(wdir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
