@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeadLetter, Job, Output, TickCount, UserEventRecord, UserEventType } from '@tickflow/core';
+import type { DeadLetter, Job, Output, TickCount, UserEvent, UserEventRecord, UserEventType } from '@tickflow/core';
 import { InvalidEvent, USER_EVENT_TYPES, keyBy, normalizeUserEvent, pipeline } from '@tickflow/core';
 import { tickCount, tumbling } from '@tickflow/windowing';
 import { Ring } from './marketStore.js';
@@ -8,8 +8,9 @@ import { Ring } from './marketStore.js';
 export const MAX_EVENTS_PER_REQUEST = 100;
 /** Per-minute windows kept for GET /api/events/stats. */
 export const STATS_MINUTES = 60;
-/** Accepted client clock range around the server's: older or later events are rejected (they would land in the wrong partition, or expire at once). */
+/** Oldest client time accepted, behind the server's clock (older events would expire from the table at once or land in long-closed partitions). */
 export const MAX_EVENT_AGE_MS = 7 * 86_400_000;
+/** Latest client time accepted, ahead of the server's clock (a wrong client clock). */
 export const MAX_EVENT_AHEAD_MS = 5 * 60_000;
 
 /** Why one event of a batch was rejected. */
@@ -40,18 +41,23 @@ export function checkUserEvents(events: readonly unknown[], user: string, now = 
   for (let i = 0; i < events.length; i++) {
     const raw = events[i];
     const e = normalizeUserEvent(raw);
-    let reason: string | undefined;
-    if (e instanceof InvalidEvent) reason = e.reason;
-    else if (e.ts < now - MAX_EVENT_AGE_MS) reason = `ts: ${new Date(e.ts).toISOString()} is more than 7 days before the server's time (${new Date(now).toISOString()})`;
-    else if (e.ts > now + MAX_EVENT_AHEAD_MS) reason = `ts: ${new Date(e.ts).toISOString()} is more than 5 minutes after the server's time (${new Date(now).toISOString()}): is the client's clock wrong?`;
-    if (reason !== undefined || e instanceof InvalidEvent) {
-      rejected.push({ index: i, reason: reason! });
-      letters.push({ reason: `user event ${i}: ${reason!}`, input: raw, origin: 'POST /api/events' });
-      continue;
+    const reason = e instanceof InvalidEvent ? e.reason : clockProblem(e.ts, now);
+    if (reason !== undefined) {
+      rejected.push({ index: i, reason });
+      letters.push({ reason: `user event ${i}: ${reason}`, input: raw, origin: 'POST /api/events' });
+    } else {
+      const ok = e as UserEvent;
+      records.push({ ...ok, id: ok.id ?? randomUUID(), receivedAt: now, user });
     }
-    records.push({ ...e, id: e.id ?? randomUUID(), receivedAt: now, user });
   }
   return { records, rejected, letters };
+}
+
+/** Why a client time is outside the accepted range around the server's clock, or undefined. */
+function clockProblem(ts: number, now: number): string | undefined {
+  if (ts < now - MAX_EVENT_AGE_MS) return `ts: ${new Date(ts).toISOString()} is more than 7 days before the server's time (${new Date(now).toISOString()})`;
+  if (ts > now + MAX_EVENT_AHEAD_MS) return `ts: ${new Date(ts).toISOString()} is more than 5 minutes after the server's time (${new Date(now).toISOString()}): is the client's clock wrong?`;
+  return undefined;
 }
 
 /** Counts of one minute: per type, and the total. */
