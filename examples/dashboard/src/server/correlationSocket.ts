@@ -14,16 +14,26 @@ export interface CorrelationSocketOptions {
   readonly server: Server;
   readonly live: LiveCorrelation;
   /** The verified user of an upgrade request (the same check as /ws: a valid access token of an active session), undefined to refuse it with 401. */
-  readonly authenticate: (req: IncomingMessage) => Promise<{ role: string } | undefined>;
+  readonly authenticate: (req: IncomingMessage) => Promise<CorrelationViewer | undefined>;
   /** Whether a role may receive the correlation channel (TICKFLOW_WS_ENTITLEMENTS kind `correlation`). */
   readonly entitled: (role: string) => boolean;
   /** Open connections at most (more get 503). Default 1000. */
   readonly maxConnections?: number;
 }
 
+/** Who is connected: the role decides the entitlement, the session and the token's expiry end the connection (as on /ws). */
+export interface CorrelationViewer {
+  readonly role: string;
+  readonly sid?: string | undefined;
+  /** Epoch ms: the connection closes with 4001 then. */
+  readonly expiresAt?: number | undefined;
+}
+
 /** A running correlation channel. */
 export interface CorrelationSocket {
   readonly connections: () => number;
+  /** Closes the connections of a session that ended (4002, as ws-server's SESSION_REVOKED). */
+  disconnect(sid: string): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +55,7 @@ function reject(socket: Duplex, status: number, text: string): void {
 export function attachCorrelationSocket(o: CorrelationSocketOptions): CorrelationSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const wanted = new Map<WebSocket, string[] | undefined>();
+  const sessions = new Map<WebSocket, string | undefined>();
   const max = o.maxConnections ?? 1000;
 
   const frameFor = (m: CorrelationMatrix, symbols: string[] | undefined): string => JSON.stringify({ type: 'correlation', ...correlationAnswer(m, symbols ?? m.symbols.slice(0, MAX_CORRELATION_SYMBOLS)) });
@@ -80,7 +91,14 @@ export function attachCorrelationSocket(o: CorrelationSocketOptions): Correlatio
         if (!o.entitled(user.role)) return reject(socket, 403, 'Forbidden');
         wss.handleUpgrade(req, socket, head, (ws) => {
           wanted.set(ws, symbols);
-          ws.on('close', () => wanted.delete(ws));
+          sessions.set(ws, user.sid);
+          const expiry = user.expiresAt === undefined ? undefined : setTimeout(() => ws.close(4001, 'token expired: reconnect with a fresh token'), Math.max(0, user.expiresAt - Date.now()));
+          expiry?.unref();
+          ws.on('close', () => {
+            wanted.delete(ws);
+            sessions.delete(ws);
+            clearTimeout(expiry);
+          });
           ws.on('error', () => ws.terminate());
           // Nothing to receive: a client frame is ignored (pings are answered by ws itself).
           const latest = o.live.latest;
@@ -112,6 +130,9 @@ export function attachCorrelationSocket(o: CorrelationSocketOptions): Correlatio
 
   return {
     connections: () => wanted.size,
+    disconnect(sid) {
+      for (const [ws, s] of sessions) if (s === sid) ws.close(4002, 'session ended');
+    },
     async close() {
       off();
       o.server.off('upgrade', onUpgrade);

@@ -282,13 +282,14 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
     authenticate: async (req) => {
       const token = tokenOf(req);
       const user = token === undefined ? undefined : await tokens.verify(token, 'access');
-      return user !== undefined && (await sessionsOpen.active(user.sid!)) ? { role: user.role } : undefined;
+      return user !== undefined && (await sessionsOpen.active(user.sid!)) ? { role: user.role, sid: user.sid, expiresAt: user.expiresAt } : undefined;
     },
     entitled: (role) => {
       const kinds = config.wsEntitlements[role as Role] ?? [];
       return kinds.includes('*') || kinds.includes('correlation');
     },
   });
+  sessionsOpen.on('revoked', (sid) => correlationWs.disconnect(sid));
   // Embedded demo: prices continue across restarts (saved in the data dir every 5 s and at close).
   const synthetic = config.kafkaBrokers === undefined;
   const startPrices = synthetic

@@ -112,6 +112,16 @@ describe('analytics routes (embedded)', () => {
     expect(status).toBe(401);
   });
 
+  it('closes a correlation socket when its session ends (4002), as /ws does', async () => {
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: 'viewer' }) });
+    const own = ((await login.json()) as { accessToken: string }).accessToken;
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/ws/correlation?token=${own}`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    expect((await fetch(`${server.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${own}` } })).status).toBe(204);
+    expect(await closed).toBe(4002);
+  });
+
   it('answers daily bars, volumes and the report from the in-process candles, equal to sums of the raw trades', async () => {
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
     const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
