@@ -8,7 +8,7 @@ import { Ring } from './marketStore.js';
 export const MAX_EVENTS_PER_REQUEST = 100;
 /** Per-minute windows kept for GET /api/events/stats. */
 export const STATS_MINUTES = 60;
-/** Oldest client time accepted, behind the server's clock (older events would expire from the table at once or land in long-closed partitions). */
+/** Oldest client time accepted, behind the server's clock (a client clock that far off is wrong, or the event is stale). */
 export const MAX_EVENT_AGE_MS = 7 * 86_400_000;
 /** Latest client time accepted, ahead of the server's clock (a wrong client clock). */
 export const MAX_EVENT_AHEAD_MS = 5 * 60_000;
