@@ -75,10 +75,12 @@ export async function produceCommand(o: ProduceOptions, io: { readonly stderr: W
   const source: Source<Trade> = o.input === undefined ? syntheticTrades({ seed: o.seed, symbols: o.symbols, count: o.count, batchSize: 1024 }) : fromFile(o.input);
   const kafka = new Kafka({ clientId: 'tickflow-produce', brokers: [...o.brokers], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  // Tracing only with an endpoint (src/server/tracing.ts loads OpenTelemetry then, and only then).
+  // Tracing only with an endpoint (src/server/tracing.ts loads OpenTelemetry then, and only then), validated before connecting.
   const otlp = o.otlpEndpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const tracing = otlp === undefined || otlp === '' ? undefined : await (await import('./server/tracing.js')).startTracing({ endpoint: otlp, serviceName: 'tickflow-produce' });
+  const traceModule = otlp === undefined || otlp === '' ? undefined : await import('./server/tracing.js');
+  const endpoint = traceModule?.otlpEndpointOf({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp });
   await producer.connect();
+  const tracing = endpoint === undefined ? undefined : await traceModule!.startTracing({ endpoint, serviceName: 'tickflow-produce' });
   const encode = o.format === 'json' ? (v: unknown): Buffer => Buffer.from(JSON.stringify(v)) : (v: unknown): Buffer => pack(v);
   const batchSize = o.batchSize ?? 1000;
   const partitions: Record<number, number> = {};
