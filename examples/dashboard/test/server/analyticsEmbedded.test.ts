@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Trade } from '@tickflow/core';
@@ -110,6 +111,19 @@ describe('analytics routes (embedded)', () => {
     const refused = new WebSocket(`${server.url.replace('http', 'ws')}/ws/correlation`);
     const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(401);
+  });
+
+  it('never answers 500 to arbitrary query strings on the analytics routes', async () => {
+    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.integer().map(String), fc.double().map(String), fc.constantFrom('', '2024-01-19', '2024-13-45T99:00', 'NaN', '-1', '1e308', 'SYM0001,SYM0001', ',,,'));
+    const query = fc.dictionary(fc.constantFrom('symbols', 'symbol', 'lookback', 'from', 'to', 'limit', 'x'), value, { maxKeys: 4 });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/api/correlation', '/api/daily', '/api/volume', '/api/report'), query, async (path, q) => {
+        const r = await get(`${path}?${new URLSearchParams(q).toString()}`);
+        expect(r.status, `${path} ${JSON.stringify(q)}`).toBeLessThan(500);
+        await r.arrayBuffer();
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('closes a correlation socket when its session ends (4002), as /ws does', async () => {
