@@ -10,6 +10,7 @@ export type {
   Principal,
   AuthenticateHook,
   AuthorizeHook,
+  SubscribeHook,
   FeedEvents,
   FeedKind,
   WsBridge,

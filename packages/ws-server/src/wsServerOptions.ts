@@ -19,6 +19,13 @@ export type AuthenticateHook = (request: IncomingMessage) => Principal | null | 
 /** Runs on every subscribe; false answers the client with a FORBIDDEN error for that channel. */
 export type AuthorizeHook = (principal: Principal, channel: ParsedChannel) => boolean | Promise<boolean>;
 
+/**
+ * Runs when a subscribe reaches authorization (a known channel, within the
+ * limits); the returned function, if any, gets the decision (for tracing:
+ * one span per subscribe). Must not throw.
+ */
+export type SubscribeHook = (info: { readonly connection: string; readonly subject: string; readonly channel: string }) => ((granted: boolean) => void) | undefined;
+
 /** The event streams the pipeline feeds the server with. */
 export interface FeedEvents {
   trades: Trade;
@@ -224,6 +231,8 @@ export const WsServerOptionsSchema = z.object({
   authenticate: fn<AuthenticateHook>('authenticate').optional(),
   /** Decides per channel on subscribe. Default: every channel is allowed. */
   authorize: fn<AuthorizeHook>('authorize').optional(),
+  /** Observes each subscribe and its decision (see SubscribeHook). */
+  onSubscribe: fn<SubscribeHook>('onSubscribe').optional(),
   /** Multi-node fan-out (see redisBridge). */
   bridge: z.custom<WsBridge>((v) => typeof v === 'object' && v !== null && typeof (v as WsBridge).publish === 'function', 'bridge must be a WsBridge').optional(),
   /** Node id used in connection ids. Default: random. */

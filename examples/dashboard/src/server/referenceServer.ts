@@ -9,7 +9,6 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Candle } from '@tickflow/core';
 import { redisBridge, startWsServer, tokenOf } from '@tickflow/ws-server';
-import type { AuthorizeHook } from '@tickflow/ws-server';
 import { accountRoutes } from './accountRoutes.js';
 import { analyticsRoutes, correlationSinks } from './analyticsRoutes.js';
 import { attachCorrelationSocket } from './correlationSocket.js';
@@ -204,8 +203,6 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { url: '/api/openapi.json', persistAuthorization: false } as never, staticCSP: false });
   documentResponses(app);
 
-  // Every subscribe passes the authorize hook once: with tracing, one `ws subscribe` span each.
-  const traced = (h: AuthorizeHook): AuthorizeHook => (tracing === undefined ? h : tracing.traceSubscribe(h));
   const ws = await startWsServer({
     server: app.server,
     path: '/ws',
@@ -223,11 +220,13 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
       return { subject: user.username, claims: { role: user.role, sid: user.sid }, expiresAt: user.expiresAt };
     },
     // Entitlements: which channel kinds each role may subscribe to (TICKFLOW_WS_ENTITLEMENTS).
-    authorize: traced((principal, channel) => {
+    authorize: (principal, channel) => {
       const kinds = config.wsEntitlements[principal.claims?.role as Role] ?? [];
       // A private user:TOPIC channel is always the caller's own (resolved per user by the server): every role may have it.
       return channel.kind === 'user' || kinds.includes('*') || kinds.includes(channel.kind);
-    }),
+    },
+    // With tracing, one `ws subscribe` span per subscribe, ended with the decision.
+    onSubscribe: tracing?.wsSubscribe,
   });
   // A session ended on any node (logout, revocation, refresh-token reuse): its WebSockets here close now.
   sessionsOpen.on('revoked', (sid) => ws.disconnect((p) => p.claims.sid === sid));

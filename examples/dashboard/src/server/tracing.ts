@@ -56,12 +56,8 @@ export interface Tracing {
   readonly fastifyPlugin: FastifyPluginCallback;
   /** A child of `log` whose lines carry `trace_id` and `span_id` while a span is active. */
   traceLogger(log: Logger): Logger;
-  /**
-   * Wraps the WebSocket server's `authorize` hook, which runs once per
-   * subscribe: one `ws subscribe` span per subscribe (subject, channel, and
-   * whether it was granted).
-   */
-  traceSubscribe<P extends { readonly subject: string }, C extends { readonly name: string }>(authorize: (principal: P, channel: C) => boolean | Promise<boolean>): (principal: P, channel: C) => boolean | Promise<boolean>;
+  /** The WebSocket server's `onSubscribe`: one `ws subscribe` span per subscribe (connection, subject, channel), ended with the decision. */
+  wsSubscribe(info: { readonly connection: string; readonly subject: string; readonly channel: string }): (granted: boolean) => void;
   /** Exports the spans still buffered, then stops tracing in this thread. */
   shutdown(): Promise<void>;
 }
@@ -184,26 +180,11 @@ export async function startTracing(o: TracingOptions): Promise<Tracing> {
         },
       );
     },
-    traceSubscribe(authorize) {
-      return (principal, channel) => {
-        const span = otel.startSpan('ws subscribe', { kind: SpanKind.SERVER, attributes: { 'tickflow.ws.subject': principal.subject, 'tickflow.ws.channel': channel.name } }, ROOT_CONTEXT);
-        const done = (granted: boolean): boolean => {
-          span.setAttribute('tickflow.ws.granted', granted);
-          span.end();
-          return granted;
-        };
-        try {
-          const verdict = context.with(trace.setSpan(ROOT_CONTEXT, span), () => authorize(principal, channel));
-          return verdict instanceof Promise ? verdict.then(done, (e: unknown) => {
-            span.recordException(e instanceof Error ? e : String(e));
-            done(false);
-            throw e;
-          }) : done(verdict);
-        } catch (e) {
-          span.recordException(e instanceof Error ? e : String(e));
-          done(false);
-          throw e;
-        }
+    wsSubscribe(info): (granted: boolean) => void {
+      const span = otel.startSpan('ws subscribe', { kind: SpanKind.SERVER, attributes: { 'tickflow.ws.connection': info.connection, 'tickflow.ws.subject': info.subject, 'tickflow.ws.channel': info.channel } }, ROOT_CONTEXT);
+      return (granted) => {
+        span.setAttribute('tickflow.ws.granted', granted);
+        span.end();
       };
     },
     async shutdown(): Promise<void> {

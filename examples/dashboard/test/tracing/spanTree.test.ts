@@ -113,6 +113,7 @@ describe('tracing: one trade from tickflow produce to the store, HTTP requests a
       expect(span.kind).toBe(SERVER);
       expect(span.attributes['tickflow.ws.granted']).toBe(true);
       expect(String(span.attributes['tickflow.ws.subject'])).toMatch(/^guest-/);
+      expect(typeof span.attributes['tickflow.ws.connection']).toBe('string');
     } finally {
       ws.close();
     }

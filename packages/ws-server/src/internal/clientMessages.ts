@@ -148,12 +148,14 @@ export class ClientMessages {
       return;
     }
     conn.subscriptions.add(name);
+    const done = this.opts.onSubscribe?.({ connection: conn.id, subject: (conn.principal as Principal).subject, channel: name });
     const authorize = this.opts.authorize;
     if (authorize === undefined) {
-      this.granted(conn, name, from);
+      this.granted(conn, name, from, done);
       return;
     }
     const deny = (): void => {
+      done?.(false);
       if (conn.closing || !conn.subscriptions.delete(name)) return;
       this.sendError(conn, 'FORBIDDEN', `not allowed to subscribe to ${name}`, { channel: name, id });
       conn.flushControl(Date.now());
@@ -168,21 +170,25 @@ export class ClientMessages {
     if (verdict instanceof Promise) {
       verdict.then(
         (ok) => {
-          if (conn.closing || !conn.subscriptions.has(name)) return;
-          if (ok) this.granted(conn, name, from);
+          if (conn.closing || !conn.subscriptions.has(name)) {
+            done?.(false);
+            return;
+          }
+          if (ok) this.granted(conn, name, from, done);
           else deny();
         },
         () => deny(),
       );
     } else if (verdict) {
-      this.granted(conn, name, from);
+      this.granted(conn, name, from, done);
     } else {
       deny();
     }
   }
 
-  private granted(conn: Connection, name: string, from: StreamPosition | undefined): void {
+  private granted(conn: Connection, name: string, from: StreamPosition | undefined, done: ((granted: boolean) => void) | undefined): void {
     this.host.snapshotDue(conn, name, from);
     this.host.subscribed(conn, name);
+    done?.(true);
   }
 }
