@@ -45,7 +45,7 @@ export const DailyQuery = z.object({
   to: toTime,
   limit: z.coerce.number().int().min(1).max(3660).default(366).describe('newest days, 1–3660'),
 });
-export const VolumeQuery = z.object({ from: fromTime, to: toTime });
+export const VolumeQuery = z.object({ from: fromTime.describe('UTC epoch ms or ISO-8601, inclusive (default: 24 hours before to)'), to: toTime });
 export const ReportQuery = z.object({
   from: fromTime.describe('UTC epoch ms or ISO-8601, inclusive (default: 24 hours before to)'),
   to: toTime,
@@ -184,7 +184,8 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
     '/api/volume',
     { preHandler: viewer, schema: { summary: 'Volume, notional and trades per symbol (volume_by_symbol: UTC hours starting in [from, to))', tags: ['analytics'], security: bearer, querystring: doc(VolumeQuery) } },
     async (req, reply) => {
-      const q = parseOr400(VolumeQuery, req.query, 'query');
+      const p = parseOr400(VolumeQuery, req.query, 'query');
+      const q = { from: defaultFrom(req.query, p), to: p.to };
       if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
       const settled = Math.floor((Date.now() - SETTLE_MS) / HOUR) * HOUR;
       return cached(reply, `volume|${q.from}|${q.to}`, q.to <= settled, async () => {
@@ -198,10 +199,9 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
     '/api/report',
     { preHandler: viewer, schema: { summary: 'Top movers, most traded and VWAP by symbol over UTC hours starting in [from, to)', tags: ['analytics'], security: bearer, querystring: doc(ReportQuery) } },
     async (req, reply) => {
-      const given = (req.query ?? {}) as Record<string, unknown>;
       const q = parseOr400(ReportQuery, req.query, 'query');
       const to = q.to;
-      const from = given.from === undefined ? Math.max(0, Math.min(to, Date.now()) - DAY) : q.from;
+      const from = defaultFrom(req.query, q);
       if (from >= to) throw new HttpError(400, `invalid query: from (${from}) must be before to (${to})`);
       const settled = Math.floor((Date.now() - SETTLE_MS) / HOUR) * HOUR;
       return cached<MarketReport>(reply, `report|${from}|${to}|${q.limit}`, to <= settled, async () => {
@@ -210,6 +210,12 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
       });
     },
   );
+}
+
+/** `from` as given, else 24 hours before `to` (or before now when `to` is open): hourly reads over all time are not a default. */
+function defaultFrom(query: unknown, q: { from: number; to: number }): number {
+  if ((query as Record<string, unknown> | undefined)?.from !== undefined) return q.from;
+  return Math.max(0, Math.min(q.to, Date.now()) - DAY);
 }
 
 function tooMany(n: number): HttpError {
