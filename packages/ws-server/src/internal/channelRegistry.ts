@@ -34,6 +34,12 @@ export function channelKey(name: string, subject: string): string {
  */
 export class ChannelRegistry<Sub> {
   private readonly channels = new Map<string, ChannelState<Sub>>();
+  /**
+   * Lookup by symbol for the per-trade and per-quote path (no string built per
+   * event): derived from `channels`, filled by feed() and emptied with it by
+   * dropIfIdle, nowhere else.
+   */
+  private readonly bySymbol = { trades: new Map<string, ChannelState<Sub>>(), quotes: new Map<string, ChannelState<Sub>>() };
   readonly ticker: ChannelState<Sub>;
 
   /** @param invalid called with the reason when a publish names no valid channel. */
@@ -73,6 +79,17 @@ export class ChannelRegistry<Sub> {
     return this.create(parsed, key);
   }
 
+  /** The `trades:SYM` or `quotes:SYM` channel of `symbol` for publishing (see open). */
+  feed(kind: 'trades' | 'quotes', symbol: string): ChannelState<Sub> | undefined {
+    const index = this.bySymbol[kind];
+    let ch = index.get(symbol);
+    if (ch === undefined) {
+      ch = this.open(`${kind}:${symbol}`, '');
+      if (ch !== undefined) index.set(symbol, ch);
+    }
+    return ch;
+  }
+
   private create(parsed: ParsedChannel, key: string): ChannelState<Sub> {
     const l = this.limits;
     const limit = parsed.kind === 'trades' ? l.trades : parsed.kind === 'candles' ? l.candles : parsed.kind === 'profile' ? l.profile : parsed.kind === 'quotes' ? 1 : parsed.kind === 'user' ? l.user : l.tickerSymbols;
@@ -107,6 +124,7 @@ export class ChannelRegistry<Sub> {
     // A list channel that ever had items keeps its epoch and offsets for reconnecting clients.
     if (ch.offset > 0) return;
     this.channels.delete(ch.key);
+    if (ch.kind === 'trades' || ch.kind === 'quotes') this.bySymbol[ch.kind].delete(ch.name.slice(7));
   }
 }
 
@@ -121,7 +139,7 @@ export function applyFeed<Sub, K extends FeedKind>(registry: ChannelRegistry<Sub
       const now = Date.now();
       for (let i = 0; i < events.length; i++) {
         const t = events[i] as Trade;
-        const ch = registry.open(`trades:${t.symbol}`, '');
+        const ch = registry.feed('trades', t.symbol);
         if (ch === undefined) continue;
         ch.append(t as unknown as Row, now);
         dirty.add(ch);
@@ -132,7 +150,7 @@ export function applyFeed<Sub, K extends FeedKind>(registry: ChannelRegistry<Sub
     case 'quotes':
       for (let i = 0; i < events.length; i++) {
         const q = events[i] as Quote;
-        const ch = registry.open(`quotes:${q.symbol}`, '');
+        const ch = registry.feed('quotes', q.symbol);
         if (ch !== undefined && ch.upsert(q as unknown as Row)) dirty.add(ch);
       }
       return true;

@@ -16,6 +16,36 @@ export interface TickerState {
   readonly volume: number;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The rule, applied in place (the hot path: no allocation per trade):
+ * returns false when the trade belongs to an earlier UTC day and leaves `s`
+ * as it was. nextTickerState is the same rule as a pure function.
+ */
+function advance(s: Mutable<TickerState>, t: Trade): boolean {
+  const day = Math.floor(t.ts / DAY);
+  if (day < s.day) return false;
+  if (day > s.day) {
+    s.day = day;
+    s.open = t.price;
+    s.last = t.price;
+    s.ts = t.ts;
+    s.volume = t.size;
+    return true;
+  }
+  s.volume += t.size;
+  if (t.ts >= s.ts) {
+    s.last = t.price;
+    s.ts = t.ts;
+  }
+  return true;
+}
+
+function first(t: Trade): Mutable<TickerState> {
+  return { symbol: t.symbol, day: Math.floor(t.ts / DAY), open: t.price, last: t.price, ts: t.ts, volume: t.size };
+}
+
 /**
  * The ticker state after one trade (a pure function): a trade of a later UTC
  * day starts a new day at its price, one of an earlier day leaves the state
@@ -29,11 +59,9 @@ export interface TickerState {
  * ```
  */
 export function nextTickerState(prev: TickerState | undefined, t: Trade): TickerState {
-  const day = Math.floor(t.ts / DAY);
-  if (prev === undefined || day > prev.day) return { symbol: t.symbol, day, open: t.price, last: t.price, ts: t.ts, volume: t.size };
-  if (day < prev.day) return prev;
-  const later = t.ts >= prev.ts;
-  return { symbol: prev.symbol, day, open: prev.open, last: later ? t.price : prev.last, ts: later ? t.ts : prev.ts, volume: prev.volume + t.size };
+  if (prev === undefined) return first(t);
+  const next = { ...prev };
+  return advance(next, t) ? next : prev;
 }
 
 /**
@@ -54,31 +82,40 @@ export function tickerRow(s: TickerState): TickerRow {
  * `drainInto`: one upsert per symbol per flush, not per trade.
  */
 export class TickerStates {
-  private readonly states = new Map<string, TickerState>();
-  private dirty = new Set<string>();
+  private readonly states = new Map<string, Mutable<TickerState> & { dirty: boolean }>();
+  /** States whose row goes to the ticker channel at the next drain. */
+  private dirty: (TickerState & { dirty: boolean })[] = [];
 
   /** @param maxSymbols states kept; past twice this many they are all dropped (a flood of bogus symbols cannot grow memory). */
   constructor(private readonly maxSymbols: number) {}
 
   /** Applies a trade. */
   add(t: Trade): void {
-    const prev = this.states.get(t.symbol);
-    if (prev === undefined && this.states.size >= this.maxSymbols * 2) this.states.clear();
-    const next = nextTickerState(prev, t);
-    if (next === prev) return;
-    this.states.set(t.symbol, next);
-    this.dirty.add(t.symbol);
+    let s = this.states.get(t.symbol);
+    if (s === undefined) {
+      if (this.states.size >= this.maxSymbols * 2) this.states.clear();
+      // One literal shape for every state (the hot path stays monomorphic).
+      s = { symbol: t.symbol, dirty: false, day: Math.floor(t.ts / DAY), open: t.price, last: t.price, ts: t.ts, volume: t.size };
+      this.states.set(t.symbol, s);
+    } else if (!advance(s, t)) {
+      return;
+    }
+    if (!s.dirty) {
+      s.dirty = true;
+      this.dirty.push(s);
+    }
   }
 
   /** Writes the rows of the symbols that changed into the ticker channel; returns whether the channel changed. */
   drainInto(ticker: ChannelState<unknown>): boolean {
-    if (this.dirty.size === 0) return false;
-    const symbols = this.dirty;
-    this.dirty = new Set();
+    if (this.dirty.length === 0) return false;
+    const states = this.dirty;
+    this.dirty = [];
     let changed = false;
-    for (const symbol of symbols) {
-      const s = this.states.get(symbol);
-      if (s !== undefined && ticker.upsert(tickerRow(s) as unknown as Row)) changed = true;
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i]!;
+      s.dirty = false;
+      if (ticker.upsert(tickerRow(s) as unknown as Row)) changed = true;
     }
     return changed;
   }
