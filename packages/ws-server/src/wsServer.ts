@@ -11,7 +11,7 @@ import type { StreamPosition, UserRow, WireFormat } from './protocol.js';
 import { ChannelRegistry, applyFeed, channelKey } from './internal/channelRegistry.js';
 import type { ChannelState } from './internal/channelState.js';
 import { ClientMessages } from './internal/clientMessages.js';
-import { Connection, deflateWindow } from './internal/connection.js';
+import { Connection, closeAll, deflateWindow } from './internal/connection.js';
 import type { ConnectionHost } from './internal/connection.js';
 import { Flusher, heartbeat } from './internal/flusher.js';
 import { TickerStates } from './internal/tickerState.js';
@@ -384,18 +384,7 @@ export class WsServer extends EventEmitter<WsServerEvents> implements Connection
     clearInterval(this.flushTimer);
     clearInterval(this.heartbeatTimer);
     this.http.off('upgrade', this.gate.onUpgrade);
-    const waits: Promise<void>[] = [];
-    for (const conn of this.connections) {
-      const ws = conn.ws;
-      waits.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
-      clearTimeout(conn.terminateTimer);
-      conn.release();
-      ws.close(code, reason);
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
-    for (const conn of this.connections) conn.ws.terminate();
+    await closeAll(this.connections, code, reason, timeout);
     this.wss.close();
     if (this.opts.bridge !== undefined) {
       try {

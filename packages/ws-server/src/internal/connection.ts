@@ -249,3 +249,23 @@ export function deflateWindow(extensions: string): number {
   }
   return 0;
 }
+
+/**
+ * Sends every connection a close frame (after the data queued before it),
+ * waits for the close handshakes up to `timeout` ms, then terminates the
+ * sockets still open.
+ */
+export async function closeAll(connections: Iterable<Connection>, code: number, reason: string, timeout: number): Promise<void> {
+  const waits: Promise<void>[] = [];
+  for (const conn of connections) {
+    const ws = conn.ws;
+    waits.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    clearTimeout(conn.terminateTimer);
+    conn.release();
+    ws.close(code, reason);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+  clearTimeout(timer);
+  for (const conn of connections) conn.ws.terminate();
+}
