@@ -169,6 +169,8 @@ function onBatch(updates: readonly ChannelUpdate[]): void {
       case 'quotes':
         watchlist.quote(u.rows as readonly Quote[]);
         break;
+      case 'user':
+        break; // private channels: the account panel (account.ts) follows them on its own client
     }
   }
   schedulePaint();
