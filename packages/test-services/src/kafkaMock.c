@@ -216,11 +216,36 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   printf("BOOTSTRAP %s\n", rd_kafka_mock_cluster_bootstraps(mc));
   fflush(stdout);
-  /* Serve until stdin closes (the parent died) or a signal arrives. */
+  /* Serve until stdin closes (the parent died) or a signal arrives. A line
+   * "ERRORS <api key> <error code> <count>" on stdin makes the next <count>
+   * requests of that API fail with that error (rd_kafka_mock_push_request_errors_array);
+   * it is answered with "ERRORS pushed" on stdout. */
   char buf[256];
+  size_t have = 0;
   while (!stop) {
-    ssize_t n = read(0, buf, sizeof buf);
+    ssize_t n = read(0, buf + have, sizeof buf - 1 - have);
     if (n <= 0) break;
+    have += (size_t)n;
+    buf[have] = '\0';
+    char *nl;
+    while ((nl = strchr(buf, '\n')) != NULL) {
+      *nl = '\0';
+      int api = 0, code = 0, count = 0;
+      if (sscanf(buf, "ERRORS %d %d %d", &api, &code, &count) == 3 && count > 0 && count <= 1000) {
+        rd_kafka_resp_err_t *errs = malloc(sizeof *errs * (size_t)count);
+        for (int i = 0; i < count; i++) errs[i] = (rd_kafka_resp_err_t)code;
+        rd_kafka_mock_push_request_errors_array(mc, (int16_t)api, (size_t)count, errs);
+        free(errs);
+        printf("ERRORS pushed\n");
+      } else {
+        printf("ERRORS refused\n");
+      }
+      fflush(stdout);
+      size_t used = (size_t)(nl - buf) + 1;
+      memmove(buf, nl + 1, have - used + 1);
+      have -= used;
+    }
+    if (have == sizeof buf - 1) have = 0; /* an overlong line: dropped */
   }
   rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(rk);

@@ -103,6 +103,13 @@ export interface KafkaService {
    */
   checkRetention(topics?: readonly string[]): Promise<void>;
   /**
+   * Makes the next `count` requests of Kafka API `apiKey` (e.g. 14, SyncGroup)
+   * fail with Kafka error code `errorCode` (e.g. 42, INVALID_REQUEST), for
+   * fault tests; resolves once the broker has queued them. Throws on an
+   * external cluster (KAFKA_BROKERS), which cannot be told to fail.
+   */
+  injectErrors(apiKey: number, errorCode: number, count?: number): Promise<void>;
+  /**
    * Stops the mock broker (its topics and offsets are gone). With
    * `checkOnStop` (default) it first checks every topic as checkRetention
    * does, and rejects with a KafkaRetentionError after stopping when a topic
@@ -213,7 +220,10 @@ async function droppedPartitions(brokers: readonly string[], topics: readonly st
  */
 export async function startKafka({ topics = [], brokers = 1, ownServer = false, maxBytesPerPartition = DEFAULT_MAX_BYTES_PER_PARTITION, checkOnStop = true }: KafkaOptions = {}): Promise<KafkaService> {
   const env = (process.env.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (env.length > 0 && !ownServer) return { brokers: env, external: true, checkRetention: async () => {}, stop: async () => {} };
+  if (env.length > 0 && !ownServer) {
+    const injectErrors = (): Promise<void> => Promise.reject(new Error('injectErrors: the brokers come from KAFKA_BROKERS (an external cluster), which cannot be told to fail requests; start the mock with ownServer: true'));
+    return { brokers: env, external: true, checkRetention: async () => {}, injectErrors, stop: async () => {} };
+  }
   if (!Number.isSafeInteger(maxBytesPerPartition) || maxBytesPerPartition <= 0) {
     throw new RangeError(`startKafka: maxBytesPerPartition must be a positive whole number of bytes, got ${maxBytesPerPartition}`);
   }
@@ -254,11 +264,32 @@ export async function startKafka({ topics = [], brokers = 1, ownServer = false, 
     const dropped = await droppedPartitions(list, names);
     if (dropped.length > 0) throw new KafkaRetentionError(dropped, retention);
   };
+  // Answers to ERRORS lines, in order (the broker handles stdin lines one at a time).
+  const errorAcks: ((line: string) => void)[] = [];
+  let ackBuf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    ackBuf += d.toString();
+    let nl: number;
+    while ((nl = ackBuf.indexOf('\n')) >= 0) {
+      const line = ackBuf.slice(0, nl);
+      ackBuf = ackBuf.slice(nl + 1);
+      if (line.startsWith('ERRORS ')) errorAcks.shift()?.(line);
+    }
+  });
+  const injectErrors = (apiKey: number, errorCode: number, count = 1): Promise<void> => {
+    if (![apiKey, errorCode, count].every(Number.isSafeInteger) || count < 1 || count > 1000) return Promise.reject(new RangeError(`injectErrors: apiKey, errorCode and count (1…1000) must be whole numbers, got ${apiKey}, ${errorCode}, ${count}`));
+    if (!isRunning(child)) return Promise.reject(new Error(`injectErrors: the Kafka mock broker (${bootstrap}) is not running`));
+    return new Promise<void>((resolve, reject) => {
+      errorAcks.push((line) => (line === 'ERRORS pushed' ? resolve() : reject(new Error(`injectErrors: the mock broker answered "${line}"`))));
+      child.stdin!.write(`ERRORS ${apiKey} ${errorCode} ${count}\n`);
+    });
+  };
   return {
     brokers: list,
     external: false,
     ...(retention === undefined ? {} : { retention }),
     checkRetention,
+    injectErrors,
     async stop() {
       let failure: unknown;
       if (checkOnStop && isRunning(child)) {

@@ -156,5 +156,5 @@ export function withoutConditions(argv: readonly string[]): string[] {
 }
 
 function emptyKafkaStats(): KafkaConsumerStats {
-  return { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, checkpoints: 0, restored: 0, idled: 0, partitions: [], lag: 0, late: 0, lastLate: undefined, idle: [] };
+  return { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, checkpoints: 0, restored: 0, idled: 0, partitions: [], lag: 0, late: 0, lastLate: undefined, idle: [], restarts: 0 };
 }

@@ -1,5 +1,5 @@
-import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
-import type { Admin, Batch, Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { Kafka, PartitionAssigners, logLevel as kafkaLogLevel } from 'kafkajs';
+import type { Admin, Batch, Consumer, EachBatchPayload, PartitionAssigner, Producer } from 'kafkajs';
 import type { Duration } from '../duration.js';
 import { parseDuration } from '../duration.js';
 import { TickflowError, toTickflowError } from '../errors.js';
@@ -43,6 +43,40 @@ interface Generation<T> {
   /** partition → its inputs, commit bookkeeping and idleness. */
   readonly parts: Map<number, PartitionState>;
 }
+
+/** Default of KafkaConsumerOptions.rejoinAttempts. */
+const REJOIN_ATTEMPTS = 8;
+/** First restart delay; doubled per consecutive crash up to RESTART_BACKOFF_MAX_MS. */
+const RESTART_BACKOFF_MS = 500;
+const RESTART_BACKOFF_MAX_MS = 15_000;
+
+/** How long the group leader waits before it sends the assignment (see roundRobinWithHeadStart). */
+const LEADER_SYNC_DELAY_MS = 300;
+
+/**
+ * kafkajs's round-robin assigner (same protocol name, so it mixes with plain
+ * kafkajs members), except that the leader waits LEADER_SYNC_DELAY_MS before
+ * handing in the assignment. Kafka itself answers a follower's SyncGroup that
+ * comes after the leader's at once; librdkafka's mock cluster (the test
+ * harness's broker, packages/test-services/src/kafkaMock.ts) closes the sync
+ * on the leader's and refuses a later follower with INVALID_REQUEST, which
+ * stops kafkajs for good. The head start lets the followers' SyncGroups,
+ * sent right after their JoinGroup answers, arrive first. It costs one
+ * rebalance 0.3 s.
+ */
+const roundRobinWithHeadStart: PartitionAssigner = (config) => {
+  const inner = PartitionAssigners.roundRobin(config);
+  return {
+    name: inner.name,
+    version: inner.version,
+    protocol: (subscription) => inner.protocol(subscription),
+    async assign(group) {
+      const assignment = await inner.assign(group);
+      if (group.members.length > 1) await new Promise((r) => setTimeout(r, LEADER_SYNC_DELAY_MS));
+      return assignment;
+    },
+  };
+};
 
 function tsField(e: unknown): number {
   return (e as { ts: number }).ts;
@@ -118,8 +152,9 @@ export class KafkaConsumer<T = Trade> {
   private rebalancing = false;
   private readonly highWatermarks = new Map<number, number>();
   private readonly lastCommitted = new Map<number, number>();
-  private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, checkpoints: 0, restored: 0, idled: 0 };
+  private counts = { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, checkpoints: 0, restored: 0, idled: 0, restarts: 0 };
   private readonly idleMs: number | undefined;
+  private readonly rejoinAttempts: number;
   /** Smallest window size, and the jobs' out-of-orderness: what own-partition lateness is judged with (for the late log). */
   private readonly minSize: number;
   private ooo = 0;
@@ -148,6 +183,8 @@ export class KafkaConsumer<T = Trade> {
     this.grace = ms(options.windows.grace ?? 0, 'windows.grace');
     this.commitMs = ms(options.commitInterval ?? 1000, 'commitInterval');
     this.sessionMs = ms(options.sessionTimeout ?? 10_000, 'sessionTimeout');
+    this.rejoinAttempts = options.rejoinAttempts ?? REJOIN_ATTEMPTS;
+    if (!Number.isSafeInteger(this.rejoinAttempts) || this.rejoinAttempts < 0) throw new TickflowError('INVALID_ARGUMENT', `rejoinAttempts must be a whole number ≥ 0, got ${String(options.rejoinAttempts)}`);
     this.warn = options.onWarning ?? ((m) => console.warn(`[tickflow] ${m}`));
     this.kafka = new Kafka({ clientId: options.clientId ?? 'tickflow', brokers: [...options.brokers], logLevel: kafkaLogLevel.NOTHING });
   }
@@ -176,8 +213,6 @@ export class KafkaConsumer<T = Trade> {
    * Rejects with a TickflowError when a job or the client fails.
    */
   async run(run: KafkaRunOptions<T>): Promise<KafkaConsumerStats> {
-    const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: this.sessionMs, heartbeatInterval: Math.max(100, Math.floor(this.sessionMs / 10)), rebalanceTimeout: Math.max(this.sessionMs, 10_000), maxWaitTimeInMs: 100, maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576, allowAutoTopicCreation: false, retry: { retries: 10 } });
-    this.consumer = consumer;
     this.admin = this.kafka.admin();
     await this.admin.connect();
     if (this.options.deadLetterTopic !== undefined) {
@@ -188,22 +223,81 @@ export class KafkaConsumer<T = Trade> {
     const done = new Promise<void>((resolve, reject) => {
       finish = (e?: unknown) => (e === undefined ? resolve() : reject(e));
     });
-    consumer.on(consumer.events.REBALANCING, () => {
-      this.rebalancing = true;
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      this.rebalancing = false;
-      const assignment = (e.payload.memberAssignment as Record<string, number[]>)[this.options.topic] ?? [];
-      this.pendingAssignment = [...assignment].sort((a, b) => a - b);
-      // Rebuild now, not on the next batch: partitions read to their end send no batch.
-      this.serial(() => this.applyAssignment(run)).catch((err: unknown) => {
-        this.fail(err, 'rebuilding the jobs after a rebalance failed');
+    // kafkajs restarts its consumer only after retriable errors; a group
+    // request the broker refuses outright (e.g. INVALID_REQUEST to a SyncGroup
+    // that arrived before the leader's) leaves it stopped for good, out of the
+    // group, while this run would wait forever. Such a crash drops the window
+    // state (the partitions are someone else's now, or ours again after the
+    // rejoin, restored from the commits and checkpoints like any rebalance)
+    // and joins again with a new kafkajs consumer, with backoff.
+    let crashes = 0;
+    let restartTimer: NodeJS.Timeout | undefined;
+    const onCrash = (error: unknown): void => {
+      if (this.stopping || this.failure !== undefined) return;
+      if (++crashes > this.rejoinAttempts) {
+        this.fail(error, `kafkajs stopped on a non-retriable error ${crashes} time(s) in a row without a group join in between (rejoinAttempts ${this.rejoinAttempts})`);
         finish(this.failure);
+        return;
+      }
+      const delay = Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_MS * 2 ** (crashes - 1));
+      this.counts.restarts++;
+      this.warn(`kafka consumer stopped on a non-retriable error (${error instanceof Error ? error.message : String(error)}); its window state is dropped and it joins the group again in ${delay} ms (attempt ${crashes} of at most ${this.rejoinAttempts} in a row)`);
+      this.rebalancing = true;
+      this.serial(() => this.dropGeneration()).catch(() => undefined);
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined;
+        if (this.stopping || this.failure !== undefined) return;
+        startClient().catch((e: unknown) => onCrash(e));
+      }, delay);
+    };
+    // The start under way (the first, or a rejoin): stopping waits for it, so no kafkajs consumer outlives run().
+    let starting: Promise<void> | undefined;
+    const startClient = (): Promise<void> => {
+      const p = connectClient();
+      starting = p.catch(() => undefined);
+      return p;
+    };
+    const connectClient = async (): Promise<void> => {
+      const previous = this.consumer;
+      if (previous !== undefined) await previous.disconnect().catch(() => undefined);
+      if (this.stopping) return;
+      const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: this.sessionMs, heartbeatInterval: Math.max(100, Math.floor(this.sessionMs / 10)), rebalanceTimeout: Math.max(this.sessionMs, 10_000), maxWaitTimeInMs: 100, maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576, allowAutoTopicCreation: false, retry: { retries: 10 }, partitionAssigners: [roundRobinWithHeadStart] });
+      this.consumer = consumer;
+      consumer.on(consumer.events.REBALANCING, () => {
+        this.rebalancing = true;
       });
-    });
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.fail(e.payload.error, 'kafka consumer crashed');
-    });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        if (this.consumer !== consumer) return;
+        crashes = 0;
+        this.rebalancing = false;
+        const assignment = (e.payload.memberAssignment as Record<string, number[]>)[this.options.topic] ?? [];
+        this.pendingAssignment = [...assignment].sort((a, b) => a - b);
+        // Rebuild now, not on the next batch: partitions read to their end send no batch.
+        this.serial(() => this.applyAssignment(run)).catch((err: unknown) => {
+          this.fail(err, 'rebuilding the jobs after a rebalance failed');
+          finish(this.failure);
+        });
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (this.consumer === consumer && !e.payload.restart) onCrash(e.payload.error);
+      });
+      await consumer.connect();
+      if (this.stopping) return void (await consumer.disconnect().catch(() => undefined));
+      await consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.serial(() => this.onBatch(payload, run)).catch((e: unknown) => {
+          // kafkajs rejoins on these; GROUP_JOIN then rebuilds the jobs on the new assignment.
+          if (isRebalanceError(e)) {
+            if (this.stopping) return;
+            throw e;
+          }
+          this.fail(e, 'processing a batch failed');
+          finish(this.failure);
+        }),
+      });
+    };
     const onAbort = (): void => finish();
     run.signal?.addEventListener('abort', onAbort, { once: true });
     const tick = setInterval(() => {
@@ -253,21 +347,7 @@ export class KafkaConsumer<T = Trade> {
       }, Math.min(200, idleMs));
     }
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.serial(() => this.onBatch(payload, run)).catch((e: unknown) => {
-          // kafkajs rejoins on these; GROUP_JOIN then rebuilds the jobs on the new assignment.
-          if (isRebalanceError(e)) {
-            if (this.stopping) return;
-            throw e;
-          }
-          this.fail(e, 'processing a batch failed');
-          finish(this.failure);
-        }),
-      });
+      await startClient();
       if (run.signal?.aborted) finish();
       await done;
       this.stopping = true;
@@ -287,13 +367,30 @@ export class KafkaConsumer<T = Trade> {
       this.stopping = true;
       clearInterval(tick);
       clearInterval(idleCheck);
+      clearTimeout(restartTimer);
       run.signal?.removeEventListener('abort', onAbort);
-      await consumer.disconnect().catch(() => undefined);
+      await this.consumer?.disconnect().catch(() => undefined);
+      await starting;
+      await this.consumer?.disconnect().catch(() => undefined);
       await this.producer?.disconnect().catch(() => undefined);
       await this.admin.disconnect().catch(() => undefined);
     }
     if (this.failure) throw this.failure;
     return this.stats;
+  }
+
+  /**
+   * After the kafkajs consumer stopped (it left the group): hands on what the
+   * jobs already fired (idempotent) and drops the window state, uncommitted;
+   * the next assignment rebuilds it from the commits and checkpoints.
+   */
+  private async dropGeneration(): Promise<void> {
+    const old = this.gen;
+    this.gen = undefined;
+    this.pendingAssignment = undefined;
+    this.dirty = false;
+    this.lastCommitted.clear();
+    if (old !== undefined) for (const job of old.jobs) await job.flush().catch(() => undefined);
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {

@@ -40,6 +40,13 @@ export interface KafkaConsumerOptions<T = Trade> {
   /** Consumer-group session timeout. Default 10 s. */
   readonly sessionTimeout?: Duration;
   /**
+   * How many times in a row the consumer joins the group again after kafkajs
+   * stopped on a non-retriable error (kafkajs itself restarts only after
+   * retriable ones), backing off 0.5 s, 1 s, 2 s … up to 15 s, before run()
+   * fails. A successful join resets the count. Default 8.
+   */
+  readonly rejoinAttempts?: number;
+  /**
    * A partition read to its end (nothing behind its high watermark, checked
    * with the broker) and quiet for this long stops holding the watermark
    * until its next message. Never while the consumer is paused by a sink or
@@ -130,5 +137,7 @@ export interface KafkaConsumerStats {
   readonly idled: number;
   /** Partitions idle now. */
   readonly idle: readonly number[];
+  /** Times the consumer joined the group again after kafkajs stopped on a non-retriable error (e.g. a refused SyncGroup). */
+  readonly restarts: number;
 }
 
