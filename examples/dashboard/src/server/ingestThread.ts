@@ -120,12 +120,15 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
     throw e;
   }
   o.showWriterStats?.(() => writer);
+  let died: string | undefined;
   void exited.then((code) => {
-    if (onStopped === undefined) o.events.warn(`ingest worker exited (code ${code}): nothing is ingested any more`);
+    if (onStopped !== undefined) return;
+    died = `the ingest worker exited (code ${code})`;
+    o.events.warn(`${died}: nothing is ingested any more; /healthz answers 503`);
   });
   let stopped: Promise<void> | undefined;
   return {
-    stats: () => feed,
+    stats: () => (died === undefined ? feed : { ...feed, stopped: feed.stopped ?? died }),
     kafka: o.config.feed.kind === 'kafka' ? () => kafka ?? emptyKafkaStats() : undefined,
     quotesLag: () => quotesLag,
     stop() {

@@ -65,8 +65,11 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     tickTraced(windows);
   }, 100);
   const ac = new AbortController();
+  let stopped: string | undefined;
   const failed = (what: string) => (e: unknown) => {
-    if (!ac.signal.aborted) o.events.warn(`kafka ${what} consumer stopped: ${e instanceof Error ? e.message : String(e)}`);
+    if (ac.signal.aborted) return;
+    stopped ??= `the kafka ${what} consumer stopped: ${e instanceof Error ? e.message : String(e)}`;
+    o.events.warn(`${stopped}; /healthz answers 503 from now on, so a supervisor restarts this process (it resumes from the commits and checkpoints)`);
   };
   const runningTrades = trades
     .run({
@@ -96,7 +99,7 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     .catch(failed('quotes'));
   o.log(`kafka: consuming ${o.tradesTopic} and ${o.quotesTopic} from ${o.brokers.join(',')} as group ${o.groupId}; window state checkpointed in ${checkpoints.describe}`);
   return {
-    stats: () => feedStats(trades.stats, windows),
+    stats: () => (stopped === undefined ? feedStats(trades.stats, windows) : { ...feedStats(trades.stats, windows), stopped }),
     kafka: () => trades.stats,
     quotesLag: () => quotes.stats.lag,
     async stop() {

@@ -25,6 +25,8 @@ export interface FeedStats {
   emitted: number;
   late: number;
   deadLetters: number;
+  /** Set when intake stopped for good (e.g. the Kafka consumer gave up): why. /healthz and /readyz answer 503 then. */
+  stopped?: string;
 }
 
 /** A running feed (synthetic or Kafka, in this thread or in the ingest worker). */

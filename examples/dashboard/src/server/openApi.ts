@@ -170,7 +170,7 @@ function errorsOf(key: string, schema: Json): number[] {
   if (schema.security !== undefined) out.add(401).add(403);
   if (schema.params !== undefined || schema.querystring !== undefined || schema.body !== undefined) out.add(400);
   if (/:symbol|:id/.test(path)) out.add(404);
-  if (path.startsWith('/api/historical') || path.startsWith('/api/aggregates') || path.startsWith('/api/profile') || path.startsWith('/api/stats') || path === '/readyz') out.add(503);
+  if (path.startsWith('/api/historical') || path.startsWith('/api/aggregates') || path.startsWith('/api/profile') || path.startsWith('/api/stats') || path === '/readyz' || path === '/healthz') out.add(503);
   if (['/api/correlation', '/api/daily', '/api/volume', '/api/report'].includes(path)) out.add(503);
   if (path === '/api/correlation') out.add(404);
   if (key === 'POST /api/auth/login' || key === 'POST /api/auth/refresh') out.add(401);

@@ -20,20 +20,25 @@ function kafkaHealth(k: KafkaConsumerStats): Record<string, unknown> {
     restoredPartitions: k.restored,
     assignments: k.assignments,
     pauses: k.pauses,
+    restarts: k.restarts,
     deadLetters: k.deadLetters,
   };
 }
 
 /** Health, readiness, Prometheus metrics and the OpenAPI document. */
-export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number | string>, kafkaStats?: () => KafkaConsumerStats): void {
-  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({
-    status: 'ok',
-    mode: ctx.stores === undefined ? 'embedded' : 'full',
-    ...feedStats(),
-    ...(kafkaStats === undefined ? {} : { kafka: kafkaHealth(kafkaStats()) }),
-    audit: ctx.audit.stats(),
-    ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }),
-  }));
+export function opsRoutes(app: FastifyInstance, ctx: RouteContext, feedStats: () => Record<string, number | string | undefined>, kafkaStats?: () => KafkaConsumerStats): void {
+  // 503 once intake stopped for good (feed stats carry `stopped`): a liveness probe then restarts the process.
+  app.get('/healthz', { schema: { summary: 'Liveness (503 when intake stopped for good)', tags: ['ops'] } }, async (_req, reply) => {
+    const feed = feedStats();
+    return reply.status(feed.stopped === undefined ? 200 : 503).send({
+      status: feed.stopped === undefined ? 'ok' : 'failing',
+      mode: ctx.stores === undefined ? 'embedded' : 'full',
+      ...feed,
+      ...(kafkaStats === undefined ? {} : { kafka: kafkaHealth(kafkaStats()) }),
+      audit: ctx.audit.stats(),
+      ...(ctx.stores === undefined ? {} : { stores: ctx.stores.stats() }),
+    });
+  });
   app.get('/readyz', { schema: { summary: 'Readiness: the feed has delivered trades and the server is not shutting down', tags: ['ops'] } }, async (_req, reply) => {
     const ready = ctx.ready();
     const stores = ctx.stores;

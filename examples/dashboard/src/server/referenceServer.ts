@@ -235,7 +235,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const metrics = new ServerMetrics(ws);
   late.metrics = metrics;
   if (stores !== undefined) metrics.watchStores(stores);
-  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, sessions: sessionsOpen, guestLimiter, loginThrottle, ready: () => !closing && feed !== undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
+  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, sessions: sessionsOpen, guestLimiter, loginThrottle, ready: () => !closing && feed !== undefined && feed.stats().stopped === undefined && (config.kafkaBrokers !== undefined || feed.stats().events > 0), stores };
 
   app.decorateRequest('authUser', undefined);
   app.addHook('onRequest', async (req, reply) => {
