@@ -5,7 +5,8 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: fileURLToPath(new URL('./web', import.meta.url)),
   base: '/',
-  publicDir: false,
+  // web/public: files copied as they are (theme-boot.js, a classic script that must run before the first paint).
+  publicDir: fileURLToPath(new URL('./web/public', import.meta.url)),
   logLevel: 'warn',
   build: {
     outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),

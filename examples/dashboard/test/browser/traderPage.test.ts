@@ -287,6 +287,19 @@ describe('dashboard page: what traders expect', () => {
     await dark.close();
   });
 
+  it('sets the theme before the page script runs (no dark flash for a light-preference user)', { timeout: 60_000 }, async () => {
+    for (const [scheme, stored, expected] of [['light', undefined, 'light'], ['dark', undefined, 'dark'], ['light', 'dark', 'dark'], ['dark', 'light', 'light']] as const) {
+      const context = await browser.newContext({ viewport: { width: 800, height: 600 }, colorScheme: scheme });
+      if (stored !== undefined) await context.addInitScript((t) => localStorage.setItem('tickflow.theme', t), stored);
+      const page = await context.newPage();
+      // No module script at all: only the head's classic theme-boot.js can set the theme.
+      await page.route('**/assets/*.js', (route) => route.abort());
+      await page.goto(server.url, { waitUntil: 'domcontentloaded' });
+      expect({ scheme, stored, theme: await page.evaluate(() => document.documentElement.dataset.theme) }).toEqual({ scheme, stored, theme: expected });
+      await context.close();
+    }
+  });
+
   it('shows order and position changes live over the private channel, with a cancel button on resting orders, and no polling', { timeout: 60_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await open(context);
