@@ -1,16 +1,42 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 // Tests run against each package's src through the "@tickflow/source" export condition: no build needed.
 const conditions = ['@tickflow/source', 'module', 'node', 'import', 'default', 'development|production'];
 
+const ROOTS = ['packages', 'examples', 'benchmarks', 'deploy/test'];
+const BROWSER = /^examples\/[^/]+\/test\/browser\//;
+/**
+ * What makes a test an integration test: it starts services (the harness),
+ * a reference server, a child process or a browser. Decided from the file's
+ * imports, so a new test lands in the right project without a list to keep.
+ */
+const INTEGRATION = [/@tickflow\/test-services/, /startReferenceServer|serverProcess|startServer\(/, /launchChromium|browserKit/, /node:child_process/, /kafkaTestKit|faultKit|runCli|childScripts/];
+
+function testFiles(): string[] {
+  return ROOTS.flatMap((root) => readdirSync(root, { recursive: true, encoding: 'utf8' }).map((f) => `${root}/${f}`)).filter((f) => f.endsWith('.test.ts') && !/node_modules|\/dist\/|\/\.cache\//.test(f));
+}
+
+const files = testFiles();
+const browser = files.filter((f) => BROWSER.test(f));
+const integration = files.filter((f) => !BROWSER.test(f) && (f.startsWith('packages/test-services/') || INTEGRATION.some((m) => m.test(readFileSync(f, 'utf8')))));
+const unit = files.filter((f) => !browser.includes(f) && !integration.includes(f));
+
+// Three projects: `npm run test:unit` (no services, about a minute),
+// `test:integration` (real services, servers, child processes) and
+// `test:browser` (Chromium, one file at a time). `npm test` runs all three.
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['@tickflow/source'] } },
   test: {
-    include: ['packages/*/{src,test}/**/*.test.ts', 'examples/*/{src,test}/**/*.test.ts', 'benchmarks/**/*.test.ts', 'deploy/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: unit } },
+      { extends: true, test: { name: 'integration', include: integration } },
+      { extends: true, test: { name: 'browser', include: browser, fileParallelism: false } },
+    ],
   },
 });
