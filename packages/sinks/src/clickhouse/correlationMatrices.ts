@@ -10,13 +10,15 @@ import { columnType, msToTime, quoteIdent, quoteString, timeToMs } from './click
  * DDL of `correlation_matrix` in ClickHouse: one row per pair (symbol_a <
  * symbol_b) and per symbol (the diagonal, with its returns) of each matrix,
  * NULL where r is undefined; ReplacingMergeTree, so a matrix written again
- * leaves one row per key (reads use FINAL).
+ * leaves one row per key (reads use FINAL). The interval column is
+ * `return_interval`, not `interval`: ClickHouse 18.16 stores the table's
+ * metadata with that keyword unquoted and then cannot load it on restart.
  */
 export function clickHouseCorrelationDdl(caps: ClickHouseCapabilities, database: string): string {
   const partition = caps.dateTime64 ? 'toYYYYMM(toDateTime(time))' : 'toYYYYMM(toDateTime(intDiv(time, 1000)))';
   return `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.\`correlation_matrix\`
 (
-  \`interval\` String,
+  \`return_interval\` String,
   \`lookback\` UInt32,
   \`time\` ${columnType('time', caps)},
   \`symbol_a\` ${columnType('symbol', caps)},
@@ -26,7 +28,7 @@ export function clickHouseCorrelationDdl(caps: ClickHouseCapabilities, database:
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY ${partition}
-ORDER BY (\`interval\`, lookback, symbol_a, symbol_b, time)`;
+ORDER BY (return_interval, lookback, symbol_a, symbol_b, time)`;
 }
 
 /**
@@ -81,7 +83,7 @@ export class ClickHouseCorrelationMatrices {
           const swap = m.symbols[i]! > m.symbols[j]!;
           const x = m.values[i * n + j]!;
           values.push({
-            interval: m.interval,
+            return_interval: m.interval,
             lookback: m.lookback,
             time: m.end,
             symbol_a: swap ? m.symbols[j]! : m.symbols[i]!,
@@ -104,8 +106,7 @@ export class ClickHouseCorrelationMatrices {
   async read(q: CorrelationMatrixQuery): Promise<CorrelationMatrixRow | undefined> {
     await this.ensureTable();
     const caps = this.caps;
-    // `interval` is a keyword on old servers: always quoted.
-    const where = `\`interval\` = ${quoteString(q.interval)} AND lookback = ${Math.trunc(q.lookback)}`;
+    const where = `return_interval = ${quoteString(q.interval)} AND lookback = ${Math.trunc(q.lookback)}`;
     const atCond = q.at === undefined ? '' : ` AND time <= ${msToTime(q.at, caps)}`;
     const sql = `SELECT toString(${timeToMs('time', caps)}) AS end_ms, symbol_a, symbol_b, value, returns
 FROM ${this.table} FINAL

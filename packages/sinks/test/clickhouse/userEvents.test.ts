@@ -58,7 +58,7 @@ describe("user_events on Debian's ClickHouse 18.16", () => {
   const logs: string[] = [];
 
   beforeAll(async () => {
-    server = await startClickHouse();
+    server = await startClickHouse({ ownServer: true });
     client = createClient({ url: server.url });
   }, 300_000);
 
@@ -84,7 +84,11 @@ describe("user_events on Debian's ClickHouse 18.16", () => {
     // Opening again (another server start) keeps the rows.
     const again = await ClickHouseUserEvents.open({ client, database, log: () => {} });
     expect(await again.read()).toHaveLength(7);
-  });
+    // The server loads the table's stored metadata again after a crash.
+    await server.kill();
+    await server.restart();
+    expect(await again.read()).toHaveLength(7);
+  }, 120_000);
 });
 
 describe('user_events on a modern ClickHouse (chDB)', () => {
