@@ -102,9 +102,45 @@ export interface PackedAggregator<In, Out> {
    * whole runs of rows to it, so the add runs as one tight loop.
    */
   addRows?(s: Float64Array, offsets: Int32Array, columns: ColumnsLike, from: number, to: number, seq: number): void;
+  /**
+   * Optional: the fused columnar kernel. Adds rows from `from` on while each
+   * row can take the window stage's fast path, and returns the index of the
+   * first row it did not take (see FastRun for the conditions). Same adds, in
+   * the same order, as `addColumns` row by row; the stage handles the rest.
+   */
+  addRunFast?(s: Float64Array, columns: ColumnsLike, from: number, to: number, run: FastRun): number;
   /** Merges the accumulator at `from` into the one at `into` (same array). */
   merge(s: Float64Array, into: number, from: number): void;
   result(s: Float64Array, b: number, window: WindowRef): Out;
+}
+
+/**
+ * The window stage's tables as a packed aggregator's fused kernel
+ * (`PackedAggregator.addRunFast`) sees them, for one input with no other
+ * input holding the watermark back. A row is taken when its symbol has a key
+ * (`dictKey[ids[i]] ≥ 0`) first seen on this input (`kInput[k] === input`)
+ * and its time falls in the key's current window (`curStart[k] ≤ ts <
+ * curEnd[k]`); the kernel then adds it to the accumulator at
+ * `wAcc[curW[k]] · stride` with arrival order `seq`, counts it in
+ * `wCount[curW[k]]`, and raises `maxTs`. It stops after the first row whose
+ * `ts − ooo` reaches `due` (windows to fire) and before the first row it
+ * does not take. `maxTs` and `seq` are written back.
+ */
+export interface FastRun {
+  ids: Uint32Array | Uint16Array;
+  dictKey: Int32Array;
+  kInput: Int32Array;
+  curStart: Float64Array;
+  curEnd: Float64Array;
+  curW: Int32Array;
+  wAcc: Int32Array;
+  wCount: Float64Array;
+  stride: number;
+  input: number;
+  ooo: number;
+  due: number;
+  maxTs: number;
+  seq: number;
 }
 
 /** The columns an aggregator's `addColumns` may read (a TradeColumns batch). */

@@ -1,6 +1,6 @@
 import type { Candle, Side } from '@tickflow/core';
 import { SIDE_BUY, SIDE_SELL } from '@tickflow/core';
-import type { Aggregator, ColumnsLike, PackedAggregator, WindowRef } from './aggregator.js';
+import type { Aggregator, ColumnsLike, FastRun, PackedAggregator, WindowRef } from './aggregator.js';
 
 /** What OHLCV reads from an event. */
 export interface OhlcvInput {
@@ -339,6 +339,100 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
         s[o] = x;
       }
     }
+  }
+
+  /**
+   * The fused columnar kernel (see FastRun): finds each row's window and adds
+   * it in the same loop, with addPacked's body inlined. Must stay equivalent
+   * to addPacked, operation for operation.
+   */
+  addRunFast(s: Float64Array, c: ColumnsLike, from: number, to: number, f: FastRun): number {
+    const tsCol = c.ts;
+    const priceCol = c.price;
+    const sizeCol = c.size;
+    const sideCol = c.side;
+    const ids = f.ids;
+    const dictKey = f.dictKey;
+    const kInput = f.kInput;
+    const curStart = f.curStart;
+    const curEnd = f.curEnd;
+    const curW = f.curW;
+    const wAcc = f.wAcc;
+    const wCount = f.wCount;
+    const stride = f.stride;
+    const input = f.input;
+    const ooo = f.ooo;
+    const due = f.due;
+    let maxTs = f.maxTs;
+    let seq = f.seq;
+    let i = from;
+    for (; i < to; i++) {
+      const ts = tsCol[i]!;
+      const k = dictKey[ids[i]!]!;
+      if (k < 0 || kInput[k] !== input || !(ts >= curStart[k]! && ts < curEnd[k]!)) break;
+      const w = curW[k]!;
+      wCount[w]!++;
+      const b = wAcc[w]! * stride;
+      const p = priceCol[i]!;
+      const q = sizeCol[i]!;
+      const side = sideCol === undefined ? 0 : sideCol[i]!;
+      const t = s[b + TRADES]!;
+      if (t === 0) {
+        s[b + OPEN] = p;
+        s[b + OPEN_TS] = ts;
+        s[b + OPEN_SEQ] = seq;
+        s[b + CLOSE] = p;
+        s[b + CLOSE_TS] = ts;
+        s[b + CLOSE_SEQ] = seq;
+        s[b + HIGH] = p;
+        s[b + LOW] = p;
+      } else {
+        if (ts < s[b + OPEN_TS]!) {
+          s[b + OPEN] = p;
+          s[b + OPEN_TS] = ts;
+          s[b + OPEN_SEQ] = seq;
+        }
+        if (ts >= s[b + CLOSE_TS]!) {
+          s[b + CLOSE] = p;
+          s[b + CLOSE_TS] = ts;
+          s[b + CLOSE_SEQ] = seq;
+        }
+        if (p > s[b + HIGH]!) s[b + HIGH] = p;
+        if (p < s[b + LOW]!) s[b + LOW] = p;
+      }
+      s[b + TRADES] = t + 1;
+      seq++;
+      let hi = s[b + VOL]!;
+      let x = hi + q;
+      let bp = x - hi;
+      s[b + VOL + 1]! += hi - (x - bp) + (q - bp);
+      s[b + VOL] = x;
+      const n = p * q;
+      hi = s[b + NOT]!;
+      x = hi + n;
+      bp = x - hi;
+      s[b + NOT + 1]! += hi - (x - bp) + (n - bp);
+      s[b + NOT] = x;
+      if (side !== 0) {
+        const o = b + SIDE_SUM[side]!;
+        hi = s[o]!;
+        x = hi + q;
+        bp = x - hi;
+        s[o + 1]! += hi - (x - bp) + (q - bp);
+        s[o] = x;
+      }
+      if (ts > maxTs) {
+        maxTs = ts;
+        // The watermark (ts − ooo, computed as the stage computes it) reached a window's end: the stage fires.
+        if (ts - ooo >= due) {
+          i++;
+          break;
+        }
+      }
+    }
+    f.maxTs = maxTs;
+    f.seq = seq;
+    return i;
   }
 
   merge(s: Float64Array, into: number, from: number): void {

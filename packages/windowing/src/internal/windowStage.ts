@@ -1,6 +1,6 @@
 import type { BuildContext, KeySelector, StageContext, TradeColumns, WatermarkTracker } from '@tickflow/core';
 import { SIDE_BUY, SIDE_SELL, Stage, TickflowError, tradeAt } from '@tickflow/core';
-import type { Aggregator, WindowRef } from '../aggregator.js';
+import type { Aggregator, FastRun, WindowRef } from '../aggregator.js';
 import type { AccArena } from './accArena.js';
 import { PackedArena, arenaFor } from './accArena.js';
 import { TimeQueue } from './timeQueue.js';
@@ -160,6 +160,24 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
    */
   private readonly keyCacheStr: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_MASK + 1).fill(undefined);
   private readonly keyCacheId = new Int32Array(KEY_CACHE_MASK + 1);
+  /** The tables handed to a packed aggregator's fused kernel (`pushColumnsRuns`). */
+  private readonly fastRun: FastRun = {
+    ids: new Uint32Array(0),
+    dictKey: new Int32Array(0),
+    kInput: new Int32Array(0),
+    curStart: new Float64Array(0),
+    curEnd: new Float64Array(0),
+    curW: new Int32Array(0),
+    wAcc: new Int32Array(0),
+    wCount: new Float64Array(0),
+    stride: 0,
+    input: 0,
+    ooo: 0.5,
+    due: 0.5,
+    maxTs: 0.5,
+    // Doubles from the start (seq may pass the small-integer range), so the field never changes representation.
+    seq: 0.5,
+  };
   /** Accumulator offsets of the pending run of rows (`pushColumnsRuns`). */
   private readonly runOffsets = new Int32Array(RUN);
   /**
@@ -454,7 +472,46 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     // The pending run: rows runFrom … runFrom + run − 1, with seq − run … seq − 1.
     let run = 0;
     let runFrom = 0;
+    // The fused kernel takes runs of fast-path rows whole (one input, nothing pending to fire).
+    const kernel = single && !multi && typeof packed.addRunFast === 'function';
+    const fr = this.fastRun;
+    if (kernel) {
+      fr.ids = ids;
+      fr.input = input;
+      fr.ooo = ooo;
+    }
     for (let i = 0; i < n; i++) {
+      if (kernel && run === 0 && wm === wmPrev) {
+        fr.dictKey = this.dictKey;
+        fr.kInput = this.kInput;
+        fr.curStart = curStart;
+        fr.curEnd = curEnd;
+        fr.curW = curW;
+        fr.wAcc = wAcc;
+        fr.wCount = wCount;
+        fr.stride = stride;
+        fr.due = due;
+        fr.maxTs = maxTs;
+        fr.seq = seq;
+        const j = packed.addRunFast!(packedArena.s, cols, i, n, fr);
+        if (j > i) {
+          seq = fr.seq;
+          maxTs = fr.maxTs;
+          if (maxTs - ooo > wm) wm = maxTs - ooo;
+          if (wm > wmPrev) {
+            wmPrev = wm;
+            if (wm >= due) {
+              this.seq = seq;
+              this.advanceOwn(wm);
+              wAcc = this.wAcc;
+              wCount = this.wCount;
+              due = this.nextDue;
+            }
+          }
+          i = j - 1;
+          continue;
+        }
+      }
       const ts = tsCol[i]!;
       if (single) {
         if (ts > maxTs) {
