@@ -10,6 +10,8 @@ export type { RestartablePostgres } from './restartablePostgres.js';
 export { ensureDebianPrograms } from './debianPackages.js';
 export type { DebianProgram } from './debianPackages.js';
 export { freePort, waitFor } from './freePort.js';
+export { eventually, EventuallyTimeoutError } from './eventually.js';
+export type { EventuallyOptions } from './eventually.js';
 export type { RunningService } from './runningService.js';
 export { startTimescale } from './timescale.js';
 export type { TimescaleOptions } from './timescale.js';

@@ -35,7 +35,7 @@ describe.each<WireFormat>(['msgpack', 'json'])('client SDK (%s)', (format) => {
     for (let i = 1; i <= 20; i++) {
       server.publish('candles', [candle({ start: 0, end: 60_000, close: 100 + i / 10, rev: 1 + i })]);
       server.publish('trades', [{ symbol: 'AAPL', ts: i, price: 100 + i / 10, size: 1 }]);
-      await sleep(2);
+      await sleep(2); // pacing on purpose: the updates spread over several flushes and batch intervals
     }
     await until('last update', () => updates.at(-1)!.rows[0]!.rev === 21);
     // 20 updates over ~40-60 ms arrive in a handful of batches, not 40 callbacks.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startWsServer } from '../src/index.js';
 import type { WsServer } from '../src/index.js';
 import type { DeltaMessage, SnapshotMessage, WireFormat } from '../src/protocol.js';
-import { candle, rawClient, sleep } from './rawClient.js';
+import { afterMarker, candle, rawClient, until } from './rawClient.js';
 
 let server: WsServer | undefined;
 afterEach(async () => {
@@ -38,8 +38,8 @@ describe.each<WireFormat>(['msgpack', 'json'])('subscribe, snapshot, delta, unsu
     c.send({ type: 'unsubscribe', channels: ['candles:AAPL:1m'], id: 2 });
     expect(await c.next('unsubscribed')).toMatchObject({ channels: ['candles:AAPL:1m'], id: 2 });
     server.publish('candles', [candle({ start: 120_000, end: 180_000, close: 90, low: 90 })]);
-    await sleep(60);
-    expect(c.messages.filter((m) => m.type === 'delta')).toHaveLength(2);
+    await afterMarker(server, c);
+    expect(c.messages.filter((m) => m.type === 'delta' && m.channel === 'candles:AAPL:1m')).toHaveLength(2);
     await c.close();
   });
 });
@@ -88,15 +88,15 @@ describe('channels', () => {
     const clients = await Promise.all([1, 2, 3].map(() => rawClient(server!.url)));
     for (const c of clients) {
       c.send({ type: 'subscribe', channels: ['trades:A', 'trades:B', 'ticker'] });
-      await c.next('snapshot');
     }
-    await sleep(60);
+    // Every subscription answered: nothing is pending before the interval under test.
+    await until('three snapshots each', () => clients.every((c) => c.messages.filter((m) => m.type === 'snapshot').length === 3));
     const framesBefore = clients.map((c) => c.frames);
     const statsBefore = server.stats();
     server.flush();
     for (let i = 0; i < 50; i++) server.publish('trades', [{ symbol: i % 2 ? 'A' : 'B', ts: i, price: 1 + i, size: 1 }]);
     server.flush();
-    await sleep(50);
+    await until('the deltas arrive', () => clients.every((c) => c.messages.filter((m) => m.type === 'delta').length === 3));
     const s = server.stats();
     for (let i = 0; i < 3; i++) {
       expect(clients[i]!.frames - framesBefore[i]!).toBe(1);
@@ -154,9 +154,13 @@ describe('channels', () => {
     const deadClosed = new Promise<number>((r) => dead.on('close', (code) => r(code)));
     await new Promise((r) => dead.once('open', r));
     const alive = await rawClient(server.url);
+    let pings = 0;
+    alive.ws.on('ping', () => pings++);
     expect(await deadClosed).toBe(1006); // terminated: no close frame for a dead peer
     expect(server.stats().heartbeatTimeouts).toBe(1);
-    await sleep(100);
+    // The answering one lives through two more heartbeat rounds (ws answers pings by itself).
+    const seen = pings;
+    await until('two more heartbeats', () => pings >= seen + 2);
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
     expect(server.stats().connections).toBe(1);
     await alive.close();
@@ -170,7 +174,7 @@ describe('channels', () => {
     server = await startWsServer({ server: http, path: '/live', flushInterval: 1_000 });
     const c = await rawClient(`ws://127.0.0.1:${port}/live`);
     c.send({ type: 'subscribe', channels: ['quotes:Z'] });
-    await sleep(20);
+    await until('the subscription is registered', () => server!.stats().subscriptions === 1);
     server.flush();
     await c.next('snapshot');
     server.publish('quotes', [{ symbol: 'Z', ts: 1, bid: 1, ask: 2 }]);

@@ -2,6 +2,11 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import type { Candle } from '@tickflow/core';
+import { eventually } from '@tickflow/test-services/eventually';
+// Re-exported so test files can use it without importing the harness by name (vitest.config.ts sorts
+// files that import it into the integration project).
+export { eventually };
+import type { WsServer } from '../src/wsServer.js';
 import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, SHARED_STRUCTURES, sharedStructures } from '../src/protocol.js';
 import type { ServerMessage, WireFormat } from '../src/protocol.js';
 
@@ -81,18 +86,37 @@ export async function rawClient(
   };
 }
 
+/** Resolves after `ms`: only for pacing on purpose (spreading publishes over several flushes); wait on a condition with {@link until}. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls until `fn` returns true. */
+/** Polls until `fn` returns true (the harness's `eventually`, every 10 ms). */
 export async function until(what: string, fn: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
+  await eventually(what, fn, { timeoutMs });
 }
+
+/**
+ * Proves that nothing published before this call reaches `c`, by ordering rather than by sleeping:
+ * publishes a trade on a marker channel and waits for that delta. A frame holds every delta of one
+ * flush, so whatever was published earlier has arrived by the time the marker has (or never will).
+ * The marker is `channel` (a trades channel `c` already follows) or a fresh one it subscribes to.
+ */
+export async function afterMarker(server: Pick<WsServer, 'publish'>, c: RawClient, channel?: `trades:${string}`): Promise<void> {
+  let marker = channel;
+  if (marker === undefined) {
+    const fresh = `trades:MARK${++markers}` as const;
+    c.send({ type: 'subscribe', channels: [fresh] });
+    await c.next('snapshot', (m) => m.channel === fresh);
+    marker = fresh;
+  }
+  const symbol = marker.slice('trades:'.length);
+  const ts = ++markTs;
+  server.publish('trades', [{ symbol, ts, price: 1, size: 1 }]);
+  await c.next('delta', (m) => m.channel === marker && m.rows.some((r) => (r as { ts: number }).ts === ts));
+}
+let markTs = 1e12;
+let markers = 0;
 
 export function candle(over: Partial<Record<string, unknown>> = {}) {
   return {

@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, jwtAuth, startWsServer } from '../src/index.js';
 import type { WsServer } from '../src/index.js';
-import { rawClient, sleep } from './rawClient.js';
+import { afterMarker, rawClient, until } from './rawClient.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 const key = new TextEncoder().encode(SECRET);
@@ -108,7 +108,7 @@ describe('per-channel authorization', () => {
     expect(await c.next('error')).toMatchObject({ code: 'FORBIDDEN', channel: 'trades:MSFT', id: 3 });
     expect(await c.next('snapshot')).toMatchObject({ channel: 'trades:AAPL' });
     server.publish('trades', [{ symbol: 'MSFT', ts: 1, price: 1, size: 1 }]);
-    await sleep(50);
+    await afterMarker(server, c, 'trades:AAPL');
     expect(c.messages.some((m) => m.type !== 'error' && 'channel' in m && m.channel === 'trades:MSFT')).toBe(false);
     await c.close();
   });
@@ -127,7 +127,8 @@ describe('limits', () => {
     server = await startWsServer({ rateLimit: { capacity: 5, refillPerSecond: 1, closeAfter: 50 } });
     const c = await rawClient(server.url);
     for (let i = 0; i < 10; i++) c.send({ type: 'ping', id: i });
-    await sleep(100);
+    // The error answers the sixth ping; the four after it are dropped without an answer.
+    await until('five pongs and the error', () => c.messages.filter((m) => m.type === 'pong').length === 5 && c.messages.some((m) => m.type === 'error'));
     const pongs = c.messages.filter((m) => m.type === 'pong');
     const errors = c.messages.filter((m) => m.type === 'error');
     expect(pongs).toHaveLength(5);

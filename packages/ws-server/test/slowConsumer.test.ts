@@ -4,7 +4,7 @@ import { ChannelStore } from '../src/client/channelStore.js';
 import { CloseCode, startWsServer } from '../src/index.js';
 import type { WsServer } from '../src/index.js';
 import type { DeltaMessage, SnapshotMessage } from '../src/protocol.js';
-import { candle, rawClient, sleep, until } from './rawClient.js';
+import { candle, rawClient, until } from './rawClient.js';
 import type { RawClient } from './rawClient.js';
 
 let server: WsServer | undefined;
@@ -81,10 +81,11 @@ describe('slow consumers', () => {
     await until('conflation', () => server!.stats().conflations > 20, 20_000);
     clearInterval(timer);
     socketOf(c).resume();
-    await sleep(100);
     server.flush();
     await until('caught up', () => server!.stats().conflatedRows === 0 && c.ws.bufferedAmount === 0, 10_000);
-    await sleep(100);
+    // The last bar travels in the last flush, with the last trades.
+    const last = bar().rev;
+    await until('the client has the last bar', () => c.messages.some((m) => (m.type === 'delta' || m.type === 'snapshot') && m.channel === 'candles:HOT:1m' && m.rows.some((r) => (r as { rev: number }).rev === last)), 10_000);
     // Replay what the client received into a local store: no gap, and the bar equals the server's.
     const stores = { 'trades:HOT': new ChannelStore('trades'), 'candles:HOT:1m': new ChannelStore('candles') };
     let gaps = 0;
