@@ -132,8 +132,8 @@ export class Job<In, Out> {
   /** The watermark input the stages were last told about (`Stage.setInput`). */
   private curInput = 0;
   private readonly main: OutputSlot<Out>;
-  private readonly lateSlot: OutputSlot<LateEvent>;
-  private readonly deadSlot: OutputSlot<DeadLetter>;
+  private readonly lateSlot: OutputSlot<LateEvent<unknown>>;
+  private readonly deadSlot: OutputSlot<DeadLetter<unknown>>;
   private readonly tsOf: (event: In) => number;
   private readonly tsIsField: boolean;
   private readonly tickMs: number;
@@ -153,8 +153,8 @@ export class Job<In, Out> {
     options: PipelineOptions<In>,
     operators: readonly Operator<unknown, unknown>[],
     output: OutputLike<Out>,
-    late: OutputLike<LateEvent> | undefined,
-    deadLetters: OutputLike<DeadLetter> | undefined,
+    late: OutputLike<LateEvent<never>> | undefined,
+    deadLetters: OutputLike<DeadLetter<unknown>> | undefined,
   ) {
     this.name = options.name ?? 'pipeline';
     this.tracker = new WatermarkTracker({
@@ -166,7 +166,8 @@ export class Job<In, Out> {
     this.tsIsField = options.timestamp === undefined;
     this.warn = options.onWarning ?? ((m) => console.warn(`[tickflow] ${m}`));
     this.main = new OutputSlot(toOutput(output), 'main');
-    this.lateSlot = new OutputSlot(late === undefined ? undefined : toOutput(late), 'late');
+    // Late events are typed by the builder (the union of its operators' late types); the slot holds them untyped.
+    this.lateSlot = new OutputSlot(late === undefined ? undefined : (toOutput(late) as Output<LateEvent<unknown>>), 'late');
     this.deadSlot = new OutputSlot(deadLetters === undefined ? undefined : toOutput(deadLetters), 'deadLetter');
 
     let tickMs = options.tickInterval === undefined ? 100 : parseDuration(options.tickInterval, 'tickInterval');
@@ -330,20 +331,20 @@ export class Job<In, Out> {
 
   /**
    * Pushes a columnar batch of trades: the fastest entry point. Gives the same
-   * result as pushing the rows as Trade objects.
+   * result as pushing the rows as Trade objects. Only a job whose input is
+   * `Trade` has it (on any other job the call does not compile).
    */
-  pushColumns(this: Job<Trade, Out> | Job<In, Out>, columns: TradeColumns, input = 0): void {
-    const self = this as Job<In, Out>;
-    self.checkOpen();
-    if (!self.tsIsField) {
+  pushColumns(this: Job<Trade, Out>, columns: TradeColumns, input = 0): void {
+    this.checkOpen();
+    if (!this.tsIsField) {
       throw new TickflowError('PIPELINE_STATE', 'pushColumns needs the default timestamp (the trade ts column); this pipeline has a custom timestamp function');
     }
-    self.counts.events += columns.length;
-    if (input !== self.curInput) self.switchInput(input);
-    self.head.pushColumns(columns, input, self.tracker);
-    const wm = self.tracker.watermark;
-    if (wm > self.lastWm) self.advanceTo(wm);
-    if (self.pending !== 0) self.deliver();
+    this.counts.events += columns.length;
+    if (input !== this.curInput) this.switchInput(input);
+    this.head.pushColumns(columns, input, this.tracker);
+    const wm = this.tracker.watermark;
+    if (wm > this.lastWm) this.advanceTo(wm);
+    if (this.pending !== 0) this.deliver();
   }
 
   /** Runs wall-clock work: idle inputs, live watermark, throttled updates. Called by `run` on a timer. */
@@ -437,7 +438,8 @@ export class Job<In, Out> {
     if (Array.isArray(batch)) {
       this.pushBatch(batch as readonly In[], 0);
     } else if ('columns' in batch) {
-      this.pushColumns(batch.columns, batch.input ?? 0);
+      // A source yields columns only when its events are trades.
+      (this as unknown as Job<Trade, Out>).pushColumns(batch.columns, batch.input ?? 0);
     } else {
       const b = batch as { events: readonly In[]; input?: number };
       this.pushBatch(b.events, b.input ?? 0);
@@ -462,7 +464,7 @@ export class Job<In, Out> {
     this.head.advance(wm);
   }
 
-  private pushLate(event: LateEvent): void {
+  private pushLate(event: LateEvent<unknown>): void {
     this.counts.late++;
     this.lateSlot.buf.push(event);
     this.pending++;
@@ -472,7 +474,7 @@ export class Job<In, Out> {
     }
   }
 
-  private pushDeadLetter(letter: DeadLetter): void {
+  private pushDeadLetter(letter: DeadLetter<unknown>): void {
     this.counts.deadLetters++;
     this.deadSlot.buf.push(letter);
     this.pending++;
@@ -595,38 +597,60 @@ export class Job<In, Out> {
 }
 
 /**
+ * The late-event type an operator adds to its pipeline: an operator whose `L`
+ * is not `never` sends the events it receives, so they have the type of the
+ * stream it is applied to (`S`), which is at least as precise as `L`.
+ */
+type LateOf<L, S> = [L] extends [never] ? never : S;
+
+/**
  * An immutable pipeline description: a source (optional), event-time options,
  * operators added with `pipe`, side outputs; `.to(output)` builds a Job.
+ * `T` is the stream's type after the operators so far, `In` the source's,
+ * `L` the type of the events the operators send to the `late` output.
  */
-export class PipelineBuilder<T, In = T> {
+export class PipelineBuilder<T, In = T, L = never> {
   /** @internal */
   constructor(
     private readonly source: Source<In> | undefined,
     private readonly options: PipelineOptions<In>,
     private readonly operators: readonly Operator<unknown, unknown>[],
-    private readonly lateOutput: OutputLike<LateEvent> | undefined,
-    private readonly deadOutput: OutputLike<DeadLetter> | undefined,
+    private readonly lateOutput: OutputLike<LateEvent<never>> | undefined,
+    private readonly deadOutput: OutputLike<DeadLetter<unknown>> | undefined,
   ) {}
 
-  /** Appends operators; returns a new builder typed by the last operator's output. */
-  pipe(): PipelineBuilder<T, In>;
-  pipe<A>(op1: Operator<T, A>): PipelineBuilder<A, In>;
-  pipe<A, B>(op1: Operator<T, A>, op2: Operator<A, B>): PipelineBuilder<B, In>;
-  pipe<A, B, C>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>): PipelineBuilder<C, In>;
-  pipe<A, B, C, D>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>, op4: Operator<C, D>): PipelineBuilder<D, In>;
-  pipe<A, B, C, D, E>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>, op4: Operator<C, D>, op5: Operator<D, E>): PipelineBuilder<E, In>;
-  pipe<A, B, C, D, E, F>(op1: Operator<T, A>, op2: Operator<A, B>, op3: Operator<B, C>, op4: Operator<C, D>, op5: Operator<D, E>, op6: Operator<E, F>): PipelineBuilder<F, In>;
-  pipe(...ops: Operator<unknown, unknown>[]): PipelineBuilder<unknown, In> {
+  /**
+   * Appends operators (up to 12 per call; call `pipe` again for more);
+   * returns a new builder typed by the last operator's output.
+   */
+  pipe(): PipelineBuilder<T, In, L>;
+  pipe<O1, L1>(op1: Operator<T, O1, L1>): PipelineBuilder<O1, In, L | LateOf<L1, T>>;
+  pipe<O1, O2, L1, L2>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>): PipelineBuilder<O2, In, L | LateOf<L1, T> | LateOf<L2, O1>>;
+  pipe<O1, O2, O3, L1, L2, L3>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>): PipelineBuilder<O3, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2>>;
+  pipe<O1, O2, O3, O4, L1, L2, L3, L4>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>): PipelineBuilder<O4, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3>>;
+  pipe<O1, O2, O3, O4, O5, L1, L2, L3, L4, L5>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>): PipelineBuilder<O5, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4>>;
+  pipe<O1, O2, O3, O4, O5, O6, L1, L2, L3, L4, L5, L6>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>): PipelineBuilder<O6, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5>>;
+  pipe<O1, O2, O3, O4, O5, O6, O7, L1, L2, L3, L4, L5, L6, L7>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>, op7: Operator<O6, O7, L7>): PipelineBuilder<O7, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5> | LateOf<L7, O6>>;
+  pipe<O1, O2, O3, O4, O5, O6, O7, O8, L1, L2, L3, L4, L5, L6, L7, L8>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>, op7: Operator<O6, O7, L7>, op8: Operator<O7, O8, L8>): PipelineBuilder<O8, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5> | LateOf<L7, O6> | LateOf<L8, O7>>;
+  pipe<O1, O2, O3, O4, O5, O6, O7, O8, O9, L1, L2, L3, L4, L5, L6, L7, L8, L9>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>, op7: Operator<O6, O7, L7>, op8: Operator<O7, O8, L8>, op9: Operator<O8, O9, L9>): PipelineBuilder<O9, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5> | LateOf<L7, O6> | LateOf<L8, O7> | LateOf<L9, O8>>;
+  pipe<O1, O2, O3, O4, O5, O6, O7, O8, O9, O10, L1, L2, L3, L4, L5, L6, L7, L8, L9, L10>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>, op7: Operator<O6, O7, L7>, op8: Operator<O7, O8, L8>, op9: Operator<O8, O9, L9>, op10: Operator<O9, O10, L10>): PipelineBuilder<O10, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5> | LateOf<L7, O6> | LateOf<L8, O7> | LateOf<L9, O8> | LateOf<L10, O9>>;
+  pipe<O1, O2, O3, O4, O5, O6, O7, O8, O9, O10, O11, L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>, op7: Operator<O6, O7, L7>, op8: Operator<O7, O8, L8>, op9: Operator<O8, O9, L9>, op10: Operator<O9, O10, L10>, op11: Operator<O10, O11, L11>): PipelineBuilder<O11, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5> | LateOf<L7, O6> | LateOf<L8, O7> | LateOf<L9, O8> | LateOf<L10, O9> | LateOf<L11, O10>>;
+  pipe<O1, O2, O3, O4, O5, O6, O7, O8, O9, O10, O11, O12, L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12>(op1: Operator<T, O1, L1>, op2: Operator<O1, O2, L2>, op3: Operator<O2, O3, L3>, op4: Operator<O3, O4, L4>, op5: Operator<O4, O5, L5>, op6: Operator<O5, O6, L6>, op7: Operator<O6, O7, L7>, op8: Operator<O7, O8, L8>, op9: Operator<O8, O9, L9>, op10: Operator<O9, O10, L10>, op11: Operator<O10, O11, L11>, op12: Operator<O11, O12, L12>): PipelineBuilder<O12, In, L | LateOf<L1, T> | LateOf<L2, O1> | LateOf<L3, O2> | LateOf<L4, O3> | LateOf<L5, O4> | LateOf<L6, O5> | LateOf<L7, O6> | LateOf<L8, O7> | LateOf<L9, O8> | LateOf<L10, O9> | LateOf<L11, O10> | LateOf<L12, O11>>;
+  pipe(...ops: Operator<unknown, unknown, unknown>[]): PipelineBuilder<unknown, In, unknown> {
     return new PipelineBuilder(this.source, this.options, [...this.operators, ...ops], this.lateOutput, this.deadOutput);
   }
 
-  /** Sends events that arrive after their window closed to `output` (they are counted either way). */
-  late(output: OutputLike<LateEvent>): PipelineBuilder<T, In> {
-    return new PipelineBuilder(this.source, this.options, this.operators, output, this.deadOutput);
+  /**
+   * Sends events that arrive after their window closed to `output` (they are
+   * counted either way). Call it after the window operators' `pipe`: the
+   * output's events are typed by those operators.
+   */
+  late(output: OutputLike<LateEvent<L>>): PipelineBuilder<T, In, L> {
+    return new PipelineBuilder(this.source, this.options, this.operators, output as OutputLike<LateEvent<never>>, this.deadOutput);
   }
 
-  /** Sends inputs that could not be processed, with the reason, to `output`. */
-  deadLetters(output: OutputLike<DeadLetter>): PipelineBuilder<T, In> {
+  /** Sends inputs that could not be processed, with the reason, to `output` (raw source input included, hence `unknown`). */
+  deadLetters(output: OutputLike<DeadLetter<unknown>>): PipelineBuilder<T, In, L> {
     return new PipelineBuilder(this.source, this.options, this.operators, this.lateOutput, output);
   }
 

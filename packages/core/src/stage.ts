@@ -5,6 +5,7 @@ import type { WatermarkTracker } from './watermarkTracker.js';
 
 declare const keyBrand: unique symbol;
 declare const operatorTypes: unique symbol;
+declare const lateTypes: unique symbol;
 
 /**
  * A stream of `T` keyed by `K`: produced by `keyBy`, required by windowing
@@ -21,10 +22,14 @@ export interface KeySelector<T> {
   readonly field?: string | undefined;
 }
 
-/** An event that arrived after its window closed (watermark ≥ end + grace); sent to the `late` output. */
-export interface LateEvent {
+/**
+ * An event that arrived after its window closed (watermark ≥ end + grace);
+ * sent to the `late` output. `T` is the type of the events the window
+ * operator takes (see `Operator`'s third type parameter).
+ */
+export interface LateEvent<T = unknown> {
   /** The event as it arrived. */
-  readonly event: unknown;
+  readonly event: T;
   /** Key of the event's window. */
   readonly key: string;
   /** The window the event belonged to (the last one, for hopping windows). */
@@ -39,9 +44,9 @@ export interface LateEvent {
 /** What a stage can reach in its pipeline while running. */
 export interface StageContext {
   /** Sends an event to the `late` output. */
-  late(event: LateEvent): void;
+  late<T>(event: LateEvent<T>): void;
   /** Sends an input to the dead-letter output. */
-  deadLetter(letter: DeadLetter): void;
+  deadLetter<T>(letter: DeadLetter<T>): void;
   /** The pipeline's watermark tracker (stages on the columnar path observe event times themselves). */
   readonly watermarks: WatermarkTracker;
   /**
@@ -149,13 +154,20 @@ export abstract class Stage<I, O = unknown> {
 /**
  * A pipeline step from `I` to `O`. `build` creates a fresh stage for each
  * pipeline run; an operator that only changes types (such as `keyBy`) returns
- * null and adds no stage.
+ * null and adds no stage. `L` is the type of the events it sends to the
+ * `late` output (`never` for operators that send none): the pipeline's
+ * `.late()` output is typed by the union of its operators' `L`.
  */
-export interface Operator<I, O> {
+export interface Operator<I, O, L = never> {
   /** Short name for errors, dead letters and metrics. */
   readonly name: string;
   /** Creates this operator's stage. */
   build(ctx: BuildContext): Stage<I, O> | null;
   /** Type-only marker; never set. */
   readonly [operatorTypes]?: (input: I) => O;
+  /**
+   * Type-only marker of the late-event type; never set. A parameter position,
+   * so an operator with late events still fits where `Operator<I, O>` is asked for.
+   */
+  readonly [lateTypes]?: (late: L) => void;
 }

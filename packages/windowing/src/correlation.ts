@@ -98,7 +98,7 @@ const CorrelationOptionsSchema = z
  * ```
  * @see {@link correlationPairs}
  */
-export function correlation<T extends CorrelationInput>(options: CorrelationOptions): Operator<Keyed<string, T>, CorrelationMatrix> {
+export function correlation<T extends CorrelationInput>(options: CorrelationOptions): Operator<Keyed<string, T>, CorrelationMatrix, T> {
   const o = checkOptions(CorrelationOptionsSchema, options, 'correlation');
   const interval = parseSize((o.interval ?? '1m') as Duration, 'correlation interval');
   const grace = o.grace === undefined ? 0 : parseDuration(o.grace as Duration, 'correlation grace');

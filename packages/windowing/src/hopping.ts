@@ -39,7 +39,7 @@ const HoppingOptionsSchema = WindowOptionsSchema.extend({
  * ```
  * @see {@link tumbling}
  */
-export function hopping<T, Acc, Out>(options: HoppingOptions, aggregator: Aggregator<T, Acc, Out>): Operator<Keyed<string, T>, Out> {
+export function hopping<T, Acc, Out>(options: HoppingOptions, aggregator: Aggregator<T, Acc, Out>): Operator<Keyed<string, T>, Out, T> {
   const o = checkOptions(HoppingOptionsSchema, options, 'hopping');
   const size = parseSize(o.size as Duration, 'hopping size');
   const hop = parseSize(o.hop as Duration, 'hopping hop');
@@ -50,5 +50,6 @@ export function hopping<T, Acc, Out>(options: HoppingOptions, aggregator: Aggreg
   const emit = parseEmit(o.emit as EmitMode | undefined);
   const name = o.name ?? 'hopping';
   const levels = [{ size, hop, label: formatDuration(size), source: -1 }];
-  return windowOperator(name, { levels, grace, emit }, aggregator);
+  // Type-only: the window stage sends the events it is given (T) to the late output.
+  return windowOperator(name, { levels, grace, emit }, aggregator) as Operator<Keyed<string, T>, Out, T>;
 }

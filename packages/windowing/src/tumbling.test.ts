@@ -1,4 +1,4 @@
-import type { Candle, LateEvent, PipelineBuilder, Source, TickCount, Trade } from '@tickflow/core';
+import type { Candle, Keyed, LateEvent, PipelineBuilder, Source, TickCount, Trade } from '@tickflow/core';
 import { TickflowError, collect, fromArray, fromIterable, keyBy, map, pipeline } from '@tickflow/core';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ohlcv, tickCount, tumbling } from './index.js';
@@ -242,7 +242,7 @@ describe('tumbling', () => {
     // @ts-expect-error windowing operators only accept a keyed stream
     pipeline<Trade>().pipe(op);
     expect(() => pipeline<Trade>().pipe(op as never).to(() => {})).toThrow(/keyed stream.*keyBy/);
-    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), op)).toEqualTypeOf<PipelineBuilder<Candle, Trade>>();
+    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), op)).toEqualTypeOf<PipelineBuilder<Candle, Trade, Keyed<string, Trade>>>();
   });
 
   it('rejects bad options with a TickflowError naming the option', () => {

@@ -71,12 +71,13 @@ export function tumblingLevels(sizes: readonly number[]): LevelSpec[] {
  * ```
  * @see {@link hopping}
  */
-export function tumbling<T, Acc, Out>(options: TumblingOptions, aggregator: Aggregator<T, Acc, Out>): Operator<Keyed<string, T>, Out> {
+export function tumbling<T, Acc, Out>(options: TumblingOptions, aggregator: Aggregator<T, Acc, Out>): Operator<Keyed<string, T>, Out, T> {
   const o = checkOptions(TumblingOptionsSchema, options, 'tumbling');
   const sizes = (Array.isArray(o.size) ? o.size : [o.size]).map((s, i) => parseSize(s as Duration, Array.isArray(o.size) ? `tumbling size[${i}]` : 'tumbling size'));
   const levels = tumblingLevels(sizes);
   const grace = o.grace === undefined ? 0 : parseDuration(o.grace as Duration, 'tumbling grace');
   const emit = parseEmit(o.emit as EmitMode | undefined);
   const name = o.name ?? 'tumbling';
-  return windowOperator(name, { levels, grace, emit }, aggregator);
+  // Type-only: the window stage sends the events it is given (T) to the late output.
+  return windowOperator(name, { levels, grace, emit }, aggregator) as Operator<Keyed<string, T>, Out, T>;
 }

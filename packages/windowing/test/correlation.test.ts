@@ -1,4 +1,4 @@
-import type { DeadLetter, LateEvent, PipelineBuilder, Trade } from '@tickflow/core';
+import type { DeadLetter, Keyed, LateEvent, PipelineBuilder, Trade } from '@tickflow/core';
 import { TickflowError, collect, fromArray, keyBy, pipeline } from '@tickflow/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { CorrelationMatrix, CorrelationOptions } from '../src/index.js';
@@ -141,7 +141,7 @@ describe('correlation', () => {
   });
 
   it('types: takes a stream keyed by symbol and gives matrices (a compile error before keyBy)', () => {
-    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), correlation({ lookback: 5 }))).toEqualTypeOf<PipelineBuilder<CorrelationMatrix, Trade>>();
+    expectTypeOf(pipeline<Trade>().pipe(keyBy('symbol'), correlation({ lookback: 5 }))).toEqualTypeOf<PipelineBuilder<CorrelationMatrix, Trade, Keyed<string, Trade>>>();
     // @ts-expect-error correlation needs keyBy first
     expect(() => pipeline<Trade>().pipe(correlation({ lookback: 5 })).to(() => {})).toThrow(/keyBy/);
   });

@@ -9,7 +9,7 @@ describe('pipeline staging in the types', () => {
     const keyed = pipeline<Trade>().pipe(keyBy('symbol'));
     expectTypeOf(keyed).toEqualTypeOf<PipelineBuilder<Keyed<string, Trade>, Trade>>();
     const candles = keyed.pipe(tumbling({ size: '1m' }, ohlcv()));
-    expectTypeOf(candles).toEqualTypeOf<PipelineBuilder<Candle, Trade>>();
+    expectTypeOf(candles).toEqualTypeOf<PipelineBuilder<Candle, Trade, Keyed<string, Trade>>>();
     const out = collect<Candle>();
     candles.to(out);
     expectTypeOf<Parameters<typeof candles.to>[0]>().toMatchTypeOf<Output<Candle> | ((c: Candle) => void)>();
