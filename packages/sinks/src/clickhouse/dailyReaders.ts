@@ -1,6 +1,6 @@
 import { TickflowError } from '@tickflow/core';
 import type { Candle } from '@tickflow/core';
-import type { DailyOhlc, SymbolVolume } from '../timescale/timescaleStore.js';
+import type { DailyOhlc, SymbolVolume } from '../timescale/timescaleRows.js';
 
 /** What the ClickHouse daily readers need of a store: its candle reads (ClickHouseStore has them). */
 export interface ClickHouseCandleReader {

@@ -1,6 +1,8 @@
 // @tickflow/sinks/timescale: the TimescaleDB / PostgreSQL store and sinks (loads the postgres driver).
-export { TimescaleStore, TimescaleStoreOptionsSchema } from './timescaleStore.js';
-export type { DailyOhlc, SymbolVolume, TimescaleReadRange, TimescaleRowOfKind, TimescaleSinkKind, TimescaleStoreOptions, TimescaleWindowRange } from './timescaleStore.js';
+export { TimescaleStore } from './timescaleStore.js';
+export { TimescaleStoreOptionsSchema } from './timescaleStoreOptions.js';
+export type { TimescaleStoreOptions } from './timescaleStoreOptions.js';
+export type { DailyOhlc, SymbolVolume, TimescaleReadRange, TimescaleRowOfKind, TimescaleSinkKind, TimescaleWindowRange } from './timescaleRows.js';
 export { timescale } from './timescale.js';
 export type { TimescaleSinkOptions } from './timescale.js';
 export { timescaleSchema, intervalLiteral } from './timescaleSchema.js';

@@ -1,4 +1,4 @@
-// PostgreSQL array literals for the unnest() bulk writes of timescaleStore.ts,
+// PostgreSQL array literals for the unnest() bulk writes of timescaleWriter.ts,
 // built in one pass: postgres.js's own array serializer escapes every element
 // with a regular expression and was the largest single cost of writing raw
 // trades (profile of `npm run bench -- e2e-drain`).

@@ -2,8 +2,11 @@ import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
 import { LazyStore, splitSinkOptions } from '../lazyStore.js';
-import { TimescaleStore, TimescaleTarget, parseTimescaleStoreOptions } from './timescaleStore.js';
-import type { TimescaleRowOfKind, TimescaleSinkKind, TimescaleStoreOptions } from './timescaleStore.js';
+import type { TimescaleRowOfKind, TimescaleSinkKind } from './timescaleRows.js';
+import { TimescaleStore } from './timescaleStore.js';
+import { parseTimescaleStoreOptions } from './timescaleStoreOptions.js';
+import type { TimescaleStoreOptions } from './timescaleStoreOptions.js';
+import { TimescaleTarget } from './timescaleTarget.js';
 
 /** Options of `timescale()`: the store's, the sink's, and which rows it takes. */
 export type TimescaleSinkOptions<K extends TimescaleSinkKind> = TimescaleStoreOptions & SinkOptions & { readonly kind: K };

@@ -1,0 +1,73 @@
+import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
+
+/** The kinds of rows a Timescale sink takes. */
+export type TimescaleSinkKind = 'trades' | 'candles' | 'volumeProfiles' | 'tickCounts';
+
+/** The row type of each sink kind. */
+export interface TimescaleRowOfKind {
+  trades: Trade;
+  candles: Candle;
+  volumeProfiles: VolumeProfile;
+  tickCounts: TickCount;
+}
+
+/** A time range of one symbol: `from` inclusive, `to` exclusive, UTC epoch ms. */
+export interface TimescaleReadRange {
+  readonly symbol: string;
+  readonly from: number;
+  readonly to: number;
+  /** Most rows returned (the earliest). Default: all. */
+  readonly limit?: number;
+}
+
+/** A range of one symbol's windows of one timeframe (by window start). */
+export interface TimescaleWindowRange extends TimescaleReadRange {
+  readonly timeframe: string;
+}
+
+/** One day of one symbol from the `ohlc_daily` view (UTC days). */
+export interface DailyOhlc {
+  readonly symbol: string;
+  /** Start of the UTC day, epoch ms. */
+  readonly start: number;
+  /** End of the UTC day (exclusive), epoch ms. */
+  readonly end: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+  readonly volume: number;
+  /** Σ price × size. */
+  readonly notional: number;
+  readonly buyVolume: number;
+  readonly sellVolume: number;
+  readonly trades: number;
+}
+
+/** Volume of one symbol over a range, from the `volume_by_symbol` view (hourly buckets). */
+export interface SymbolVolume {
+  readonly symbol: string;
+  readonly volume: number;
+  readonly notional: number;
+  readonly buyVolume: number;
+  readonly sellVolume: number;
+  readonly trades: number;
+}
+
+/** Why a row of `kind` cannot be stored, or undefined. @internal */
+export function rowProblem(kind: TimescaleSinkKind, row: unknown): string | undefined {
+  switch (kind) {
+    case 'trades':
+      return tradeProblem(row as Trade);
+    case 'candles':
+      return candleProblem(row as Candle);
+    case 'volumeProfiles':
+      return volumeProfileProblem(row as VolumeProfile);
+    case 'tickCounts':
+      return tickCountProblem(row as TickCount);
+  }
+}
+
+/** The table of each sink kind. @internal */
+export const KIND_TABLE: Record<TimescaleSinkKind, string> = { trades: 'trades', candles: 'ohlc', volumeProfiles: 'volume_profiles', tickCounts: 'tick_counts' };
