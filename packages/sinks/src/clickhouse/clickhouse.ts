@@ -2,8 +2,11 @@ import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
 import { LazyStore, splitSinkOptions } from '../lazyStore.js';
-import { CLICKHOUSE_SINK_DEFAULTS, ClickHouseStore, ClickHouseTarget, parseClickHouseStoreOptions } from './clickHouseStore.js';
-import type { ClickHouseRowOfKind, ClickHouseSinkKind, ClickHouseStoreOptions } from './clickHouseStore.js';
+import type { ClickHouseRowOfKind, ClickHouseSinkKind } from './clickHouseRowKinds.js';
+import { ClickHouseStore } from './clickHouseStore.js';
+import { CLICKHOUSE_SINK_DEFAULTS, parseClickHouseStoreOptions } from './clickHouseStoreOptions.js';
+import type { ClickHouseStoreOptions } from './clickHouseStoreOptions.js';
+import { ClickHouseTarget } from './clickHouseTarget.js';
 
 /** Options of `clickhouse()`: the store's, the sink's, and which rows it takes. */
 export type ClickHouseSinkOptions<K extends ClickHouseSinkKind> = ClickHouseStoreOptions & SinkOptions & { readonly kind: K };

@@ -1,6 +1,10 @@
 // @tickflow/sinks/clickhouse: the ClickHouse store and sinks (loads @clickhouse/client).
-export { CLICKHOUSE_SINK_DEFAULTS, ClickHouseStore, ClickHouseStoreOptionsSchema, selectSql } from './clickHouseStore.js';
-export type { ClickHouseReadRange, ClickHouseRowOfKind, ClickHouseShardInfo, ClickHouseSinkKind, ClickHouseStoreOptions } from './clickHouseStore.js';
+export { ClickHouseStore } from './clickHouseStore.js';
+export { CLICKHOUSE_SINK_DEFAULTS, ClickHouseStoreOptionsSchema } from './clickHouseStoreOptions.js';
+export type { ClickHouseStoreOptions } from './clickHouseStoreOptions.js';
+export { selectSql } from './clickHouseReader.js';
+export type { ClickHouseReadRange, ClickHouseRowOfKind, ClickHouseSinkKind } from './clickHouseRowKinds.js';
+export type { ClickHouseShardInfo } from './clickHouseShards.js';
 export { clickhouse } from './clickhouse.js';
 export type { ClickHouseSinkOptions } from './clickhouse.js';
 export { clickHouseCapabilities, clickHouseSchema, columnType, CANDLE_COLUMNS, TICK_COUNT_COLUMNS, TRADE_COLUMNS, VOLUME_PROFILE_COLUMNS } from './clickHouseSchema.js';
