@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TickflowError } from './errors.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { DurationSchema, formatDuration, ms, parseDuration } from './duration.js';
 
 describe('parseDuration', () => {
   it('reads numbers as ms and strings with units', () => {
@@ -30,5 +30,19 @@ describe('formatDuration', () => {
     expect(formatDuration(14_400_000)).toBe('4h');
     expect(formatDuration(86_400_000)).toBe('1d');
     expect(formatDuration(1_500)).toBe('1500ms');
+  });
+});
+
+describe('DurationSchema and ms', () => {
+  it('accepts ms ≥ 0 and non-empty strings at the boundary, and ms() turns them into milliseconds', () => {
+    for (const v of [0, 250, '5s', '1m']) expect(DurationSchema.safeParse(v).success).toBe(true);
+    for (const v of [-1, '', null, {}]) expect(DurationSchema.safeParse(v).success).toBe(false);
+    expect(ms('5s', 'connectTimeout')).toBe(5_000);
+    expect(ms(250, 'flushInterval')).toBe(250);
+  });
+
+  it('ms() names the option when a string that passed the schema is not a duration', () => {
+    expect(DurationSchema.safeParse('5 secs').success).toBe(true);
+    expect(() => ms('5 secs', 'connectTimeout')).toThrow(/connectTimeout "5 secs" is not a duration/);
   });
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { TickflowError } from './errors.js';
 
 /** A span of time: milliseconds as a number, or a string such as `'500ms'`, `'5s'`, `'1m'`, `'4h'`, `'1d'`. */
@@ -67,4 +68,23 @@ export function formatDuration(ms: number): string {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
+}
+
+/**
+ * zod schema of a `Duration` option: a number of ms ≥ 0 or a non-empty
+ * string; the value is parsed (and its unit checked) by `ms` / `parseDuration`.
+ */
+export const DurationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
+
+/**
+ * Milliseconds of a duration option that a `DurationSchema` accepted: the one
+ * place options turn `'5s'` into 5000. Throws INVALID_DURATION naming `what`.
+ *
+ * @example
+ * ```ts
+ * const timeout = ms(options.connectTimeout, 'connectTimeout');
+ * ```
+ */
+export function ms(value: Duration | string, what: string): number {
+  return parseDuration(value, what);
 }

@@ -3,12 +3,15 @@
 export { TickflowError, toTickflowError, describeError } from './errors.js';
 export type { TickflowErrorCode } from './errors.js';
 
-export { parseDuration, formatDuration, TIMEFRAMES } from './duration.js';
+export { parseDuration, formatDuration, ms, DurationSchema, TIMEFRAMES } from './duration.js';
+export { redactUrl } from './redactUrl.js';
 export type { Duration, DurationUnit, Timeframe } from './duration.js';
 
 export { SymbolSchema, MAX_SYMBOL_LENGTH, isValidSymbol } from './events/symbol.js';
 export { toEpochMs } from './events/timestamp.js';
 export { formatIssues } from './events/issues.js';
+export type { FormatIssuesOptions } from './events/issues.js';
+export type { RowKinds, RowKind } from './events/rowKinds.js';
 export {
   TradeSchema,
   TradeInputSchema,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Duration } from './duration.js';
-import { parseDuration } from './duration.js';
+import { DurationSchema, parseDuration } from './duration.js';
+import { formatIssues } from './events/issues.js';
 import { TickflowError, toTickflowError } from './errors.js';
 import type { DeadLetter } from './events/deadLetter.js';
 import type { Output, OutputLike } from './output.js';
@@ -11,8 +12,6 @@ import { Stage } from './stage.js';
 import type { Trade } from './events/trade.js';
 import type { TradeColumns } from './tradeColumns.js';
 import { WatermarkTracker } from './watermarkTracker.js';
-
-const DurationSchema = z.union([z.number(), z.string()]);
 
 const PipelineOptionsSchema = z.object({
   name: z.string().min(1).optional(),
@@ -680,7 +679,7 @@ export function pipeline<T>(sourceOrOptions?: Source<T> | PipelineOptions<T>, ma
   const options = (isSource ? maybeOptions : (sourceOrOptions as PipelineOptions<T> | undefined)) ?? {};
   const parsed = PipelineOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new TickflowError('INVALID_ARGUMENT', `invalid pipeline options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new TickflowError('INVALID_ARGUMENT', `invalid pipeline options: ${formatIssues(parsed.error)}`);
   }
   // Parse durations now so bad values fail at build time, not mid-run.
   for (const k of ['outOfOrderness', 'idleTimeout', 'wallClockLag', 'tickInterval'] as const) {

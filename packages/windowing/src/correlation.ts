@@ -1,5 +1,5 @@
 import type { BuildContext, Duration, Keyed, Operator, WatermarkTracker } from '@tickflow/core';
-import { Stage, TickflowError, formatDuration, parseDuration } from '@tickflow/core';
+import { DurationSchema, Stage, TickflowError, formatDuration, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
 import { M2X, M2Y, CXY, PAIR_STRIDE, addPair, clearPair, correlationOf, removePair } from './internal/coMoments.js';
 import { checkOptions, parseSize } from './windowOptions.js';
@@ -56,7 +56,6 @@ export interface CorrelationOptions {
   readonly name?: string;
 }
 
-const DurationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
 const CorrelationOptionsSchema = z
   .object({
     interval: DurationSchema.optional(),

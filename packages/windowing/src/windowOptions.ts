@@ -1,5 +1,5 @@
 import type { Duration } from '@tickflow/core';
-import { TickflowError, formatDuration, parseDuration } from '@tickflow/core';
+import { DurationSchema, TickflowError, formatDuration, formatIssues, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
 import type { EmitSpec } from './internal/windowStage.js';
 
@@ -13,8 +13,6 @@ import type { EmitSpec } from './internal/windowStage.js';
  *   per throttle interval (wall clock, for live dashboards).
  */
 export type EmitMode = 'final' | 'update' | { readonly mode: 'update'; readonly throttle?: Duration };
-
-const DurationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
 
 /** zod schema of EmitMode. */
 export const EmitModeSchema = z.union([
@@ -36,8 +34,7 @@ export const WindowOptionsSchema = z
 export function checkOptions<T>(schema: z.ZodType<T>, value: unknown, operator: string): T {
   const r = schema.safeParse(value);
   if (!r.success) {
-    const detail = r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ');
-    throw new TickflowError('INVALID_ARGUMENT', `${operator}: invalid options: ${detail}`);
+    throw new TickflowError('INVALID_ARGUMENT', `${operator}: invalid options: ${formatIssues(r.error, { root: 'options' })}`);
   }
   return r.data;
 }

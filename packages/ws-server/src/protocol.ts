@@ -1,6 +1,6 @@
 // The wire protocol shared by the server and the client SDK (docs/protocol.md).
 // No Node or DOM imports: the client entry bundles this file for browsers and React Native.
-import type { Candle, Quote, Trade, VolumeProfile } from '@tickflow/core';
+import type { RowKinds } from '@tickflow/core';
 
 /** Version of the wire protocol; part of the subprotocol names. */
 export const PROTOCOL_VERSION = 1;
@@ -94,12 +94,13 @@ export interface TickerRow {
   readonly ts: number;
 }
 
-/** The row type of each channel family. */
-export interface RowOfKind {
-  trades: Trade;
-  quotes: Quote;
-  candles: Candle;
-  profile: VolumeProfile;
+/**
+ * The row type of each channel family: core's `RowKinds` under the channel
+ * names (`profile:` carries `RowKinds['volumeProfiles']`), plus the rows only
+ * the WebSocket has.
+ */
+export interface RowOfKind extends Pick<RowKinds, 'trades' | 'quotes' | 'candles'> {
+  profile: RowKinds['volumeProfiles'];
   ticker: TickerRow;
   user: UserRow;
 }

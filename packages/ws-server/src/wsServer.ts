@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { TickflowError, formatIssues, parseDuration } from '@tickflow/core';
+import { TickflowError, formatIssues, ms } from '@tickflow/core';
 import type { Output } from '@tickflow/core';
 import { CloseCode, JSON_SUBPROTOCOL, PROTOCOL_VERSION } from './protocol.js';
 import type { StreamPosition, UserRow, WireFormat } from './protocol.js';
@@ -20,10 +20,6 @@ import { UpgradeGate, createHandshake } from './internal/upgradeGate.js';
 import type { DeflateSettings } from './internal/wireCodec.js';
 import { WsServerOptionsSchema, emptyStats } from './wsServerOptions.js';
 import type { CloseOptions, FeedEvents, FeedKind, Principal, ResolvedWsServerOptions, WsServerEvents, WsServerOptions, WsServerStats } from './wsServerOptions.js';
-
-function ms(value: string | number, what: string): number {
-  return typeof value === 'number' ? value : parseDuration(value as never, what);
-}
 
 /**
  * The delta-broadcast WebSocket server. Create it with startWsServer; feed it

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { z } from 'zod';
+import { DurationSchema } from '@tickflow/core';
 import type { Candle, Quote, TickflowError, Trade, VolumeProfile } from '@tickflow/core';
 import type { ParsedChannel, WireFormat } from './protocol.js';
 
@@ -128,7 +129,6 @@ export function emptyStats(): WsServerStats {
   };
 }
 
-const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `${what} must be a function`);
 
 /**

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { TickflowError } from '@tickflow/core';
+import { TickflowError, redactUrl } from '@tickflow/core';
 import type { Sink } from '@tickflow/sinks';
 import type { AggregationKind } from '../aggregation.js';
 import type { ResultOutput } from './resultOutput.js';
@@ -8,11 +8,6 @@ import type { ResultOutput } from './resultOutput.js';
 export type StoreTarget =
   | { readonly store: 'clickhouse'; readonly url: string; readonly database: string; readonly username?: string | undefined; readonly password?: string | undefined; readonly shown: string }
   | { readonly store: 'postgres'; readonly url: string; readonly schema: string | undefined; readonly shown: string };
-
-/** A URL with its password hidden, for messages. */
-function hidePassword(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
 
 /**
  * Reads a `--to` URL: `clickhouse://[user[:password]@]host[:port][/database]`
@@ -31,9 +26,9 @@ export function parseStoreUrl(to: string): StoreTarget {
   try {
     u = new URL(to);
   } catch {
-    throw new TickflowError('INVALID_ARGUMENT', `--to ${hidePassword(to)}: not a URL; use clickhouse://host:8123[/database] or postgres://user@host:5432/database`);
+    throw new TickflowError('INVALID_ARGUMENT', `--to ${redactUrl(to)}: not a URL; use clickhouse://host:8123[/database] or postgres://user@host:5432/database`);
   }
-  const shown = hidePassword(to);
+  const shown = redactUrl(to);
   if (u.protocol === 'clickhouse:' || u.protocol === 'clickhouses:') {
     const https = u.protocol === 'clickhouses:';
     const path = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));

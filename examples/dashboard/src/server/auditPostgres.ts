@@ -1,4 +1,4 @@
-import { TickflowError, describeError } from '@tickflow/core';
+import { TickflowError, describeError, redactUrl } from '@tickflow/core';
 import { BatchingSink } from '@tickflow/sinks';
 import type { SinkTarget } from '@tickflow/sinks';
 import postgres from 'postgres';
@@ -16,11 +16,6 @@ const TEXT = 25;
 const FLOAT8 = 701;
 /** Longest wait for a read of GET /api/audit before it answers from memory. */
 const READ_TIMEOUT_MS = 3_000;
-
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-}
 
 /** PostgreSQL text and jsonb cannot hold U+0000: such characters (e.g. in a failed login's user name) become U+FFFD. */
 function noNul(text: string): string {
@@ -181,7 +176,7 @@ export class PostgresAuditTrail implements AuditTrail {
       rows = await sql<{ entry: AuditEntry }[]>`SELECT entry FROM tickflow_audit ORDER BY id COLLATE "C"`;
     } catch (e) {
       await sql.end({ timeout: 0 }).catch(() => undefined);
-      throw new TickflowError('SINK_FAILED', `audit trail: cannot open ${AUDIT_TABLE} at ${redact(options.url)}: ${describeError(e)}; check DATABASE_URL (the audit trail needs PostgreSQL at start to restore orders and positions)`, { cause: e });
+      throw new TickflowError('SINK_FAILED', `audit trail: cannot open ${AUDIT_TABLE} at ${redactUrl(options.url)}: ${describeError(e)}; check DATABASE_URL (the audit trail needs PostgreSQL at start to restore orders and positions)`, { cause: e });
     }
 
     const inTable = new Set<string>();

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Trade } from '@tickflow/core';
-import { TickflowError } from '@tickflow/core';
+import { TickflowError, formatIssues } from '@tickflow/core';
 
 /** The file in the data dir that keeps the demo market's last prices. */
 export const DEMO_PRICES_FILE = 'demo-prices.json';
@@ -47,7 +47,7 @@ export async function loadDemoPrices(dataDir: string): Promise<Record<string, nu
   }
   const parsed = DemoPricesFileSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = formatIssues(parsed.error, { root: '(root)' });
     throw new TickflowError('INVALID_ARGUMENT', `the demo prices ${file} are not valid (${issues}): delete the file to start from the seeded prices`);
   }
   return parsed.data.prices;

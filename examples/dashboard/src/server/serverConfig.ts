@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { TickflowError, parseDuration } from '@tickflow/core';
+import { TickflowError, parseDuration, redactUrl } from '@tickflow/core';
 import type { DemoUser } from './auth.js';
 import { validTrustProxy } from './clientAddress.js';
 import { ROLES } from './auth.js';
@@ -256,7 +256,7 @@ export function parseServerConfig(input: Partial<Record<keyof ServerConfigInput,
       const s = SETTINGS.find((x) => x.key === key);
       const name = [s?.flag.split(' ')[0], s?.env].filter((v) => v !== undefined && v !== '').join(' / ') || String(key);
       const got = JSON.stringify(input[key]);
-      return `  ${name}: ${i.message} (got ${key === 'databaseUrl' || key === 'clickhouseUrl' || key === 'redisUrl' ? got?.replace(/\/\/[^/@\s]*@/g, '//***@') : got})`;
+      return `  ${name}: ${i.message} (got ${key === 'databaseUrl' || key === 'clickhouseUrl' || key === 'redisUrl' ? (got === undefined ? got : redactUrl(got)) : got})`;
     });
     throw new TickflowError('INVALID_ARGUMENT', `invalid configuration:\n${lines.join('\n')}\nRun tickflow serve --help for every setting.`, { cause: r.error });
   }

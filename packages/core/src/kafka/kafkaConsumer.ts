@@ -1,7 +1,7 @@
 import { Kafka, PartitionAssigners, logLevel as kafkaLogLevel } from 'kafkajs';
 import type { Admin, Batch, Consumer, EachBatchPayload, PartitionAssigner, Producer } from 'kafkajs';
 import type { Duration } from '../duration.js';
-import { parseDuration } from '../duration.js';
+import { ms } from '../duration.js';
 import { TickflowError, toTickflowError } from '../errors.js';
 import { InvalidEvent, normalizeTrade } from '../events/trade.js';
 import type { Trade } from '../events/trade.js';
@@ -80,10 +80,6 @@ const roundRobinWithHeadStart: PartitionAssigner = (config) => {
 
 function tsField(e: unknown): number {
   return (e as { ts: number }).ts;
-}
-
-function ms(d: Duration, what: string): number {
-  return parseDuration(d, what);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TickflowError } from '../errors.js';
+import { formatIssues } from '../events/issues.js';
 import type { Quote } from '../events/quote.js';
 import type { Trade } from '../events/trade.js';
 import { SeededRandom } from './seededRandom.js';
@@ -108,7 +109,7 @@ export class MarketSimulator {
   constructor(options: MarketSimulatorOptions = {}) {
     const parsed = MarketSimulatorOptionsSchema.safeParse(options);
     if (!parsed.success) {
-      throw new TickflowError('INVALID_ARGUMENT', `invalid market simulator options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new TickflowError('INVALID_ARGUMENT', `invalid market simulator options: ${formatIssues(parsed.error)}`);
     }
     const o = parsed.data;
     this.rnd = new SeededRandom(o.seed ?? 1);
