@@ -1,5 +1,5 @@
-import { TickflowError, describeError, parseDuration, toOutput } from '@tickflow/core';
-import type { DeadLetter, Duration, Output, OutputLike } from '@tickflow/core';
+import { DurationSchema, TickflowError, describeError, formatIssues, ms, toOutput } from '@tickflow/core';
+import type { DeadLetter, Output, OutputLike } from '@tickflow/core';
 import { currentTracer } from '@tickflow/core/tracing';
 import type { TraceContext, TraceSpan, Tracer } from '@tickflow/core/tracing';
 import { EventEmitter } from 'eventemitter3';
@@ -67,7 +67,6 @@ export interface SinkEvents {
   deadLetter: (letter: DeadLetter) => void;
 }
 
-const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 
 /** Options of every sink: batching, buffer bound, retry, circuit breaker, dead letters. */
 export const SinkOptionsSchema = z.object({
@@ -143,10 +142,6 @@ interface Ticket {
   readonly reject: (e: TickflowError) => void;
 }
 
-function ms(value: Duration | string | number, what: string): number {
-  return typeof value === 'number' ? value : parseDuration(value, what);
-}
-
 /**
  * Wraps a `SinkTarget` with everything a production sink needs: batching by
  * size and age, one write in flight at a time (rows reach the store in
@@ -207,7 +202,7 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     super();
     const parsed = SinkOptionsSchema.safeParse(options);
     if (!parsed.success) {
-      throw new TickflowError('INVALID_ARGUMENT', `invalid options for sink "${target.name}": ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new TickflowError('INVALID_ARGUMENT', `invalid options for sink "${target.name}": ${formatIssues(parsed.error)}`);
     }
     const o = parsed.data;
     this.name = target.name;

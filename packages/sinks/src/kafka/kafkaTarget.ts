@@ -1,4 +1,4 @@
-import type { Candle, TickCount, VolumeProfile } from '@tickflow/core';
+import type { Candle, RowKinds, TickCount, VolumeProfile } from '@tickflow/core';
 import { TickflowError, toTickflowError } from '@tickflow/core';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
@@ -11,11 +11,7 @@ import { candleProblem, tickCountProblem, volumeProfileProblem } from '../rowVal
 export type KafkaSinkKind = 'candles' | 'volumeProfiles' | 'tickCounts';
 
 /** The row type of each kind. */
-export interface KafkaRowOfKind {
-  candles: Candle;
-  volumeProfiles: VolumeProfile;
-  tickCounts: TickCount;
-}
+export type KafkaRowOfKind = Pick<RowKinds, KafkaSinkKind>;
 
 /** The default topic of each kind (design: aggregates-1m, volume-profile-1m, tick-count-1m). */
 export const KAFKA_SINK_TOPICS: Readonly<Record<KafkaSinkKind, string>> = {

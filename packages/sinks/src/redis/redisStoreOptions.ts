@@ -1,7 +1,6 @@
-import { TickflowError, parseDuration } from '@tickflow/core';
+import { DurationSchema, TickflowError, formatIssues, ms } from '@tickflow/core';
 import { z } from 'zod';
 
-const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 
 const AddressSchema = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
 
@@ -77,19 +76,11 @@ export interface ResolvedRedisOptions {
   readonly log: (message: string) => void;
 }
 
-function ms(value: string | number, what: string): number {
-  try {
-    return typeof value === 'number' ? value : parseDuration(value, what);
-  } catch (e) {
-    throw new TickflowError('INVALID_ARGUMENT', `invalid Redis store option ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-}
-
 /** @internal Validates options and resolves defaults; throws INVALID_ARGUMENT saying what to write instead. */
 export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
   const parsed = RedisStoreOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new TickflowError('INVALID_ARGUMENT', `invalid Redis store options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    throw new TickflowError('INVALID_ARGUMENT', `invalid Redis store options: ${formatIssues(parsed.error, { root: '(options)' })}`);
   }
   const o = parsed.data;
   if ((o.url === undefined) === (o.sentinels === undefined)) {
