@@ -2,7 +2,8 @@
 // history, latest candles, quote counts) and pub/sub fan-out, over ioredis,
 // on a single node or through Sentinel.
 export { RedisStore } from './redisStore.js';
-export type { RedisQuoteState, RedisServerInfo } from './redisStore.js';
+export type { RedisServerInfo } from './redisConnection.js';
+export type { RedisQuoteState } from './redisReads.js';
 export type { RedisRows, RedisSinkKind } from './internal/rowKinds.js';
 export { redis } from './redis.js';
 export type { RedisSinkOptions } from './redis.js';
