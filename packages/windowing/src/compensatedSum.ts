@@ -29,3 +29,15 @@ export class CompensatedSum {
   }
 }
 
+
+/**
+ * The same TwoSum step on a packed sum: `s[o]` holds hi, `s[o + 1]` lo. The
+ * packed aggregators call this (V8 inlines it), so the arithmetic is written once.
+ */
+export function addToPackedSum(s: Float64Array, o: number, x: number): void {
+  const hi = s[o]!;
+  const sum = hi + x;
+  const bp = sum - hi;
+  s[o + 1]! += hi - (sum - bp) + (x - bp);
+  s[o] = sum;
+}

@@ -1,6 +1,7 @@
 import type { Candle, Side } from '@tickflow/core';
 import { SIDE_BUY, SIDE_SELL } from '@tickflow/core';
 import type { Aggregator, ColumnsLike, FastRun, PackedAggregator, WindowRef } from './aggregator.js';
+import { addToPackedSum } from './compensatedSum.js';
 
 /** What OHLCV reads from an event. */
 export interface OhlcvInput {
@@ -191,56 +192,58 @@ export class OhlcvAggregator implements Aggregator<OhlcvInput, OhlcvAcc, Candle>
 }
 
 // Packed layout: offsets into a Float64Array row of STRIDE doubles.
-const TRADES = 0, OPEN = 1, OPEN_TS = 2, OPEN_SEQ = 3, CLOSE = 4, CLOSE_TS = 5, CLOSE_SEQ = 6, HIGH = 7, LOW = 8;
-const VOL = 9, NOT = 11, BUY = 13, SELL = 15;
-const STRIDE = 17;
+// A const enum, so the bundler writes the numbers into the code: module-level constants are context
+// loads in V8's bytecode, which made addPacked too large to inline (over V8's 460-byte limit).
+const enum P {
+  TRADES = 0,
+  OPEN = 1,
+  OPEN_TS = 2,
+  OPEN_SEQ = 3,
+  CLOSE = 4,
+  CLOSE_TS = 5,
+  CLOSE_SEQ = 6,
+  HIGH = 7,
+  LOW = 8,
+  VOL = 9,
+  NOT = 11,
+  BUY = 13,
+  SELL = 15,
+  STRIDE = 17,
+}
 /** Offset of the side-volume sum per side code (as addPacked: buy → BUY, any other non-zero code → SELL). */
-const SIDE_SUM = new Int32Array(256).fill(SELL);
-SIDE_SUM[SIDE_BUY] = BUY;
+const SIDE_SUM = new Int32Array(256).fill(P.SELL);
+SIDE_SUM[SIDE_BUY] = P.BUY;
 
 function addPacked(s: Float64Array, b: number, ts: number, p: number, q: number, side: number, seq: number): void {
-  if (s[b + TRADES] === 0) {
-    s[b + OPEN] = p;
-    s[b + OPEN_TS] = ts;
-    s[b + OPEN_SEQ] = seq;
-    s[b + CLOSE] = p;
-    s[b + CLOSE_TS] = ts;
-    s[b + CLOSE_SEQ] = seq;
-    s[b + HIGH] = p;
-    s[b + LOW] = p;
+  if (s[b + P.TRADES] === 0) {
+    s[b + P.OPEN] = p;
+    s[b + P.OPEN_TS] = ts;
+    s[b + P.OPEN_SEQ] = seq;
+    s[b + P.CLOSE] = p;
+    s[b + P.CLOSE_TS] = ts;
+    s[b + P.CLOSE_SEQ] = seq;
+    s[b + P.HIGH] = p;
+    s[b + P.LOW] = p;
   } else {
-    if (ts < s[b + OPEN_TS]!) {
-      s[b + OPEN] = p;
-      s[b + OPEN_TS] = ts;
-      s[b + OPEN_SEQ] = seq;
+    if (ts < s[b + P.OPEN_TS]!) {
+      s[b + P.OPEN] = p;
+      s[b + P.OPEN_TS] = ts;
+      s[b + P.OPEN_SEQ] = seq;
     }
-    if (ts >= s[b + CLOSE_TS]!) {
-      s[b + CLOSE] = p;
-      s[b + CLOSE_TS] = ts;
-      s[b + CLOSE_SEQ] = seq;
+    if (ts >= s[b + P.CLOSE_TS]!) {
+      s[b + P.CLOSE] = p;
+      s[b + P.CLOSE_TS] = ts;
+      s[b + P.CLOSE_SEQ] = seq;
     }
-    if (p > s[b + HIGH]!) s[b + HIGH] = p;
-    if (p < s[b + LOW]!) s[b + LOW] = p;
+    if (p > s[b + P.HIGH]!) s[b + P.HIGH] = p;
+    if (p < s[b + P.LOW]!) s[b + P.LOW] = p;
   }
-  s[b + TRADES]!++;
-  let hi = s[b + VOL]!;
-  let x = hi + q;
-  let bp = x - hi;
-  s[b + VOL + 1]! += hi - (x - bp) + (q - bp);
-  s[b + VOL] = x;
-  const n = p * q;
-  hi = s[b + NOT]!;
-  x = hi + n;
-  bp = x - hi;
-  s[b + NOT + 1]! += hi - (x - bp) + (n - bp);
-  s[b + NOT] = x;
+  s[b + P.TRADES]!++;
+  addToPackedSum(s, b + P.VOL, q);
+  addToPackedSum(s, b + P.NOT, p * q);
   if (side !== 0) {
-    const o = b + (side === SIDE_BUY ? BUY : SELL);
-    hi = s[o]!;
-    x = hi + q;
-    bp = x - hi;
-    s[o + 1]! += hi - (x - bp) + (q - bp);
-    s[o] = x;
+    const o = b + (side === SIDE_BUY ? P.BUY : P.SELL);
+    addToPackedSum(s, o, q);
   }
 }
 
@@ -255,13 +258,13 @@ function mergePackedSum(s: Float64Array, into: number, from: number): void {
 
 /** OHLCV on a packed Float64Array layout (17 doubles per window); results identical to OhlcvAggregator. */
 export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
-  readonly stride = STRIDE;
+  readonly stride = P.STRIDE;
 
   init(s: Float64Array, b: number): void {
     // Plain stores: TypedArray.prototype.fill costs more than the 17 writes for a range this short.
-    for (let i = b; i < b + STRIDE; i++) s[i] = 0;
-    s[b + HIGH] = Number.NEGATIVE_INFINITY;
-    s[b + LOW] = Number.POSITIVE_INFINITY;
+    for (let i = b; i < b + P.STRIDE; i++) s[i] = 0;
+    s[b + P.HIGH] = Number.NEGATIVE_INFINITY;
+    s[b + P.LOW] = Number.POSITIVE_INFINITY;
   }
 
   add(s: Float64Array, b: number, t: OhlcvInput, seq: number): void {
@@ -293,50 +296,37 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
       const p = priceCol[i]!;
       const q = sizeCol[i]!;
       const side = sideCol === undefined ? 0 : sideCol[i]!;
-      const t = s[b + TRADES]!;
+      const t = s[b + P.TRADES]!;
       if (t === 0) {
-        s[b + OPEN] = p;
-        s[b + OPEN_TS] = ts;
-        s[b + OPEN_SEQ] = seq + j;
-        s[b + CLOSE] = p;
-        s[b + CLOSE_TS] = ts;
-        s[b + CLOSE_SEQ] = seq + j;
-        s[b + HIGH] = p;
-        s[b + LOW] = p;
+        s[b + P.OPEN] = p;
+        s[b + P.OPEN_TS] = ts;
+        s[b + P.OPEN_SEQ] = seq + j;
+        s[b + P.CLOSE] = p;
+        s[b + P.CLOSE_TS] = ts;
+        s[b + P.CLOSE_SEQ] = seq + j;
+        s[b + P.HIGH] = p;
+        s[b + P.LOW] = p;
       } else {
-        if (ts < s[b + OPEN_TS]!) {
-          s[b + OPEN] = p;
-          s[b + OPEN_TS] = ts;
-          s[b + OPEN_SEQ] = seq + j;
+        if (ts < s[b + P.OPEN_TS]!) {
+          s[b + P.OPEN] = p;
+          s[b + P.OPEN_TS] = ts;
+          s[b + P.OPEN_SEQ] = seq + j;
         }
-        if (ts >= s[b + CLOSE_TS]!) {
-          s[b + CLOSE] = p;
-          s[b + CLOSE_TS] = ts;
-          s[b + CLOSE_SEQ] = seq + j;
+        if (ts >= s[b + P.CLOSE_TS]!) {
+          s[b + P.CLOSE] = p;
+          s[b + P.CLOSE_TS] = ts;
+          s[b + P.CLOSE_SEQ] = seq + j;
         }
-        if (p > s[b + HIGH]!) s[b + HIGH] = p;
-        if (p < s[b + LOW]!) s[b + LOW] = p;
+        if (p > s[b + P.HIGH]!) s[b + P.HIGH] = p;
+        if (p < s[b + P.LOW]!) s[b + P.LOW] = p;
       }
-      s[b + TRADES] = t + 1;
-      let hi = s[b + VOL]!;
-      let x = hi + q;
-      let bp = x - hi;
-      s[b + VOL + 1]! += hi - (x - bp) + (q - bp);
-      s[b + VOL] = x;
-      const n = p * q;
-      hi = s[b + NOT]!;
-      x = hi + n;
-      bp = x - hi;
-      s[b + NOT + 1]! += hi - (x - bp) + (n - bp);
-      s[b + NOT] = x;
+      s[b + P.TRADES] = t + 1;
+      addToPackedSum(s, b + P.VOL, q);
+      addToPackedSum(s, b + P.NOT, p * q);
       if (side !== 0) {
         // A table, not a branch: sides are a coin toss, and a mispredicted branch per row cost ~10% here.
         const o = b + SIDE_SUM[side]!;
-        hi = s[o]!;
-        x = hi + q;
-        bp = x - hi;
-        s[o + 1]! += hi - (x - bp) + (q - bp);
-        s[o] = x;
+        addToPackedSum(s, o, q);
       }
     }
   }
@@ -376,50 +366,37 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
       const p = priceCol[i]!;
       const q = sizeCol[i]!;
       const side = sideCol === undefined ? 0 : sideCol[i]!;
-      const t = s[b + TRADES]!;
+      const t = s[b + P.TRADES]!;
       if (t === 0) {
-        s[b + OPEN] = p;
-        s[b + OPEN_TS] = ts;
-        s[b + OPEN_SEQ] = seq;
-        s[b + CLOSE] = p;
-        s[b + CLOSE_TS] = ts;
-        s[b + CLOSE_SEQ] = seq;
-        s[b + HIGH] = p;
-        s[b + LOW] = p;
+        s[b + P.OPEN] = p;
+        s[b + P.OPEN_TS] = ts;
+        s[b + P.OPEN_SEQ] = seq;
+        s[b + P.CLOSE] = p;
+        s[b + P.CLOSE_TS] = ts;
+        s[b + P.CLOSE_SEQ] = seq;
+        s[b + P.HIGH] = p;
+        s[b + P.LOW] = p;
       } else {
-        if (ts < s[b + OPEN_TS]!) {
-          s[b + OPEN] = p;
-          s[b + OPEN_TS] = ts;
-          s[b + OPEN_SEQ] = seq;
+        if (ts < s[b + P.OPEN_TS]!) {
+          s[b + P.OPEN] = p;
+          s[b + P.OPEN_TS] = ts;
+          s[b + P.OPEN_SEQ] = seq;
         }
-        if (ts >= s[b + CLOSE_TS]!) {
-          s[b + CLOSE] = p;
-          s[b + CLOSE_TS] = ts;
-          s[b + CLOSE_SEQ] = seq;
+        if (ts >= s[b + P.CLOSE_TS]!) {
+          s[b + P.CLOSE] = p;
+          s[b + P.CLOSE_TS] = ts;
+          s[b + P.CLOSE_SEQ] = seq;
         }
-        if (p > s[b + HIGH]!) s[b + HIGH] = p;
-        if (p < s[b + LOW]!) s[b + LOW] = p;
+        if (p > s[b + P.HIGH]!) s[b + P.HIGH] = p;
+        if (p < s[b + P.LOW]!) s[b + P.LOW] = p;
       }
-      s[b + TRADES] = t + 1;
+      s[b + P.TRADES] = t + 1;
       seq++;
-      let hi = s[b + VOL]!;
-      let x = hi + q;
-      let bp = x - hi;
-      s[b + VOL + 1]! += hi - (x - bp) + (q - bp);
-      s[b + VOL] = x;
-      const n = p * q;
-      hi = s[b + NOT]!;
-      x = hi + n;
-      bp = x - hi;
-      s[b + NOT + 1]! += hi - (x - bp) + (n - bp);
-      s[b + NOT] = x;
+      addToPackedSum(s, b + P.VOL, q);
+      addToPackedSum(s, b + P.NOT, p * q);
       if (side !== 0) {
         const o = b + SIDE_SUM[side]!;
-        hi = s[o]!;
-        x = hi + q;
-        bp = x - hi;
-        s[o + 1]! += hi - (x - bp) + (q - bp);
-        s[o] = x;
+        addToPackedSum(s, o, q);
       }
       if (ts > maxTs) {
         maxTs = ts;
@@ -436,51 +413,51 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
   }
 
   merge(s: Float64Array, into: number, from: number): void {
-    if (s[from + TRADES] === 0) return;
-    if (s[into + TRADES] === 0) {
-      s.copyWithin(into + OPEN, from + OPEN, from + LOW + 1);
+    if (s[from + P.TRADES] === 0) return;
+    if (s[into + P.TRADES] === 0) {
+      s.copyWithin(into + P.OPEN, from + P.OPEN, from + P.LOW + 1);
     } else {
-      const fOpenTs = s[from + OPEN_TS]!;
-      const iOpenTs = s[into + OPEN_TS]!;
-      if (fOpenTs < iOpenTs || (fOpenTs === iOpenTs && s[from + OPEN_SEQ]! < s[into + OPEN_SEQ]!)) {
-        s[into + OPEN] = s[from + OPEN]!;
-        s[into + OPEN_TS] = fOpenTs;
-        s[into + OPEN_SEQ] = s[from + OPEN_SEQ]!;
+      const fOpenTs = s[from + P.OPEN_TS]!;
+      const iOpenTs = s[into + P.OPEN_TS]!;
+      if (fOpenTs < iOpenTs || (fOpenTs === iOpenTs && s[from + P.OPEN_SEQ]! < s[into + P.OPEN_SEQ]!)) {
+        s[into + P.OPEN] = s[from + P.OPEN]!;
+        s[into + P.OPEN_TS] = fOpenTs;
+        s[into + P.OPEN_SEQ] = s[from + P.OPEN_SEQ]!;
       }
-      const fCloseTs = s[from + CLOSE_TS]!;
-      const iCloseTs = s[into + CLOSE_TS]!;
-      if (fCloseTs > iCloseTs || (fCloseTs === iCloseTs && s[from + CLOSE_SEQ]! > s[into + CLOSE_SEQ]!)) {
-        s[into + CLOSE] = s[from + CLOSE]!;
-        s[into + CLOSE_TS] = fCloseTs;
-        s[into + CLOSE_SEQ] = s[from + CLOSE_SEQ]!;
+      const fCloseTs = s[from + P.CLOSE_TS]!;
+      const iCloseTs = s[into + P.CLOSE_TS]!;
+      if (fCloseTs > iCloseTs || (fCloseTs === iCloseTs && s[from + P.CLOSE_SEQ]! > s[into + P.CLOSE_SEQ]!)) {
+        s[into + P.CLOSE] = s[from + P.CLOSE]!;
+        s[into + P.CLOSE_TS] = fCloseTs;
+        s[into + P.CLOSE_SEQ] = s[from + P.CLOSE_SEQ]!;
       }
-      if (s[from + HIGH]! > s[into + HIGH]!) s[into + HIGH] = s[from + HIGH]!;
-      if (s[from + LOW]! < s[into + LOW]!) s[into + LOW] = s[from + LOW]!;
+      if (s[from + P.HIGH]! > s[into + P.HIGH]!) s[into + P.HIGH] = s[from + P.HIGH]!;
+      if (s[from + P.LOW]! < s[into + P.LOW]!) s[into + P.LOW] = s[from + P.LOW]!;
     }
-    s[into + TRADES]! += s[from + TRADES]!;
-    mergePackedSum(s, into + VOL, from + VOL);
-    mergePackedSum(s, into + NOT, from + NOT);
-    mergePackedSum(s, into + BUY, from + BUY);
-    mergePackedSum(s, into + SELL, from + SELL);
+    s[into + P.TRADES]! += s[from + P.TRADES]!;
+    mergePackedSum(s, into + P.VOL, from + P.VOL);
+    mergePackedSum(s, into + P.NOT, from + P.NOT);
+    mergePackedSum(s, into + P.BUY, from + P.BUY);
+    mergePackedSum(s, into + P.SELL, from + P.SELL);
   }
 
   result(s: Float64Array, b: number, w: WindowRef): Candle {
-    const volume = s[b + VOL]! + s[b + VOL + 1]!;
-    const close = s[b + CLOSE]!;
+    const volume = s[b + P.VOL]! + s[b + P.VOL + 1]!;
+    const close = s[b + P.CLOSE]!;
     return {
       symbol: w.key,
       timeframe: w.timeframe,
       start: w.start,
       end: w.end,
-      open: s[b + OPEN]!,
-      high: s[b + HIGH]!,
-      low: s[b + LOW]!,
+      open: s[b + P.OPEN]!,
+      high: s[b + P.HIGH]!,
+      low: s[b + P.LOW]!,
       close,
       volume,
-      trades: s[b + TRADES]!,
-      vwap: volume > 0 ? (s[b + NOT]! + s[b + NOT + 1]!) / volume : close,
-      buyVolume: s[b + BUY]! + s[b + BUY + 1]!,
-      sellVolume: s[b + SELL]! + s[b + SELL + 1]!,
+      trades: s[b + P.TRADES]!,
+      vwap: volume > 0 ? (s[b + P.NOT]! + s[b + P.NOT + 1]!) / volume : close,
+      buyVolume: s[b + P.BUY]! + s[b + P.BUY + 1]!,
+      sellVolume: s[b + P.SELL]! + s[b + P.SELL + 1]!,
       final: w.final,
       rev: w.rev,
     };

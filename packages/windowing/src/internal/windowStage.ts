@@ -181,20 +181,10 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   /** Accumulator offsets of the pending run of rows (`pushColumnsRuns`). */
   private readonly runOffsets = new Int32Array(RUN);
   /**
-   * Per-event path with a packed `addRows` aggregator (final-only emission):
-   * `push` records a trade's numbers here and `addRows` adds the rows in one
-   * loop once RUN are pending, or before anything reads or changes the
-   * accumulators (`flushRows`). Rows pending are seq `seq − pendingRows` … `seq − 1`.
+   * Per-event path of a packed aggregator with `addRow` and final-only
+   * emission: the fast path calls `addRow` directly, which V8 inlines.
    */
-  private readonly rowsBuffered: boolean;
-  private pendingRows = 0;
-  private readonly pendingOffsets = new Int32Array(RUN);
-  private readonly pending: { ts: Float64Array; price: Float64Array; size: Float64Array; side: Uint8Array } = {
-    ts: new Float64Array(RUN),
-    price: new Float64Array(RUN),
-    size: new Float64Array(RUN),
-    side: new Uint8Array(RUN),
-  };
+  private readonly rowAdd: boolean;
 
   constructor(
     private readonly name: string,
@@ -231,7 +221,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.keepLastOut = grace > 0 || emit.update;
     if (this.update && this.throttle > 0) ctx.requestTick(this.throttle);
     this.columnar = this.keyIsSymbol && this.tsOf === undefined && this.arena.columnar;
-    this.rowsBuffered = this.columnar && !this.update && this.packedArena !== null && typeof this.packedArena.p.addRows === 'function';
+    this.rowAdd = this.columnar && !this.update && this.packedArena !== null && typeof this.packedArena.p.addRow === 'function';
   }
 
   /** Number of keys with state (for tests and metrics). */
@@ -265,21 +255,13 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     if (ts >= this.kCurStart[k]! && ts < this.kCurEnd[k]! && !(this.multi && this.ownLate(this.kCurEnd[k]!))) {
       const w = this.kCurW[k]!;
       this.wCount[w]!++;
-      if (this.rowsBuffered) {
-        // The row as TradeColumns would hold it (pushColumns gives the same result as push).
+      if (this.rowAdd) {
+        // The trade's numbers straight to the packed add (inlined; a row as TradeColumns would hold it).
         const t = event as unknown as { price: number; size: number; side?: string };
-        const n = this.pendingRows;
-        const rows = this.pending;
-        this.pendingOffsets[n] = this.wAcc[w]! * this.packedArena!.stride;
-        rows.ts[n] = ts;
-        rows.price[n] = t.price;
-        rows.size[n] = t.size;
         const side = t.side;
-        // Arithmetic on the comparisons, not a branch: sides are a coin toss, so a branch mispredicts half the time.
-        rows.side[n] = SIDE_BUY * Number(side === 'buy') + SIDE_SELL * Number(side === 'sell');
-        this.seq++;
-        this.pendingRows = n + 1;
-        if (n + 1 === RUN) this.flushRows();
+        const packed = this.packedArena!;
+        // The side code by arithmetic on the comparisons, not a branch: sides are a coin toss.
+        packed.p.addRow!(packed.s, this.wAcc[w]! * packed.stride, ts, t.price, t.size, SIDE_BUY * Number(side === 'buy') + SIDE_SELL * Number(side === 'sell'), this.seq++);
         return;
       }
       this.arena.add(this.wAcc[w]!, event, this.seq++);
@@ -287,15 +269,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       return;
     }
     this.pushSlow(k, event, ts, null, 0);
-  }
-
-  /** Adds the rows `push` left pending (see `pendingRows`); called before anything reads or changes accumulators. */
-  private flushRows(): void {
-    const n = this.pendingRows;
-    if (n === 0) return;
-    this.pendingRows = 0;
-    const arena = this.packedArena!;
-    arena.p.addRows!(arena.s, this.pendingOffsets, this.pending, 0, n, this.seq - n);
   }
 
   override setInput(input: number): void {
@@ -320,7 +293,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   }
 
   override pushColumns(cols: TradeColumns, input: number, tracker: WatermarkTracker): void {
-    this.flushRows();
     this.catchUpWm();
     if (!this.columnar) {
       super.pushColumns(cols, input, tracker);
@@ -597,13 +569,11 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   }
 
   override tick(now: number): void {
-    this.flushRows();
     if (this.dirtyList.length !== 0) this.flushDirty();
     this.next.tick(now);
   }
 
   override finish(): void {
-    this.flushRows();
     this.advanceOwn(Number.POSITIVE_INFINITY);
     this.next.finish();
   }
@@ -619,7 +589,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
    * with open windows came on several inputs.
    */
   override snapshot(input: number): WindowSnapshot {
-    this.flushRows();
     const keys: string[] = [];
     const meta: number[] = [];
     const accs: unknown[] = [];
@@ -648,7 +617,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   /** Restores the windows of a `snapshot` as the state of `input`'s keys (before any event of theirs is pushed). */
   override restore(input: number, state: unknown): void {
-    this.flushRows();
     const st = state as WindowSnapshot;
     if (st === null || typeof st !== 'object' || st.v !== 1 || !(st.windows instanceof Float64Array)) {
       throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: not a window checkpoint`);
@@ -701,7 +669,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private advanceOwn(wm: number): void {
     this.wm = wm;
     if (wm >= this.nextDue) {
-      this.flushRows();
       this.process(wm);
     }
   }
@@ -778,7 +745,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   /** Adds an event (or a columnar row when `cols` is set) outside the current window of its key. */
   private pushSlow(k: number, event: In, ts: number, cols: TradeColumns | null, row: number): void {
-    this.flushRows();
     this.catchUpWm();
     const size = this.size0;
     const hop = this.hop0;
