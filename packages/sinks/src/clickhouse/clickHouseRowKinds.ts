@@ -1,5 +1,5 @@
 import { parseDuration } from '@tickflow/core';
-import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import type { Candle, RowKinds, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
 import type { ParsedClickHouseOptions } from './clickHouseStoreOptions.js';
 
@@ -7,12 +7,7 @@ import type { ParsedClickHouseOptions } from './clickHouseStoreOptions.js';
 export type ClickHouseSinkKind = 'trades' | 'candles' | 'volumeProfiles' | 'tickCounts';
 
 /** The row type of each sink kind. */
-export interface ClickHouseRowOfKind {
-  trades: Trade;
-  candles: Candle;
-  volumeProfiles: VolumeProfile;
-  tickCounts: TickCount;
-}
+export type ClickHouseRowOfKind = Pick<RowKinds, ClickHouseSinkKind>;
 
 /** Bounds of a read: time in [from, to) (epoch ms); symbol omitted = every symbol on every shard. */
 export interface ClickHouseReadRange {

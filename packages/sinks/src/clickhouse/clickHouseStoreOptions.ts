@@ -1,9 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { TickflowError, parseDuration } from '@tickflow/core';
+import { DurationSchema, TickflowError, formatIssues, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
 import type { SinkOptions } from '../batchingSink.js';
 
-const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 const TimeframeListSchema = z.array(z.string().regex(/^[0-9]+(ms|s|m|h|d|w)$/, 'timeframes are labels like "1m", "5m", "1h"')).min(1);
 
 /**
@@ -81,7 +80,7 @@ export const CLICKHOUSE_SINK_DEFAULTS = { maxBatchSize: 50_000 } as const satisf
 export function parseClickHouseStoreOptions(options: ClickHouseStoreOptions): ParsedClickHouseOptions {
   const parsed = ClickHouseStoreOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new TickflowError('INVALID_ARGUMENT', `invalid ClickHouse store options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    throw new TickflowError('INVALID_ARGUMENT', `invalid ClickHouse store options: ${formatIssues(parsed.error, { root: '(options)' })}`);
   }
   const o = parsed.data;
   for (const k of ['timeframes', 'profileTimeframes', 'tickCountTimeframes'] as const) for (const tf of o[k]) parseDuration(tf, `${k} entry`);

@@ -1,9 +1,7 @@
-import { TickflowError, describeError } from '@tickflow/core';
+import { TickflowError, describeError, redactUrl as redact } from '@tickflow/core';
 
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-}
+/** The URL without its password, for messages (core's one redaction helper). */
+export { redact };
 
 /** What a driver error means, and what to do about it. */
 export function explain(e: unknown, url: string): string {

@@ -1,16 +1,11 @@
-import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import type { Candle, RowKinds, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { candleProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from '../rowValidation.js';
 
 /** The kinds of rows a Timescale sink takes. */
 export type TimescaleSinkKind = 'trades' | 'candles' | 'volumeProfiles' | 'tickCounts';
 
 /** The row type of each sink kind. */
-export interface TimescaleRowOfKind {
-  trades: Trade;
-  candles: Candle;
-  volumeProfiles: VolumeProfile;
-  tickCounts: TickCount;
-}
+export type TimescaleRowOfKind = Pick<RowKinds, TimescaleSinkKind>;
 
 /** A time range of one symbol: `from` inclusive, `to` exclusive, UTC epoch ms. */
 export interface TimescaleReadRange {

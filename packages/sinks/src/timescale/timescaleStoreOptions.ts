@@ -1,11 +1,9 @@
-import { TickflowError, describeError, parseDuration } from '@tickflow/core';
+import { DurationSchema, TickflowError, describeError, formatIssues, ms as parseMs } from '@tickflow/core';
 import type { Duration } from '@tickflow/core';
 import { z } from 'zod';
 import { redact } from './timescaleErrors.js';
 import { checkSchemaName } from './timescaleSchema.js';
 import type { TimescaleMode } from './timescaleSchema.js';
-
-const DurationSchema = z.union([z.number().nonnegative(), z.string()]);
 
 /**
  * zod schema of TimescaleStoreOptions (without `log`, which is a function).
@@ -62,7 +60,7 @@ export interface ParsedTimescaleOptions {
 
 function ms(value: Duration | string | number, what: string): number {
   try {
-    return typeof value === 'number' ? value : parseDuration(value, what);
+    return parseMs(value, what);
   } catch (e) {
     throw new TickflowError('INVALID_ARGUMENT', `invalid Timescale store options: ${describeError(e)}`, { cause: e });
   }
@@ -73,7 +71,7 @@ export function parseTimescaleStoreOptions(options: TimescaleStoreOptions): Pars
   const { log: _log, ...rest } = options;
   const parsed = TimescaleStoreOptionsSchema.safeParse(rest);
   if (!parsed.success) {
-    throw new TickflowError('INVALID_ARGUMENT', `invalid Timescale store options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    throw new TickflowError('INVALID_ARGUMENT', `invalid Timescale store options: ${formatIssues(parsed.error, { root: '(options)' })}`);
   }
   const o = parsed.data;
   if (!/^postgres(ql)?:\/\//.test(o.url)) throw new TickflowError('INVALID_ARGUMENT', `url must start with postgres:// or postgresql://, got ${JSON.stringify(redact(o.url))}`);
