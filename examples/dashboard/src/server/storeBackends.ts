@@ -1,6 +1,6 @@
 import type { CheckpointStore } from '@tickflow/core/kafka';
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import type { Sink, SinkOptions, SinkStats } from '@tickflow/sinks';
+import type { RangeStore, Sink, SinkOptions, SinkStats } from '@tickflow/sinks';
 import type { RedisStore } from '@tickflow/sinks/redis';
 import { HttpError } from './httpErrors.js';
 import type { BreakerState } from './readBreaker.js';
@@ -32,23 +32,11 @@ export interface StoreOutputs {
 type Range = { symbol: string; from: number; to: number; limit: number };
 type SinkSet = { trades: Sink<Trade>; candles: Sink<Candle>; profiles: Sink<VolumeProfile>; ticks: Sink<TickCount>; quotes?: Sink<Quote> };
 
-/** A store's reads (the shape the REST layer needs), as both the ClickHouse and the Timescale store offer them. */
-interface RangeReader {
-  sink(kind: 'trades', o: SinkOptions): Sink<Trade>;
-  sink(kind: 'candles', o: SinkOptions): Sink<Candle>;
-  sink(kind: 'volumeProfiles', o: SinkOptions): Sink<VolumeProfile>;
-  sink(kind: 'tickCounts', o: SinkOptions): Sink<TickCount>;
-  readTrades(q: Range): Promise<Trade[]>;
-  readCandles(q: Range & { timeframe: string }): Promise<Candle[]>;
-  readVolumeProfiles(q: Range & { timeframe: string }): Promise<VolumeProfile[]>;
-  close(): Promise<void>;
-}
-
-/** One configured range store: its read breaker, its reader and its sinks. */
+/** One configured range store (ClickHouse or Timescale, through the RangeStore contract of @tickflow/sinks): its read breaker, the store and its sinks. */
 interface Backend {
   readonly source: Exclude<DataSource, 'memory'>;
   readonly breaker: ReadBreaker;
-  readonly reader: RangeReader;
+  readonly reader: RangeStore;
   /** Undefined when this process only reads (the ingest worker writes). */
   readonly sinks: SinkSet | undefined;
 }
@@ -164,7 +152,7 @@ export class StoreBackends implements StoreOutputs {
       for (const [table, sink] of Object.entries(sinks) as [string, Sink<unknown>][]) sink.on('written', ({ ms }) => o.onWritten?.(store, table, ms));
       return sinks;
     };
-    const add = (source: Backend['source'], reader: RangeReader): void => {
+    const add = (source: Backend['source'], reader: RangeStore): void => {
       const opts = (t: string) => sinkOptions(source, t);
       const sinks = o.writes === false ? undefined : watch(source, { trades: reader.sink('trades', opts('trades')), candles: reader.sink('candles', opts('candles')), profiles: reader.sink('volumeProfiles', opts('profiles')), ticks: reader.sink('tickCounts', opts('ticks')) });
       backends.push({ source, breaker: new ReadBreaker(source, o.onBreaker), reader, sinks });
@@ -182,14 +170,14 @@ export class StoreBackends implements StoreOutputs {
           maxOpenConnections: o.clickhouseMaxConnections ?? 10,
           log: o.log,
         }));
-        add('clickhouse', ch as unknown as RangeReader);
+        add('clickhouse', ch);
       }
       if (o.databaseUrl !== undefined) {
         const { TimescaleStore } = await import('@tickflow/sinks/timescale');
         const url = o.databaseUrl;
         const pg = await untilConnected('PostgreSQL', o, () => TimescaleStore.connect({ url, maxConnections: o.databasePoolMax ?? 10, log: o.log }));
         checkpoints = pg.checkpoints();
-        add('postgres', pg as unknown as RangeReader);
+        add('postgres', pg);
       }
       if (o.redis !== undefined) {
         const { RedisStore } = await import('@tickflow/sinks/redis');
@@ -365,12 +353,12 @@ export class StoreBackends implements StoreOutputs {
   }
 
   /** The connected range stores in read order (the ClickHouseStore or TimescaleStore behind each source), for the analytics routes (analyticsRoutes.ts). */
-  get rangeStores(): readonly { readonly source: Exclude<DataSource, 'memory'>; readonly store: unknown }[] {
+  get rangeStores(): readonly { readonly source: Exclude<DataSource, 'memory'>; readonly store: RangeStore }[] {
     return this.backends.map((b) => ({ source: b.source, store: b.reader }));
   }
 
   /** A read of another route module with this class's rule: each store behind its breaker, then the in-process answer when `complete`, else 503. */
-  readFromStores<T>(what: string, fromStore: (store: unknown, source: Exclude<DataSource, 'memory'>) => Promise<T>, fromMemory: () => Promise<T>, complete: (value: T) => boolean): Promise<Sourced<T>> {
+  readFromStores<T>(what: string, fromStore: (store: RangeStore, source: Exclude<DataSource, 'memory'>) => Promise<T>, fromMemory: () => Promise<T>, complete: (value: T) => boolean): Promise<Sourced<T>> {
     return this.read(what, (b) => fromStore(b.reader, b.source), fromMemory, complete);
   }
 

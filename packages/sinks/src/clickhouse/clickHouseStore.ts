@@ -2,6 +2,7 @@ import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { TickflowError } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
+import type { RangeStore } from '../rangeStore.js';
 import { TradeKeyer } from '../tradeKey.js';
 import type { TradeKeyOf } from '../tradeKey.js';
 import { openShards } from './clickHouseBootstrap.js';
@@ -48,7 +49,7 @@ import { ClickHouseCorrelationMatrices } from './correlationMatrices.js';
  * await store.close();
  * ```
  */
-export class ClickHouseStore {
+export class ClickHouseStore implements RangeStore {
   private readonly shardSet: ClickHouseShards;
   private readonly writer: ClickHouseWriter;
   private readonly reader: ClickHouseReader;

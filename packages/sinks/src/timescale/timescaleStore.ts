@@ -3,6 +3,7 @@ import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import type { CheckpointStore } from '@tickflow/core/kafka';
 import { BatchingSink } from '../batchingSink.js';
 import type { Sink, SinkOptions } from '../batchingSink.js';
+import type { RangeStore } from '../rangeStore.js';
 import { TradeKeyer } from '../tradeKey.js';
 import type { TradeKeyOf } from '../tradeKey.js';
 import { TimescaleCorrelationMatrices } from './correlationMatrices.js';
@@ -56,7 +57,7 @@ import { TimescaleWriter } from './timescaleWriter.js';
  * await store.close();
  * ```
  */
-export class TimescaleStore {
+export class TimescaleStore implements RangeStore {
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
   private refreshing: Promise<void> | undefined;
   private closed = false;
@@ -171,25 +172,25 @@ export class TimescaleStore {
   }
 
   /** Trades of one symbol in [from, to), ordered by time (then key). */
-  readTrades(range: TimescaleReadRange): Promise<Trade[]> {
+  async readTrades(range: TimescaleReadRange): Promise<Trade[]> {
     this.open();
     return this.reader.readTrades(range);
   }
 
   /** Candles of one symbol and timeframe whose start is in [from, to), ordered by start. */
-  readCandles(range: TimescaleWindowRange): Promise<Candle[]> {
+  async readCandles(range: TimescaleWindowRange): Promise<Candle[]> {
     this.open();
     return this.reader.readCandles(range);
   }
 
   /** Volume profiles of one symbol and timeframe whose start is in [from, to), ordered by start. */
-  readVolumeProfiles(range: TimescaleWindowRange): Promise<VolumeProfile[]> {
+  async readVolumeProfiles(range: TimescaleWindowRange): Promise<VolumeProfile[]> {
     this.open();
     return this.reader.readVolumeProfiles(range);
   }
 
   /** Tick counts of one symbol and timeframe whose start is in [from, to), ordered by start. */
-  readTickCounts(range: TimescaleWindowRange): Promise<TickCount[]> {
+  async readTickCounts(range: TimescaleWindowRange): Promise<TickCount[]> {
     this.open();
     return this.reader.readTickCounts(range);
   }
@@ -201,13 +202,13 @@ export class TimescaleStore {
    * the materialized view is as fresh as its last refresh
    * (`refreshAggregates()`).
    */
-  readDailyOhlc(range: TimescaleReadRange): Promise<DailyOhlc[]> {
+  async readDailyOhlc(range: TimescaleReadRange): Promise<DailyOhlc[]> {
     this.open();
     return this.reader.readDailyOhlc(range);
   }
 
   /** Volume per symbol over the hours starting in [from, to), from `volume_by_symbol`, ordered by symbol. */
-  readVolumeBySymbol(range: { readonly from: number; readonly to: number }): Promise<SymbolVolume[]> {
+  async readVolumeBySymbol(range: { readonly from: number; readonly to: number }): Promise<SymbolVolume[]> {
     this.open();
     return this.reader.readVolumeBySymbol(range);
   }
@@ -296,25 +297,25 @@ export class TimescaleStore {
   }
 
   /** @internal Writes trades keyed by `keyOf` (used by the sink, which keys each trade once). */
-  insertTrades(rows: readonly Trade[], keyOf: TradeKeyOf): Promise<void> {
+  async insertTrades(rows: readonly Trade[], keyOf: TradeKeyOf): Promise<void> {
     this.open();
     return this.writer.insertTrades(rows, keyOf);
   }
 
   /** @internal */
-  upsertCandles(rows: readonly Candle[]): Promise<void> {
+  async upsertCandles(rows: readonly Candle[]): Promise<void> {
     this.open();
     return this.writer.upsertCandles(rows);
   }
 
   /** @internal */
-  upsertVolumeProfiles(rows: readonly VolumeProfile[]): Promise<void> {
+  async upsertVolumeProfiles(rows: readonly VolumeProfile[]): Promise<void> {
     this.open();
     return this.writer.upsertVolumeProfiles(rows);
   }
 
   /** @internal */
-  upsertTickCounts(rows: readonly TickCount[]): Promise<void> {
+  async upsertTickCounts(rows: readonly TickCount[]): Promise<void> {
     this.open();
     return this.writer.upsertTickCounts(rows);
   }
