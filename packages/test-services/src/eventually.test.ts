@@ -18,6 +18,14 @@ describe('eventually', () => {
     expect(calls).toBe(3);
   });
 
+  it('fails at once with what failWhen returns', async () => {
+    const failures: Error[] = [];
+    let calls = 0;
+    const pending = eventually('never', () => (++calls === 2 && failures.push(new Error('member died')), false), { timeoutMs: 60_000, failWhen: () => failures[0] });
+    await expect(pending).rejects.toThrow('member died');
+    expect(calls).toBe(2);
+  });
+
   it('fails naming what it waited for and the last error', async () => {
     const err = await eventually('never', () => {
       throw new Error('still down');

@@ -4,6 +4,8 @@ export interface EventuallyOptions {
   readonly timeoutMs?: number;
   /** Pause between checks (ms); default 10. */
   readonly intervalMs?: number;
+  /** Checked before each try: a value other than `undefined` (e.g. a recorded failure) is thrown at once instead of waiting on. */
+  readonly failWhen?: () => unknown;
 }
 
 /** Thrown by {@link eventually} when the condition does not hold in time; `cause` is the check's last error, if it threw. */
@@ -23,11 +25,13 @@ export class EventuallyTimeoutError extends Error {
 export async function eventually<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeoutMs = 5_000, intervalMs = 10 }: EventuallyOptions = {},
+  { timeoutMs = 5_000, intervalMs = 10, failWhen }: EventuallyOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    const failure = failWhen?.();
+    if (failure !== undefined) throw failure;
     try {
       const v = await check();
       if (v !== undefined && v !== false) return v;

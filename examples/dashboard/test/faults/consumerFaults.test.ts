@@ -31,11 +31,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDebianPrograms, startClickHouse, startKafka, startRestartablePostgres } from '@tickflow/test-services';
+import { ensureDebianPrograms, eventually, startClickHouse, startKafka, startRestartablePostgres } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, RestartablePostgres } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Worker, WorkerFactory, WorkerStats } from './faultKit.js';
-import { CACHE, Log, bundle, bursts, crashRun, kcatProduce, killSchedule, machineLock, settle, sleep, spawnLogged, stopWorker } from './faultKit.js';
+import { CACHE, Log, bundle, bursts, crashRun, kcatProduce, killSchedule, machineLock, settle, spawnLogged, stopWorker } from './faultKit.js';
 import { expectedFromTopics, judgeFaultRun } from './judgeFaultRun.js';
 import { Sfc32, checkClickHouseFloats, generateTrades, readClickHouse, readPostgres, selfCheckExactArithmetic } from './oracle.js';
 
@@ -150,17 +150,16 @@ describe('kafkaConsumer (library) under SIGKILL of the consumer, ClickHouse and 
     await kcatProduce(brokers, 'trades-ref', set.trades, 'lib-ref');
     const refEnv = { ...base, TOPIC: 'trades-ref', GROUP: 'lib-ref', CH_DB: 'lib_ref', PG_SCHEMA: 'lib_ref' };
     const refWorker = await childFactory('ref', refEnv).start();
-    let tFirst = 0, tAll = 0;
-    const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline && refWorker.process.exitCode === null) {
-      const s = await refWorker.poll();
-      if (s !== undefined && (s.messages ?? 0) > 0 && tFirst === 0) tFirst = Date.now();
-      if (s !== undefined && (s.messages ?? 0) >= set.trades.length) {
-        tAll = Date.now();
-        break;
-      }
-      await sleep(100);
-    }
+    let tFirst = 0;
+    const tAll = await eventually(
+      'the uninterrupted run to read every message',
+      async () => {
+        const s = await refWorker.poll();
+        if (s !== undefined && (s.messages ?? 0) > 0 && tFirst === 0) tFirst = Date.now();
+        return s !== undefined && (s.messages ?? 0) >= set.trades.length ? Date.now() : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 100, failWhen: () => (refWorker.process.exitCode === null ? undefined : new Error(`the reference worker exited (${refWorker.process.exitCode})`)) },
+    );
     const throughput = tAll > 0 ? Math.round(set.trades.length / ((tAll - tFirst) / 1000 || 0.1)) : 0;
     log.line(`uninterrupted run: ${set.trades.length} messages read in ${((tAll - tFirst) / 1000).toFixed(1)} s: ${throughput} trades/s`);
     const refSettle = await settle({ worker: refWorker, log, brokers, group: 'lib-ref', topic: 'trades-ref', partitions: PARTITIONS, pgUrl: pg!.url, pgSchema: 'lib_ref', quietMs: 4_000, timeoutMs: 90_000, commitWaitMs: 10_000 });

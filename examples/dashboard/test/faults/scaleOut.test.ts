@@ -36,7 +36,7 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { ensureDebianPrograms, startKafka, startPostgres, startRedis } from '@tickflow/test-services';
+import { ensureDebianPrograms, eventually, startKafka, startPostgres, startRedis } from '@tickflow/test-services';
 import type { KafkaService, PostgresService, RunningService } from '@tickflow/test-services';
 import { createClient } from '@tickflow/ws-server/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,15 +86,7 @@ async function health(url: string): Promise<Healthz & { kafka?: { partitions?: n
   return (await (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })).json()) as Healthz;
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => eventually(what, f, { timeoutMs, intervalMs: 250 });
 
 describe.skipIf(!ENABLED)('two reference servers in one consumer group', () => {
   it('split the partitions, serve every symbol to every client through Redis, and a killed one hands over exactly once', async () => {
@@ -145,7 +137,7 @@ describe.skipIf(!ENABLED)('two reference servers in one consumer group', () => {
     await killWorker(b);
     for (let i = 8; i < parts.length; i++) {
       await kcatProduce(brokers, 'trades', parts[i]!, `scale-${i}`);
-      await sleep(300);
+      await sleep(300); // pacing on purpose: the rest arrives while A takes B's partitions over
     }
     const settled = await settle({ worker: a, log, brokers, group: 'scale', topic: 'trades', partitions: PARTITIONS, pgUrl: pg!.url, quietMs: 4_000, timeoutMs: 120_000, commitWaitMs: 10_000 });
     const after = await health(urlA);

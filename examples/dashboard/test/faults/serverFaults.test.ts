@@ -71,11 +71,11 @@
  */
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ensureDebianPrograms, startClickHouse, startKafka, startRestartablePostgres, startRestartableRedis } from '@tickflow/test-services';
+import { ensureDebianPrograms, eventually, startClickHouse, startKafka, startRestartablePostgres, startRestartableRedis } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, RestartablePostgres, RestartableRedis } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Worker, WorkerFactory } from './faultKit.js';
-import { Log, bundle, bursts, crashRun, createDatabases, kcatProduce, killSchedule, machineLock, settle, sleep, stopWorker, withDatabase } from './faultKit.js';
+import { Log, bundle, bursts, crashRun, createDatabases, kcatProduce, killSchedule, machineLock, settle, stopWorker, withDatabase } from './faultKit.js';
 import { expectedFromTopics, judgeFaultRun } from './judgeFaultRun.js';
 import { serverProcessFactory } from './serverProcess.js';
 import { Sfc32, checkClickHouseFloats, generateTrades, readClickHouse, readPostgres, selfCheckExactArithmetic } from './oracle.js';
@@ -140,18 +140,16 @@ describe('reference server in full mode under SIGKILL of itself, ClickHouse and 
     await kcatProduce(brokers, 'trades-ref', set.trades, 'ref');
     const refEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP: 'faults-ref', KAFKA_TRADES_TOPIC: 'trades-ref', KAFKA_QUOTES_TOPIC: 'quotes-ref', CLICKHOUSE_URL: chRef!.url, DATABASE_URL: withDatabase(pg!.url, 'ref'), REDIS_URL: `${redis!.url}/1` };
     const refWorker = await serverFactory('ref', refEnv).start();
-    let tFirst = 0, tAll = 0;
-    const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline) {
-      const s = await refWorker.poll().catch(() => undefined);
-      if (s !== undefined && s.events > 0 && tFirst === 0) tFirst = Date.now();
-      if (s !== undefined && s.events >= set.trades.length) {
-        tAll = Date.now();
-        break;
-      }
-      if (refWorker.process.exitCode !== null) break;
-      await sleep(100);
-    }
+    let tFirst = 0;
+    const tAll = await eventually(
+      'the uninterrupted run to ingest every trade',
+      async () => {
+        const s = await refWorker.poll();
+        if (s !== undefined && s.events > 0 && tFirst === 0) tFirst = Date.now();
+        return s !== undefined && s.events >= set.trades.length ? Date.now() : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 100, failWhen: () => (refWorker.process.exitCode === null ? undefined : new Error(`the reference server exited (${refWorker.process.exitCode})`)) },
+    );
     const throughput = tAll > 0 ? Math.round(set.trades.length / ((tAll - tFirst) / 1000 || 0.1)) : 0;
     const throughputFromStart = tAll > 0 ? Math.round(set.trades.length / ((tAll - refWorker.started) / 1000)) : 0;
     log.line(`uninterrupted run: ${set.trades.length} trades read in ${((tAll - tFirst) / 1000).toFixed(1)} s: ${throughput} trades/s (${throughputFromStart}/s from process start)`);

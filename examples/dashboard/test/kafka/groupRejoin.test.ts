@@ -14,7 +14,7 @@ import type { Trade } from '@tickflow/core';
 import { pipeline } from '@tickflow/core';
 import { kafkaConsumer } from '@tickflow/core/kafka';
 import type { KafkaConsumer } from '@tickflow/core/kafka';
-import { startKafka } from '@tickflow/test-services';
+import { eventually, startKafka } from '@tickflow/test-services';
 import type { KafkaService } from '@tickflow/test-services';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,15 +38,8 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, cond: () => boolean, timeoutMs: number, failed?: () => unknown): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    const f = failed?.();
-    if (f !== undefined) throw f;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Waits until `cond` holds; a member error (`failed`) ends the wait at once. */
+const until = (what: string, cond: () => boolean, timeoutMs: number, failed?: () => unknown): Promise<boolean> => eventually(what, cond, { timeoutMs, intervalMs: 50, failWhen: failed });
 
 const key = (t: Trade): string => `${t.symbol}|${t.ts}|${t.price}|${t.size}`;
 
@@ -95,6 +88,8 @@ describe('kafkaConsumer when kafkajs stops on a non-retriable group error', () =
     await c.subscribe({ topics: ['trades'], fromBeginning: true });
     await c.run({ eachBatch: async () => {} });
     await until('kafkajs to crash', () => crashes.length > 0, 30_000);
+    // A bounded check on purpose: "kafkajs never joins again" has no event to wait for; 4 s is longer than
+    // its retry backoff would take to rejoin.
     await sleep(4_000);
     await c.disconnect().catch(() => undefined);
     expect(crashes[0]!.restart).toBe(false);
@@ -153,7 +148,7 @@ describe('kafkaConsumer when kafkajs stops on a non-retriable group error', () =
     await kafka!.injectErrors(SYNC_GROUP, INVALID_REQUEST, 1);
     const m = member('abort');
     await until('the first refusal', () => m.consumer.stats.restarts === 1, 30_000, m.error);
-    await sleep(1_000);
+    await sleep(1_000); // timing on purpose: abort inside the 3 s the empty group takes to answer the join
     // The rejoin is under way (an empty group waits 3 s before it answers the first join).
     await m.stop();
     expect(m.error()).toBeUndefined();

@@ -4,7 +4,7 @@ import { kafkaConsumer } from '@tickflow/core/kafka';
 import type { KafkaConsumerStats } from '@tickflow/core/kafka';
 import { BatchingSink } from '@tickflow/sinks';
 import { TimescaleStore } from '@tickflow/sinks/timescale';
-import { startKafka, startPostgres } from '@tickflow/test-services';
+import { eventually, startKafka, startPostgres } from '@tickflow/test-services';
 import type { KafkaService, PostgresService } from '@tickflow/test-services';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,19 +27,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A member that failed (e.g. turned a rebalance into an error) ends the wait with its error. */
 const failures: unknown[] = [];
 
-async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (failures.length > 0) throw failures[0];
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs: number): Promise<boolean> => eventually(what, cond, { timeoutMs, intervalMs: 20, failWhen: () => failures[0] });
 
 /** One group member: trades → 1m+5m candles → the PostgreSQL schema named after the group (slow writes), commits every 50 ms. */
 async function member(name: string, group: string, run: { signal?: AbortSignal; endWhenIdle?: number }) {
   const store = await TimescaleStore.connect({ url: pg!.url, schema: group, mode: 'postgres', aggregateRefresh: false, log: () => {} });
-  const sink = new BatchingSink<Candle>({ name, writeRows: async (rows) => { await sleep(60); await store.writeCandles(rows); } }, { maxBatchSize: 100, maxBatchAge: 20, maxBufferedRows: 40, warn: () => {} });
+  const sink = new BatchingSink<Candle>({ name, writeRows: async (rows) => { await sleep(60); /* slow on purpose: A is busy in its batch handler */ await store.writeCandles(rows); } }, { maxBatchSize: 100, maxBatchAge: 20, maxBufferedRows: 40, warn: () => {} });
   const ops = aggregationOperators({ timeframes: ['1m', '5m'], kind: 'candles' });
   let commits = 0;
   const consumer = kafkaConsumer({
@@ -97,7 +90,7 @@ describe('Kafka consumer group rebalance', () => {
     const feed = (async () => {
       while (produced < trades.length - 600) {
         await produce(200);
-        await sleep(250);
+        await sleep(250); // pacing on purpose: a steady feed
       }
       await left;
       while (produced < trades.length) {

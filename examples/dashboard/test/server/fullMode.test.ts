@@ -79,7 +79,7 @@ describe('reference server in full mode (ClickHouse + PostgreSQL)', () => {
       const a = await aggregates();
       statuses.add(a.status);
       sources.add(a.source ?? 'none');
-      await sleep(50);
+      await sleep(50); // sampling on purpose: what the API answers throughout the 3 s outage
     }
     expect([...statuses]).toEqual([200]);
     expect(sources.has('postgres')).toBe(true);
