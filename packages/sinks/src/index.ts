@@ -1,6 +1,14 @@
 // @tickflow/sinks: the sink contract shared by every store adapter. The
 // adapters live on their own subpaths (@tickflow/sinks/clickhouse,
-// /timescale, /redis) so that using one never loads the other drivers.
+// /timescale, /redis, /kafka) so that using one never loads the other drivers.
+//
+// One factory shape for every store: `clickhouse(options)`, `timescale(options)`,
+// `redis(options)` and `kafka(options)` take one options object (the store's
+// options, the sink's SinkOptions and the `kind` of rows) and return a
+// `Sink<Row>` (a BatchingSink: write, enqueue, flush, close, stats, events) that
+// owns its connection; a connected store's `store.sink(kind, sinkOptions)` returns
+// the same `Sink<Row>` on the store's connection. The ClickHouse and the
+// Timescale store are both a `RangeStore` (range reads by symbol and time).
 export { BatchingSink, SinkOptionsSchema } from './batchingSink.js';
 export type { BreakerState, Sink, SinkEvents, SinkOptions, SinkStats, SinkTarget } from './batchingSink.js';
 export { backoffDelay } from './backoff.js';

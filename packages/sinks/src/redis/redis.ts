@@ -1,5 +1,6 @@
+import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
-import type { SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
 import { LazyStore, splitSinkOptions } from '../lazyStore.js';
 import { validatorOf } from './internal/rowKinds.js';
 import type { RedisRows, RedisSinkKind } from './internal/rowKinds.js';
@@ -25,7 +26,13 @@ export type RedisSinkOptions<K extends RedisSinkKind> = RedisStoreOptions & Sink
  *   .run();
  * ```
  */
-export function redis<K extends RedisSinkKind>(options: RedisSinkOptions<K>): BatchingSink<RedisRows[K]> {
+export function redis(options: RedisSinkOptions<'trades'>): Sink<Trade>;
+export function redis(options: RedisSinkOptions<'quotes'>): Sink<Quote>;
+export function redis(options: RedisSinkOptions<'candles'>): Sink<Candle>;
+export function redis(options: RedisSinkOptions<'volumeProfiles'>): Sink<VolumeProfile>;
+export function redis(options: RedisSinkOptions<'tickCounts'>): Sink<TickCount>;
+export function redis<K extends RedisSinkKind>(options: RedisSinkOptions<K>): Sink<RedisRows[K]>;
+export function redis<K extends RedisSinkKind>(options: RedisSinkOptions<K>): Sink<RedisRows[K]> {
   const { kind } = options;
   const { sink, store } = splitSinkOptions(options);
   resolveRedisOptions(store);

@@ -2,7 +2,7 @@ import { TickflowError, describeError } from '@tickflow/core';
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { Redis } from 'ioredis';
 import { BatchingSink } from '../batchingSink.js';
-import type { SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
 import { validatorOf } from './internal/rowKinds.js';
 import type { RedisRows, RedisSinkKind } from './internal/rowKinds.js';
 import { LATEST_PRICE_LUA, LATEST_WINDOW_LUA, QUOTE_COUNT_LUA } from './internal/luaScripts.js';
@@ -266,7 +266,13 @@ export class RedisStore extends RedisReads {
    * const job = pipeline(syntheticTrades()).pipe(keyBy('symbol'), tumbling({ size: '1m' }, ohlcv())).to(store.sink('candles', { maxBatchSize: 1000 }));
    * ```
    */
-  sink<K extends RedisSinkKind>(kind: K, options: SinkOptions = {}): BatchingSink<RedisRows[K]> {
+  sink(kind: 'trades', options?: SinkOptions): Sink<Trade>;
+  sink(kind: 'quotes', options?: SinkOptions): Sink<Quote>;
+  sink(kind: 'candles', options?: SinkOptions): Sink<Candle>;
+  sink(kind: 'volumeProfiles', options?: SinkOptions): Sink<VolumeProfile>;
+  sink(kind: 'tickCounts', options?: SinkOptions): Sink<TickCount>;
+  sink<K extends RedisSinkKind>(kind: K, options?: SinkOptions): Sink<RedisRows[K]>;
+  sink<K extends RedisSinkKind>(kind: K, options: SinkOptions = {}): Sink<RedisRows[K]> {
     return new BatchingSink(this.target(kind), options);
   }
 
