@@ -63,7 +63,8 @@ function envUrls(): string[] {
 
 /**
  * Debian's ClickHouse server (18.16) on 127.0.0.1 and free ports, in a
- * temporary folder, with the overrides of design §8; or the first server in
+ * temporary folder (Debian's config.xml with ports, listen host and paths
+ * overridden on the command line, below); or the first server in
  * CLICKHOUSE_URL (comma-separated URLs allowed) when set. Installs Debian's
  * `clickhouse-server` when missing. The server is killed when the test
  * process exits.

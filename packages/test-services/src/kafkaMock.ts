@@ -199,7 +199,8 @@ async function droppedPartitions(brokers: readonly string[], topics: readonly st
 }
 
 /**
- * A Kafka-protocol broker for tests: librdkafka's mock cluster (design §8),
+ * A Kafka-protocol broker for tests: librdkafka's mock cluster (`rdkafka_mock.h`,
+ * from Debian's librdkafka-dev; the C program is kafkaMock.c beside this file),
  * compiled on first use, on loopback on a free port, with the given topics
  * created up front (the mock does not support the admin CreateTopics call
  * kafkajs sends). With KAFKA_BROKERS set (comma-separated), the tests use
