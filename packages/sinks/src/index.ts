@@ -15,5 +15,7 @@ export { backoffDelay } from './backoff.js';
 export type { BackoffSettings } from './backoff.js';
 export type { RangeQuery, RangeStore, WindowRangeQuery } from './rangeStore.js';
 export { TradeKeyer } from './tradeKey.js';
+export { dailyOf, volumeBySymbol } from './volumeBySymbol.js';
+export type { DailyOhlc, SymbolVolume } from './volumeBySymbol.js';
 export type { TradeKeyOf } from './tradeKey.js';
 export { candleProblem, quoteProblem, tickCountProblem, tradeProblem, volumeProfileProblem } from './rowValidation.js';

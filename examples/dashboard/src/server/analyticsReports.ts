@@ -1,7 +1,11 @@
 import type { Candle } from '@tickflow/core';
-import type { DailyOhlc, SymbolVolume } from '@tickflow/sinks/timescale';
+import { dailyOf } from '@tickflow/sinks';
+import type { DailyOhlc, SymbolVolume } from '@tickflow/sinks';
 import type { InMemoryMarketStore } from './marketStore.js';
 
+// Volume by symbol and daily rows from candles: one driver-free implementation in @tickflow/sinks
+// (packages/sinks/src/volumeBySymbol.ts), shared with the ClickHouse readers.
+export { dailyOf, volumeBySymbol } from '@tickflow/sinks';
 export type { DailyOhlc, SymbolVolume };
 
 /** A symbol's move over a report's range: the open of its first hour, the close of its last. */
@@ -92,32 +96,4 @@ export async function hourlyFromMemory(store: InMemoryMarketStore, q: { from: nu
   const out: Candle[] = [];
   for (const symbol of await store.symbols()) out.push(...(await store.candles({ symbol, timeframe: '1h', from: q.from, to: q.to, limit: Number.MAX_SAFE_INTEGER })));
   return out;
-}
-
-/**
- * Volume, notional (vwap × volume), buy/sell volume and trades per symbol
- * of candles, by symbol: what `readClickHouseVolumeBySymbol` of
- * @tickflow/sinks/clickhouse computes, here without loading the ClickHouse
- * driver (embedded mode).
- */
-export function volumeBySymbol(candles: readonly Candle[]): SymbolVolume[] {
-  const by = new Map<string, { volume: number; notional: number; buyVolume: number; sellVolume: number; trades: number }>();
-  for (const c of candles) {
-    let v = by.get(c.symbol);
-    if (v === undefined) {
-      v = { volume: 0, notional: 0, buyVolume: 0, sellVolume: 0, trades: 0 };
-      by.set(c.symbol, v);
-    }
-    v.volume += c.volume;
-    v.notional += c.vwap * c.volume;
-    v.buyVolume += c.buyVolume;
-    v.sellVolume += c.sellVolume;
-    v.trades += c.trades;
-  }
-  return [...by.entries()].map(([symbol, v]) => ({ symbol, ...v })).sort(bySymbol);
-}
-
-/** A `1d` candle as an `ohlc_daily` row (notional = vwap × volume). */
-export function dailyOf(c: Candle): DailyOhlc {
-  return { symbol: c.symbol, start: c.start, end: c.end, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, notional: c.vwap * c.volume, buyVolume: c.buyVolume, sellVolume: c.sellVolume, trades: c.trades };
 }

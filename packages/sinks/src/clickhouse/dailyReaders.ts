@@ -1,6 +1,7 @@
 import { TickflowError } from '@tickflow/core';
 import type { Candle } from '@tickflow/core';
-import type { DailyOhlc, SymbolVolume } from '../timescale/timescaleRows.js';
+import { dailyOf, volumeBySymbol } from '../volumeBySymbol.js';
+import type { DailyOhlc, SymbolVolume } from '../volumeBySymbol.js';
 
 /** What the ClickHouse daily readers need of a store: its candle reads (ClickHouseStore has them). */
 export interface ClickHouseCandleReader {
@@ -41,29 +42,6 @@ export async function readClickHouseVolumeBySymbol(store: ClickHouseCandleReader
   checkRange(from, to);
   const candles = await store.readCandles({ timeframe: '1h', from, to });
   return volumeBySymbol(candles);
-}
-
-/** Sums candles per symbol into SymbolVolume rows (notional = vwap × volume), ordered by symbol. */
-export function volumeBySymbol(candles: readonly Candle[]): SymbolVolume[] {
-  const by = new Map<string, { volume: number; notional: number; buyVolume: number; sellVolume: number; trades: number }>();
-  for (const c of candles) {
-    let v = by.get(c.symbol);
-    if (v === undefined) {
-      v = { volume: 0, notional: 0, buyVolume: 0, sellVolume: 0, trades: 0 };
-      by.set(c.symbol, v);
-    }
-    v.volume += c.volume;
-    v.notional += c.vwap * c.volume;
-    v.buyVolume += c.buyVolume;
-    v.sellVolume += c.sellVolume;
-    v.trades += c.trades;
-  }
-  return [...by.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([symbol, v]) => ({ symbol, ...v }));
-}
-
-/** A `1d` candle as a DailyOhlc row. */
-export function dailyOf(c: Candle): DailyOhlc {
-  return { symbol: c.symbol, start: c.start, end: c.end, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, notional: c.vwap * c.volume, buyVolume: c.buyVolume, sellVolume: c.sellVolume, trades: c.trades };
 }
 
 function checkRange(from: number, to: number): void {

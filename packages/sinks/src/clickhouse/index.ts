@@ -13,6 +13,7 @@ export { fnv1a32, shardOf } from './shardOf.js';
 export { candleViewNames, candleViewSelect, candleViewStatements, readCandleView } from './candleView.js';
 export type { CandleViewRange, CandleViewSpec } from './candleView.js';
 export { ClickHouseCorrelationMatrices, clickHouseCorrelationDdl } from './correlationMatrices.js';
-export { readClickHouseDailyOhlc, readClickHouseVolumeBySymbol, volumeBySymbol, dailyOf } from './dailyReaders.js';
+export { readClickHouseDailyOhlc, readClickHouseVolumeBySymbol } from './dailyReaders.js';
+export { volumeBySymbol, dailyOf } from '../volumeBySymbol.js';
 export type { ClickHouseCandleReader } from './dailyReaders.js';
 export { ClickHouseUserEvents, clickHouseUserEventsDdl, USER_EVENTS_TTL_DEFAULT, type ClickHouseUserEventsOptions, type UserEventsQuery } from './userEvents.js';

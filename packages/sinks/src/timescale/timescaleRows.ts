@@ -21,34 +21,7 @@ export interface TimescaleWindowRange extends TimescaleReadRange {
   readonly timeframe: string;
 }
 
-/** One day of one symbol from the `ohlc_daily` view (UTC days). */
-export interface DailyOhlc {
-  readonly symbol: string;
-  /** Start of the UTC day, epoch ms. */
-  readonly start: number;
-  /** End of the UTC day (exclusive), epoch ms. */
-  readonly end: number;
-  readonly open: number;
-  readonly high: number;
-  readonly low: number;
-  readonly close: number;
-  readonly volume: number;
-  /** Σ price × size. */
-  readonly notional: number;
-  readonly buyVolume: number;
-  readonly sellVolume: number;
-  readonly trades: number;
-}
-
-/** Volume of one symbol over a range, from the `volume_by_symbol` view (hourly buckets). */
-export interface SymbolVolume {
-  readonly symbol: string;
-  readonly volume: number;
-  readonly notional: number;
-  readonly buyVolume: number;
-  readonly sellVolume: number;
-  readonly trades: number;
-}
+export type { DailyOhlc, SymbolVolume } from '../volumeBySymbol.js';
 
 /** Why a row of `kind` cannot be stored, or undefined. @internal */
 export function rowProblem(kind: TimescaleSinkKind, row: unknown): string | undefined {
