@@ -1,4 +1,4 @@
-import { DurationSchema, TickflowError, formatIssues, ms } from '@tickflow/core';
+import { DurationSchema, TickflowError, describeError, formatIssues, ms } from '@tickflow/core';
 import { z } from 'zod';
 
 
@@ -76,6 +76,15 @@ export interface ResolvedRedisOptions {
   readonly log: (message: string) => void;
 }
 
+/** A duration option in ms; a bad one is INVALID_ARGUMENT naming the option, like every other bad option. */
+function durationMs(value: string | number, what: string): number {
+  try {
+    return ms(value, what);
+  } catch (e) {
+    throw new TickflowError('INVALID_ARGUMENT', `invalid Redis store option ${what}: ${describeError(e)}`, { cause: e });
+  }
+}
+
 /** @internal Validates options and resolves defaults; throws INVALID_ARGUMENT saying what to write instead. */
 export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
   const parsed = RedisStoreOptionsSchema.safeParse(options);
@@ -101,14 +110,14 @@ export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
     keyPrefix: o.keyPrefix,
     channel: o.channel,
     publish: o.publish,
-    priceTtlMs: ms(o.priceTtl, 'priceTtl'),
-    aggregateTtlMs: ms(o.aggregateTtl, 'aggregateTtl'),
+    priceTtlMs: durationMs(o.priceTtl, 'priceTtl'),
+    aggregateTtlMs: durationMs(o.aggregateTtl, 'aggregateTtl'),
     historyLength: o.historyLength,
     replicaAcks: o.replicaAcks ?? (mode === 'sentinel' ? 1 : 0),
-    replicaAckTimeoutMs: ms(o.replicaAckTimeout, 'replicaAckTimeout'),
-    commandTimeoutMs: ms(o.commandTimeout, 'commandTimeout'),
-    connectTimeoutMs: ms(o.connectTimeout, 'connectTimeout'),
-    maxReconnectDelayMs: ms(o.maxReconnectDelay, 'maxReconnectDelay'),
+    replicaAckTimeoutMs: durationMs(o.replicaAckTimeout, 'replicaAckTimeout'),
+    commandTimeoutMs: durationMs(o.commandTimeout, 'commandTimeout'),
+    connectTimeoutMs: durationMs(o.connectTimeout, 'connectTimeout'),
+    maxReconnectDelayMs: durationMs(o.maxReconnectDelay, 'maxReconnectDelay'),
     log: o.log ?? ((m: string) => console.info(m)),
   };
 }
