@@ -1,17 +1,11 @@
 import type { Side, TickCount } from '@tickflow/core';
 import { SIDE_BUY, SIDE_SELL } from '@tickflow/core';
 import type { Aggregator, ColumnsLike, PackedAggregator, WindowRef } from './aggregator.js';
+import { PackedView } from './packedView.js';
 
 /** What a tick count reads from an event. */
 export interface TickCountInput {
   readonly side?: Side | undefined;
-}
-
-/** Tick-count accumulator. */
-export class TickCountAcc {
-  trades = 0;
-  buys = 0;
-  sells = 0;
 }
 
 /** Tick count on a packed layout: [trades, buys, sells]. */
@@ -48,52 +42,12 @@ export class PackedTickCount implements PackedAggregator<TickCountInput, TickCou
   }
 }
 
-/** Tick count as a mergeable aggregator (see `tickCount()`). */
-export class TickCountAggregator implements Aggregator<TickCountInput, TickCountAcc, TickCount> {
+/** Tick count as a mergeable aggregator (see `tickCount()`): the object view of PackedTickCount. */
+export class TickCountAggregator extends PackedView<TickCountInput, TickCount> {
   readonly name = 'tickCount';
-  readonly packed: PackedAggregator<TickCountInput, TickCount> = new PackedTickCount();
 
-  create(): TickCountAcc {
-    return new TickCountAcc();
-  }
-
-  reset(acc: TickCountAcc): void {
-    acc.trades = 0;
-    acc.buys = 0;
-    acc.sells = 0;
-  }
-
-  add(acc: TickCountAcc, e: TickCountInput): void {
-    acc.trades++;
-    if (e.side === 'buy') acc.buys++;
-    else if (e.side === 'sell') acc.sells++;
-  }
-
-  addColumns(acc: TickCountAcc, c: ColumnsLike, i: number): void {
-    acc.trades++;
-    const s = c.side === undefined ? 0 : c.side[i]!;
-    if (s === SIDE_BUY) acc.buys++;
-    else if (s === SIDE_SELL) acc.sells++;
-  }
-
-  merge(into: TickCountAcc, from: TickCountAcc): void {
-    into.trades += from.trades;
-    into.buys += from.buys;
-    into.sells += from.sells;
-  }
-
-  result(acc: TickCountAcc, w: WindowRef): TickCount {
-    return {
-      symbol: w.key,
-      timeframe: w.timeframe,
-      start: w.start,
-      end: w.end,
-      trades: acc.trades,
-      buyTrades: acc.buys,
-      sellTrades: acc.sells,
-      final: w.final,
-      rev: w.rev,
-    };
+  constructor() {
+    super(new PackedTickCount());
   }
 
   same(x: TickCount, y: TickCount): boolean {
@@ -109,6 +63,6 @@ export class TickCountAggregator implements Aggregator<TickCountInput, TickCount
  * pipeline(source).pipe(keyBy('symbol'), tumbling({ size: '1m' }, tickCount()));
  * ```
  */
-export function tickCount(): Aggregator<TickCountInput, TickCountAcc, TickCount> {
+export function tickCount(): Aggregator<TickCountInput, Float64Array, TickCount> {
   return new TickCountAggregator();
 }
