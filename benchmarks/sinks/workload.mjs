@@ -1,7 +1,8 @@
 // The workload every sink benchmark writes: the same synthetic trades and
 // candles, written directly through a store (one batch in flight) and through
 // a pipeline into the store's sink, at the same batch sizes.
-import { MarketSimulator, fromArray, pipeline } from '@tickflow/core';
+import { fromArray, pipeline } from '@tickflow/core';
+import { MarketSimulator } from '@tickflow/core/synthetic';
 
 /** `count` synthetic trades over 100 symbols (seeded, each with an exchange id). */
 export function makeTrades(count) {

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Source, SourceContext, Trade } from '@tickflow/core';
-import { TickflowError, quoteOfTrade, syntheticTrades } from '@tickflow/core';
+import { TickflowError, quoteOfTrade } from '@tickflow/core';
+import { syntheticTrades } from '@tickflow/core/synthetic';
 import { fromFile } from '@tickflow/core/replay';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';

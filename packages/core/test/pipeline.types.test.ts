@@ -1,6 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { BuildContext, Candle, DeadLetter, Keyed, LateEvent, Operator, OutputLike, Quote, Trade } from '../src/index.js';
-import { Stage, collect, toTradeColumns, keyBy, map, pipeline } from '../src/index.js';
+import type { BuildContext } from '../src/extend/index.js';
+import type { Candle, DeadLetter, Keyed, LateEvent, Operator, OutputLike, Quote, Trade } from '../src/index.js';
+import { Stage } from '../src/extend/index.js';
+import { collect, toTradeColumns, keyBy, map, pipeline } from '../src/index.js';
 
 // Type tests of the pipeline (checked by `npm run typecheck`, which compiles
 // test/; each `@ts-expect-error` fails the typecheck if the misuse compiles

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Trade } from '../src/index.js';
-import { MarketSimulator, TradeSchema, QuoteSchema, collect, pipeline, syntheticTrades } from '../src/index.js';
+import { TradeSchema, QuoteSchema, collect, pipeline } from '../src/index.js';
+import { MarketSimulator, syntheticTrades } from '../src/synthetic/index.js';
 
 describe('synthetic market feed', () => {
   it('is reproducible: the same seed gives the same trades', () => {

@@ -1,5 +1,7 @@
-import type { BuildContext, Duration, Keyed, Operator, WatermarkTracker } from '@tickflow/core';
-import { DurationSchema, Stage, TickflowError, formatDuration, parseDuration } from '@tickflow/core';
+import type { Duration, Keyed, Operator } from '@tickflow/core';
+import type { BuildContext, WatermarkTracker } from '@tickflow/core/extend';
+import { DurationSchema, TickflowError, formatDuration, parseDuration } from '@tickflow/core';
+import { Stage } from '@tickflow/core/extend';
 import { z } from 'zod';
 import { M2X, M2Y, CXY, PAIR_STRIDE, addPair, clearPair, correlationOf, removePair } from './internal/coMoments.js';
 import { checkOptions, parseSize } from './windowOptions.js';

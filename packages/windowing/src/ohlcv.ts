@@ -1,5 +1,5 @@
 import type { Candle, Side } from '@tickflow/core';
-import { SIDE_BUY, SIDE_SELL } from '@tickflow/core';
+import { SIDE_BUY, SIDE_SELL } from '@tickflow/core/extend';
 import type { Aggregator, ColumnsLike, FastRun, PackedAggregator, WindowRef } from './aggregator.js';
 import { addToPackedSum } from './compensatedSum.js';
 import { PackedView } from './packedView.js';

@@ -1,5 +1,5 @@
 import type { Side, TickCount } from '@tickflow/core';
-import { SIDE_BUY, SIDE_SELL } from '@tickflow/core';
+import { SIDE_BUY, SIDE_SELL } from '@tickflow/core/extend';
 import type { Aggregator, ColumnsLike, PackedAggregator, WindowRef } from './aggregator.js';
 import { PackedView } from './packedView.js';
 

@@ -1,5 +1,6 @@
 import type { Side, VolumeLevel, VolumeProfile } from '@tickflow/core';
-import { SIDE_BUY, SIDE_SELL, TickflowError } from '@tickflow/core';
+import { TickflowError } from '@tickflow/core';
+import { SIDE_BUY, SIDE_SELL } from '@tickflow/core/extend';
 import type { Aggregator, ColumnsLike, WindowRef } from './aggregator.js';
 import { CompensatedSum } from './compensatedSum.js';
 

@@ -1,5 +1,6 @@
 import type { Candle, Job, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import { MarketSimulator, intradayVolumeFactor, pipeline } from '@tickflow/core';
+import { pipeline } from '@tickflow/core';
+import { MarketSimulator, intradayVolumeFactor } from '@tickflow/core/synthetic';
 import { aggregationOperators } from '../aggregation.js';
 import type { InMemoryMarketStore } from './marketStore.js';
 import { PROFILE_TIMEFRAMES, TICK_TIMEFRAMES } from './marketFeed.js';

@@ -1,5 +1,6 @@
 import type { Candle, DeadLetter, Job, LateEvent, Output, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import { pipeline, syntheticTrades } from '@tickflow/core';
+import { pipeline } from '@tickflow/core';
+import { syntheticTrades } from '@tickflow/core/synthetic';
 import type { KafkaConsumerStats } from '@tickflow/core/kafka';
 import { aggregationOperators } from '../aggregation.js';
 import type { IngestEvents } from './ingestEvents.js';

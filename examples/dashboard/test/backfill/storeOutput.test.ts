@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Candle, TickCount } from '@tickflow/core';
-import { MarketSimulator } from '@tickflow/core';
+import { MarketSimulator } from '@tickflow/core/synthetic';
 import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
 import { TimescaleStore } from '@tickflow/sinks/timescale';
 import type { RunningService } from '@tickflow/test-services';

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeededRandom } from '@tickflow/core';
+import { SeededRandom } from '@tickflow/core/synthetic';
 import { startClickHouse, startKafka, startPostgres } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, PostgresService } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

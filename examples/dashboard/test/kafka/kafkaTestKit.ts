@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Candle, Trade } from '@tickflow/core';
-import { SeededRandom, collect, pipeline, fromArray } from '@tickflow/core';
+import { collect, pipeline, fromArray } from '@tickflow/core';
+import { SeededRandom } from '@tickflow/core/synthetic';
 import { build } from 'esbuild';
 import { aggregationOperators } from '../../src/aggregation.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MarketSimulator } from '@tickflow/core';
+import { MarketSimulator } from '@tickflow/core/synthetic';
 
 // The demo market of `tickflow serve` (20 symbols, 200 trades/s, seed 1 by
 // default) must look like a market: every symbol's price moves.

@@ -1,7 +1,8 @@
 // Shared by the ClickHouse integration tests: synthetic trades, the
 // aggregates the windowing operators emit for them, and the rows a store
 // should hold afterwards (highest rev per key).
-import { MarketSimulator, fromArray, keyBy, pipeline, tap } from '@tickflow/core';
+import { fromArray, keyBy, pipeline, tap } from '@tickflow/core';
+import { MarketSimulator } from '@tickflow/core/synthetic';
 import type { Candle, Output, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { ohlcv, tickCount, tumbling, volumeProfile } from '@tickflow/windowing';
 

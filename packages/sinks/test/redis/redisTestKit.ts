@@ -1,5 +1,5 @@
 // Helpers shared by the Redis integration tests.
-import { MarketSimulator } from '@tickflow/core';
+import { MarketSimulator } from '@tickflow/core/synthetic';
 import type { Candle, Quote, Source, Trade } from '@tickflow/core';
 import { Redis } from 'ioredis';
 

@@ -1,4 +1,5 @@
-import { pipeline, syntheticTrades, tap } from '@tickflow/core';
+import { pipeline, tap } from '@tickflow/core';
+import { syntheticTrades } from '@tickflow/core/synthetic';
 import type { Trade } from '@tickflow/core';
 import { startPostgres } from '@tickflow/test-services';
 import type { PostgresService } from '@tickflow/test-services';

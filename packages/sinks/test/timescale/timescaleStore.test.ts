@@ -1,5 +1,7 @@
-import { TickflowError, fromArray, keyBy, pipeline, syntheticTrades, tap } from '@tickflow/core';
-import type { Candle, DeadLetter, SyntheticFeedOptions, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import { TickflowError, fromArray, keyBy, pipeline, tap } from '@tickflow/core';
+import { syntheticTrades } from '@tickflow/core/synthetic';
+import type { Candle, DeadLetter, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import type { SyntheticFeedOptions } from '@tickflow/core/synthetic';
 import { freePort, startPostgres, startTimescale } from '@tickflow/test-services';
 import type { RunningService } from '@tickflow/test-services';
 import { ohlcv, tickCount, tumbling, volumeProfile } from '@tickflow/windowing';

@@ -1,5 +1,7 @@
-import type { BuildContext, KeySelector, StageContext, TradeColumns, WatermarkTracker } from '@tickflow/core';
-import { SIDE_BUY, SIDE_SELL, Stage, TickflowError, tradeAt } from '@tickflow/core';
+import type { KeySelector, TradeColumns } from '@tickflow/core';
+import type { BuildContext, StageContext, WatermarkTracker } from '@tickflow/core/extend';
+import { TickflowError } from '@tickflow/core';
+import { SIDE_BUY, SIDE_SELL, Stage, tradeAt } from '@tickflow/core/extend';
 import type { Aggregator, FastRun, WindowRef } from '../aggregator.js';
 import type { AccArena } from './accArena.js';
 import { PackedArena, arenaFor } from './accArena.js';
