@@ -4,7 +4,7 @@ import type { Trade } from '@tickflow/core';
 export type TradeKeyOf = (trade: Trade) => string;
 
 /**
- * Gives every trade a stable key for idempotent writes (design §5): the
+ * Gives every trade a stable key for idempotent writes: the
  * exchange trade id when the trade has one; otherwise its content
  * (`~price:size:side`) plus how many identical trades of the same symbol and
  * millisecond this keyer has seen before (`#n`), so two genuinely identical

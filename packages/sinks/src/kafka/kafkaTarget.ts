@@ -13,7 +13,7 @@ export type KafkaSinkKind = 'candles' | 'volumeProfiles' | 'tickCounts';
 /** The row type of each kind. */
 export type KafkaRowOfKind = Pick<RowKinds, KafkaSinkKind>;
 
-/** The default topic of each kind (design: aggregates-1m, volume-profile-1m, tick-count-1m). */
+/** The default topic of each kind: `aggregates-1m`, `volume-profile-1m`, `tick-count-1m` (see docs/architecture.md). */
 export const KAFKA_SINK_TOPICS: Readonly<Record<KafkaSinkKind, string>> = {
   candles: 'aggregates-1m',
   volumeProfiles: 'volume-profile-1m',

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveRedisOptions } from './redisStoreOptions.js';
 
 describe('resolveRedisOptions', () => {
-  it('applies the design defaults for a single node: 5 s prices, 60 s windows, no replica wait', () => {
+  it('applies the defaults for a single node: 5 s prices, 60 s windows, no replica wait', () => {
     const o = resolveRedisOptions({ url: 'redis://127.0.0.1:6379' });
     expect(o).toMatchObject({ mode: 'single', keyPrefix: '', channel: 'tickflow:updates', publish: true, priceTtlMs: 5_000, aggregateTtlMs: 60_000, historyLength: 1_000, replicaAcks: 0, commandTimeoutMs: 5_000 });
   });

@@ -19,15 +19,15 @@ export const RedisStoreOptionsSchema = z
     sentinelPassword: z.string().optional(),
     /** Database number (sentinel mode; in url mode put it in the url). Default 0. */
     db: z.number().int().nonnegative().default(0),
-    /** Prefix of every key (`'app:'` → `app:price:AAPL`). Default none: the keys of design §6. */
+    /** Prefix of every key (`'app:'` → `app:price:AAPL`). Default none: the keys listed on RedisStore (redisStore.ts). */
     keyPrefix: z.string().default(''),
     /** Pub/sub channel of updates for the WebSocket fan-out. Default `tickflow:updates`. */
     channel: z.string().min(1).default('tickflow:updates'),
     /** Publish an update message per written batch. Default true. */
     publish: z.boolean().default(true),
-    /** Expiry of `price:{symbol}`. Default 5 s (design §6). 0 keeps it. */
+    /** Expiry of `price:{symbol}`. Default 5 s. 0 keeps it. */
     priceTtl: DurationSchema.default('5s'),
-    /** Expiry of the latest-window keys (`ohlc:…`, `ticks:…`, `profile:…`). Default 60 s (design §6). 0 keeps them. */
+    /** Expiry of the latest-window keys (`ohlc:…`, `ticks:…`, `profile:…`). Default 60 s. 0 keeps them. */
     aggregateTtl: DurationSchema.default('60s'),
     /** Trades kept per symbol in `price_history:{symbol}` (newest by event time). Default 1 000. */
     historyLength: z.number().int().positive().default(1_000),
