@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
 import { tsupOptions } from '../../tsup.base';
 
-export default defineConfig(tsupOptions({ index: 'src/index.ts' }, { external: ['@tickflow/core'] }));
+export default defineConfig(tsupOptions({ index: 'src/index.ts', extend: 'src/extend/index.ts' }, { external: ['@tickflow/core'] }));

@@ -1,7 +1,8 @@
 import type { Trade, VolumeProfile } from '@tickflow/core';
 import { collect, fromArray, keyBy, pipeline } from '@tickflow/core';
 import { describe, expect, it } from 'vitest';
-import { levelIndex, tumbling, valueAreaOf, volumeProfile } from './index.js';
+import { tumbling, volumeProfile } from './index.js';
+import { levelIndex, valueAreaOf } from './extend/index.js';
 
 const t = (ts: number, price: number, size: number, side?: 'buy' | 'sell'): Trade => (side ? { symbol: 'A', ts, price, size, side } : { symbol: 'A', ts, price, size });
 

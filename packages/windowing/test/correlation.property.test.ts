@@ -3,7 +3,8 @@ import { collect, fromArray, keyBy, pipeline } from '@tickflow/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CorrelationMatrix } from '../src/index.js';
-import { CoMoments, correlation } from '../src/index.js';
+import { correlation } from '../src/index.js';
+import { CoMoments } from '../src/extend/index.js';
 import type { OracleMatrix } from './correlationOracle.js';
 import { correlationOracle, twoPassPearson } from './correlationOracle.js';
 
