@@ -88,6 +88,15 @@ export class WatermarkTracker {
     return this.single;
   }
 
+  /**
+   * The watermark a max event time gives (max − outOfOrderness), the one
+   * formula every watermark here uses; batch loops that track the max inline
+   * call it instead of repeating the formula.
+   */
+  watermarkOf(maxTs: number): number {
+    return maxTs - this.outOfOrderness;
+  }
+
   /** The max event time seen on an input (−Infinity before its first event). */
   maxEventTime(input: number): number {
     this.checkInput(input);
@@ -105,7 +114,7 @@ export class WatermarkTracker {
       // One input: the watermark follows its max directly.
       if (ts > this.maxTs[0]!) {
         this.maxTs[0] = ts;
-        const wm = ts - this.outOfOrderness;
+        const wm = this.watermarkOf(ts);
         if (wm > this.watermark) this.watermark = wm;
       }
       this.seenSinceTick[0] = true;
@@ -208,7 +217,7 @@ export class WatermarkTracker {
       min = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < this.maxTs.length; i++) if (!this.removed[i] && this.maxTs[i]! > min) min = this.maxTs[i]!;
     }
-    const wm = min - this.outOfOrderness;
+    const wm = this.watermarkOf(min);
     if (wm > this.watermark) this.watermark = wm;
   }
 

@@ -123,7 +123,7 @@ export interface PackedAggregator<In, Out> {
  * curEnd[k]`); the kernel then adds it to the accumulator at
  * `wAcc[curW[k]] · stride` with arrival order `seq`, counts it in
  * `wCount[curW[k]]`, and raises `maxTs`. It stops after the first row whose
- * `ts − ooo` reaches `due` (windows to fire) and before the first row it
+ * watermark (`watermarks.watermarkOf(ts)`) reaches `due` (windows to fire) and before the first row it
  * does not take. `maxTs` and `seq` are written back.
  */
 export interface FastRun {
@@ -137,7 +137,7 @@ export interface FastRun {
   wCount: Float64Array;
   stride: number;
   input: number;
-  ooo: number;
+  watermarks: { watermarkOf(maxTs: number): number };
   due: number;
   maxTs: number;
   seq: number;

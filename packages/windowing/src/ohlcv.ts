@@ -172,7 +172,7 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
     const wCount = f.wCount;
     const stride = f.stride;
     const input = f.input;
-    const ooo = f.ooo;
+    const watermarks = f.watermarks;
     const due = f.due;
     let maxTs = f.maxTs;
     let seq = f.seq;
@@ -221,8 +221,8 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
       }
       if (ts > maxTs) {
         maxTs = ts;
-        // The watermark (ts − ooo, computed as the stage computes it) reached a window's end: the stage fires.
-        if (ts - ooo >= due) {
+        // The watermark reached a window's end: the stage fires.
+        if (watermarks.watermarkOf(ts) >= due) {
           i++;
           break;
         }

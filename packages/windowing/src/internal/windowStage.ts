@@ -163,23 +163,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private readonly keyCacheStr: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_MASK + 1).fill(undefined);
   private readonly keyCacheId = new Int32Array(KEY_CACHE_MASK + 1);
   /** The tables handed to a packed aggregator's fused kernel (`pushColumnsRuns`). */
-  private readonly fastRun: FastRun = {
-    ids: new Uint32Array(0),
-    dictKey: new Int32Array(0),
-    kInput: new Int32Array(0),
-    curStart: new Float64Array(0),
-    curEnd: new Float64Array(0),
-    curW: new Int32Array(0),
-    wAcc: new Int32Array(0),
-    wCount: new Float64Array(0),
-    stride: 0,
-    input: 0,
-    ooo: 0.5,
-    due: 0.5,
-    maxTs: 0.5,
-    // Doubles from the start (seq may pass the small-integer range), so the field never changes representation.
-    seq: 0.5,
-  };
+  private readonly fastRun: FastRun;
   /** Accumulator offsets of the pending run of rows (`pushColumnsRuns`). */
   private readonly runOffsets = new Int32Array(RUN);
   /**
@@ -200,6 +184,23 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     super();
     this.ctx = ctx;
     this.tracker = ctx.watermarks;
+    this.fastRun = {
+      ids: new Uint32Array(0),
+      dictKey: new Int32Array(0),
+      kInput: new Int32Array(0),
+      curStart: new Float64Array(0),
+      curEnd: new Float64Array(0),
+      curW: new Int32Array(0),
+      wAcc: new Int32Array(0),
+      wCount: new Float64Array(0),
+      stride: 0,
+      input: 0,
+      watermarks: this.tracker,
+      due: 0.5,
+      maxTs: 0.5,
+      // Doubles from the start (seq may pass the small-integer range), so the field never changes representation.
+      seq: 0.5,
+    };
     this.keyOf = key.of as (e: In) => string;
     this.keyIsSymbol = key.field === 'symbol';
     this.tsOf = ctx.timestamp as ((e: In) => number) | undefined;
@@ -330,7 +331,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     const update = this.update;
     // With one input the watermark is max(ts) − outOfOrderness: track it here and tell the tracker once.
     const single = tracker.singleInput;
-    const ooo = tracker.outOfOrderness;
     let maxTs = single ? tracker.maxEventTime(input) : 0;
     let wm = tracker.watermark;
     let seq = this.seq;
@@ -353,7 +353,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       if (single) {
         if (ts > maxTs) {
           maxTs = ts;
-          if (ts - ooo > wm) wm = ts - ooo;
+          const tsWm = tracker.watermarkOf(ts);
+          if (tsWm > wm) wm = tsWm;
         }
       } else {
         wm = tracker.observe(input, ts);
@@ -428,7 +429,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     const n = cols.length;
     const offsets = this.runOffsets;
     const single = tracker.singleInput;
-    const ooo = tracker.outOfOrderness;
     let maxTs = single ? tracker.maxEventTime(input) : 0;
     let wm = tracker.watermark;
     let seq = this.seq;
@@ -452,7 +452,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     if (kernel) {
       fr.ids = ids;
       fr.input = input;
-      fr.ooo = ooo;
+      fr.watermarks = tracker;
     }
     for (let i = 0; i < n; i++) {
       if (kernel && run === 0 && wm === wmPrev) {
@@ -471,7 +471,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         if (j > i) {
           seq = fr.seq;
           maxTs = fr.maxTs;
-          if (maxTs - ooo > wm) wm = maxTs - ooo;
+          const maxWm = tracker.watermarkOf(maxTs);
+          if (maxWm > wm) wm = maxWm;
           if (wm > wmPrev) {
             wmPrev = wm;
             if (wm >= due) {
@@ -490,7 +491,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       if (single) {
         if (ts > maxTs) {
           maxTs = ts;
-          if (ts - ooo > wm) wm = ts - ooo;
+          const tsWm = tracker.watermarkOf(ts);
+          if (tsWm > wm) wm = tsWm;
         }
       } else {
         wm = tracker.observe(input, ts);
