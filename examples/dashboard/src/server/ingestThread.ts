@@ -96,7 +96,9 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
           else o.log(m.message);
           break;
         case 'ready':
-          resolve(m.describe);
+          // The worker posts its stats before 'ready' (ingestWorker.ts): a Kafka feed's are there from now on.
+          if (o.config.feed.kind === 'kafka' && kafka === undefined) reject(new IngestWorkerFailed('the worker reported no Kafka consumer stats before ready'));
+          else resolve(m.describe);
           break;
         case 'failed':
           reject(new IngestWorkerFailed(m.message));
@@ -129,7 +131,7 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
   let stopped: Promise<void> | undefined;
   return {
     stats: () => (died === undefined ? feed : { ...feed, stopped: feed.stopped ?? died }),
-    kafka: o.config.feed.kind === 'kafka' ? () => kafka ?? emptyKafkaStats() : undefined,
+    kafka: o.config.feed.kind === 'kafka' ? () => kafka as KafkaConsumerStats : undefined,
     quotesLag: () => quotesLag,
     stop() {
       stopped ??= (async () => {
@@ -156,8 +158,4 @@ export function withoutConditions(argv: readonly string[]): string[] {
     else if (!a.startsWith('--conditions=') && !a.startsWith('-C=')) out.push(a);
   }
   return out;
-}
-
-function emptyKafkaStats(): KafkaConsumerStats {
-  return { messages: 0, events: 0, deadLetters: 0, skippedReplayed: 0, commits: 0, assignments: 0, pauses: 0, checkpoints: 0, restored: 0, idled: 0, partitions: [], lag: 0, late: 0, lastLate: undefined, idle: [], restarts: 0 };
 }

@@ -170,7 +170,11 @@ port.on('message', (m: ToIngestWorker) => {
 });
 
 start().then(
-  () => post({ t: 'ready', describe: config.feed.kind === 'kafka' ? `Kafka ${config.feed.tradesTopic} (group ${config.feed.groupId})` : `synthetic feed, ${config.feed.rate} trades/s` }),
+  () => {
+    // Stats first (the consumer's own, zero before it reads), so the main thread has them once started.
+    sendStats();
+    post({ t: 'ready', describe: config.feed.kind === 'kafka' ? `Kafka ${config.feed.tradesTopic} (group ${config.feed.groupId})` : `synthetic feed, ${config.feed.rate} trades/s` });
+  },
   (e: unknown) => {
     clearInterval(statsTimer);
     const code = (e as { code?: unknown }).code;

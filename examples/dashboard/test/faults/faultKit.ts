@@ -3,21 +3,14 @@
 // scripted crash run, settling, and the report.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import postgres from 'postgres';
+import { bundleScript, repoRoot } from '../bundleScript.js';
 import type { GenTrade, Placement, TradeSet } from './oracle.js';
 import { Sfc32 } from './oracle.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-export function repoRoot(): string {
-  let dir = here;
-  while (!existsSync(join(dir, 'package.json')) || (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { workspaces?: unknown }).workspaces === undefined) dir = dirname(dir);
-  return dir;
-}
+export { repoRoot };
 
 export const CACHE = join(repoRoot(), '.cache', 'fault-tests');
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -94,26 +87,7 @@ export async function bundle(entry: string, label: string, fileName?: string): P
     }
     entry = target;
   }
-  const outfile = join(CACHE, fileName ?? `${label}.${process.pid}.mjs`);
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@tickflow/source'],
-    logLevel: 'error',
-    plugins: [
-      {
-        name: 'npm-external',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@tickflow/') ? undefined : { path: args.path, external: true }));
-        },
-      },
-    ],
-  });
-  return outfile;
+  return bundleScript(entry, join(CACHE, fileName ?? `${label}.${process.pid}.mjs`));
 }
 
 // ---------------------------------------------------------------- Kafka

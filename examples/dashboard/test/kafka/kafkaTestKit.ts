@@ -1,43 +1,20 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Candle, Trade } from '@tickflow/core';
 import { collect, pipeline, fromArray } from '@tickflow/core';
 import { SeededRandom } from '@tickflow/core/synthetic';
-import { build } from 'esbuild';
 import { aggregationOperators } from '../../src/aggregation.js';
+import { bundleScript, repoCacheDir } from '../bundleScript.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function repoRoot(): string {
-  let dir = here;
-  while (!existsSync(join(dir, 'package.json')) || (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { workspaces?: unknown }).workspaces === undefined) dir = dirname(dir);
-  return dir;
-}
 
 let bundled: Promise<string> | undefined;
 
 /** Bundles consumerChild.ts (sources of the workspace packages) into `<repo>/.cache/kafka-tests/` and returns its path. */
 export function consumerChildScript(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = join(repoRoot(), '.cache', 'kafka-tests');
-    mkdirSync(dir, { recursive: true });
-    const outfile = join(dir, `consumerChild.${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(here, 'consumerChild.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      conditions: ['@tickflow/source'],
-      external: ['kafkajs', 'msgpackr', '@clickhouse/client', 'postgres', 'opossum', 'eventemitter3', 'zod'],
-      logLevel: 'error',
-    });
-    return outfile;
-  })();
+  bundled ??= bundleScript(join(here, 'consumerChild.ts'), join(repoCacheDir('kafka-tests'), `consumerChild.${process.pid}.mjs`));
   return bundled;
 }
 

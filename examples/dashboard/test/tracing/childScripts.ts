@@ -1,22 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleScript, repoCacheDir, repoRoot } from '../bundleScript.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function repoRoot(): string {
-  let dir = here;
-  while (!existsSync(join(dir, 'package.json')) || (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { workspaces?: unknown }).workspaces === undefined) dir = dirname(dir);
-  return dir;
-}
-
 /** `<repo>/.cache/tracing-tests`: inside the repository, so the bundles' external packages resolve from its node_modules. */
 export function cacheDir(): string {
-  const dir = join(repoRoot(), '.cache', 'tracing-tests');
-  mkdirSync(dir, { recursive: true });
-  return dir;
+  return repoCacheDir('tracing-tests');
 }
 
 const bundles = new Map<string, Promise<string>>();
@@ -29,22 +21,7 @@ const bundles = new Map<string, Promise<string>>();
 export function bundleChild(name: string): Promise<string> {
   let p = bundles.get(name);
   if (p === undefined) {
-    p = (async () => {
-      const outfile = join(cacheDir(), `${name}.${process.pid}.mjs`);
-      await build({
-        entryPoints: [join(here, `${name}.ts`)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        conditions: ['@tickflow/source'],
-        logLevel: 'error',
-        // Every npm package stays external; only the workspace's sources are bundled.
-        plugins: [{ name: 'npm-external', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@tickflow/') || a.path.startsWith('node:') ? undefined : { path: a.path, external: true })) }],
-      });
-      return outfile;
-    })();
+    p = bundleScript(join(here, `${name}.ts`), join(cacheDir(), `${name}.${process.pid}.mjs`));
     bundles.set(name, p);
   }
   return p;
