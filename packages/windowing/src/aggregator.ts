@@ -96,13 +96,6 @@ export interface PackedAggregator<In, Out> {
    */
   addRow?(s: Float64Array, b: number, ts: number, price: number, size: number, side: number, seq: number): void;
   /**
-   * Optional: adds rows `from` … `to − 1` of a columnar batch, row `from + j`
-   * to the accumulator at offset `offsets[j]`, with arrival order `seq + j`.
-   * Same result as calling `addColumns` row by row; the columnar loop hands
-   * whole runs of rows to it, so the add runs as one tight loop.
-   */
-  addRows?(s: Float64Array, offsets: Int32Array, columns: ColumnsLike, from: number, to: number, seq: number): void;
-  /**
    * Optional: the fused columnar kernel. Adds rows from `from` on while each
    * row can take the window stage's fast path, and returns the index of the
    * first row it did not take (see FastRun for the conditions). Same adds, in

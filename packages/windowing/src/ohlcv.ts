@@ -102,57 +102,6 @@ export class PackedOhlcv implements PackedAggregator<OhlcvInput, Candle> {
   }
 
   /**
-   * The columnar hot path: addPacked's body inlined into one loop over a run
-   * of rows (a call per row was ~40% of the columnar path's time). Must stay
-   * equivalent to addPacked, operation for operation.
-   */
-  addRows(s: Float64Array, offsets: Int32Array, c: ColumnsLike, from: number, to: number, seq: number): void {
-    const tsCol = c.ts;
-    const priceCol = c.price;
-    const sizeCol = c.size;
-    const sideCol = c.side;
-    for (let i = from, j = 0; i < to; i++, j++) {
-      const b = offsets[j]!;
-      const ts = tsCol[i]!;
-      const p = priceCol[i]!;
-      const q = sizeCol[i]!;
-      const side = sideCol === undefined ? 0 : sideCol[i]!;
-      const t = s[b + P.TRADES]!;
-      if (t === 0) {
-        s[b + P.OPEN] = p;
-        s[b + P.OPEN_TS] = ts;
-        s[b + P.OPEN_SEQ] = seq + j;
-        s[b + P.CLOSE] = p;
-        s[b + P.CLOSE_TS] = ts;
-        s[b + P.CLOSE_SEQ] = seq + j;
-        s[b + P.HIGH] = p;
-        s[b + P.LOW] = p;
-      } else {
-        if (ts < s[b + P.OPEN_TS]!) {
-          s[b + P.OPEN] = p;
-          s[b + P.OPEN_TS] = ts;
-          s[b + P.OPEN_SEQ] = seq + j;
-        }
-        if (ts >= s[b + P.CLOSE_TS]!) {
-          s[b + P.CLOSE] = p;
-          s[b + P.CLOSE_TS] = ts;
-          s[b + P.CLOSE_SEQ] = seq + j;
-        }
-        if (p > s[b + P.HIGH]!) s[b + P.HIGH] = p;
-        if (p < s[b + P.LOW]!) s[b + P.LOW] = p;
-      }
-      s[b + P.TRADES] = t + 1;
-      addToPackedSum(s, b + P.VOL, q);
-      addToPackedSum(s, b + P.NOT, p * q);
-      if (side !== 0) {
-        // A table, not a branch: sides are a coin toss, and a mispredicted branch per row cost ~10% here.
-        const o = b + SIDE_SUM[side]!;
-        addToPackedSum(s, o, q);
-      }
-    }
-  }
-
-  /**
    * The fused columnar kernel (see FastRun): finds each row's window and adds
    * it in the same loop, with addPacked's body inlined. Must stay equivalent
    * to addPacked, operation for operation.

@@ -8,9 +8,10 @@ const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 19, 10, 0, 0);
 
 /**
- * Long mostly-ordered streams (both paths add rows in runs of up to 512:
- * see pushColumnsRuns and flushRows in src/internal/windowStage.ts), with ties,
- * sub-ms times, out-of-order and late events, zero sizes and all sides.
+ * Long mostly-ordered streams (the columnar path hands runs of fast-path rows
+ * to the aggregator's fused kernel, `addRunFast` in src/ohlcv.ts, and takes
+ * the rest row by row: see pushColumns in src/internal/windowStage.ts), with
+ * ties, sub-ms times, out-of-order and late events, zero sizes and all sides.
  */
 function longStreamArb(): fc.Arbitrary<Trade[]> {
   const event = fc.record({

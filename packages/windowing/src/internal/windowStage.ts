@@ -27,8 +27,6 @@ const NONE = -1;
 /** `kInput` of a key whose events came on several inputs. */
 const MIXED = -2;
 const EMPTY = new Float64Array(0);
-/** Most rows in one run of the columnar loop: the run's offsets and column slices stay in L1. */
-const RUN = 512;
 /** Slots of the per-event key cache, minus one (a power of two). */
 const KEY_CACHE_MASK = 1023;
 const FINAL = 1;
@@ -162,10 +160,8 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
    */
   private readonly keyCacheStr: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_MASK + 1).fill(undefined);
   private readonly keyCacheId = new Int32Array(KEY_CACHE_MASK + 1);
-  /** The tables handed to a packed aggregator's fused kernel (`pushColumnsRuns`). */
+  /** The tables handed to a packed aggregator's fused kernel (`pushColumns`). */
   private readonly fastRun: FastRun;
-  /** Accumulator offsets of the pending run of rows (`pushColumnsRuns`). */
-  private readonly runOffsets = new Int32Array(RUN);
   /**
    * Per-event path of a packed aggregator with `addRow` and final-only
    * emission: the fast path calls `addRow` directly, which V8 inlines.
@@ -310,10 +306,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
       grown.set(this.dictKey);
       this.dictKey = grown;
     }
-    if (!this.update && this.packedArena !== null && typeof this.packedArena.p.addRows === 'function') {
-      this.pushColumnsRuns(cols, input, tracker, this.packedArena);
-      return;
-    }
     const dictKey = this.dictKey;
     const ids = cols.symbol;
     const tsCol = cols.ts;
@@ -347,7 +339,48 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     // `this.wm` is brought up to date before anything that reads it (slow path, updates, firing).
     let wmPrev = this.wm;
     let due = this.nextDue;
+    // The fused kernel takes runs of fast-path rows whole: one input, final-only emission, nothing pending to fire.
+    const kernel = single && !multi && !update && packed !== null && typeof packed.addRunFast === 'function';
+    const fr = this.fastRun;
+    if (kernel) {
+      fr.ids = ids;
+      fr.input = input;
+      fr.watermarks = tracker;
+    }
     for (let i = 0; i < n; i++) {
+      if (kernel && wm === wmPrev) {
+        fr.dictKey = dictKey;
+        fr.kInput = this.kInput;
+        fr.curStart = curStart;
+        fr.curEnd = curEnd;
+        fr.curW = curW;
+        fr.wAcc = wAcc;
+        fr.wCount = wCount;
+        fr.stride = stride;
+        fr.due = due;
+        fr.maxTs = maxTs;
+        fr.seq = seq;
+        const j = packed.addRunFast!(state, cols, i, n, fr);
+        if (j > i) {
+          seq = fr.seq;
+          maxTs = fr.maxTs;
+          const maxWm = tracker.watermarkOf(maxTs);
+          if (maxWm > wm) wm = maxWm;
+          if (wm > wmPrev) {
+            wmPrev = wm;
+            if (wm >= due) {
+              this.seq = seq;
+              this.advanceOwn(wm);
+              wAcc = this.wAcc;
+              wCount = this.wCount;
+              state = packedArena!.s;
+              due = this.nextDue;
+            }
+          }
+          i = j - 1;
+          continue;
+        }
+      }
       const ts = tsCol[i]!;
       // Same order as the row path: observe, add (lateness judged on the previous watermark), then advance.
       if (single) {
@@ -404,149 +437,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
         }
       }
     }
-    if (wmPrev > this.wm) this.wm = wmPrev;
-    this.seq = seq;
-    if (single && n > 0) tracker.observe(input, maxTs);
-  }
-
-  /**
-   * The columnar loop for packed aggregators with `addRows` (final-only
-   * emission). Two phases over runs of rows: this loop tracks the watermark,
-   * finds each row's key and current window and records the accumulator
-   * offset; the aggregator then adds the whole run in one tight loop of its
-   * own (`addRows`), with no call per row. A run ends before any row that
-   * needs the slow path (a new or older window, a late event) and before the
-   * watermark fires windows, so every row is added before anything reads its
-   * window: the same adds, in the same order, as the row-by-row loop above.
-   */
-  private pushColumnsRuns(cols: TradeColumns, input: number, tracker: WatermarkTracker, packedArena: PackedArena<In, Out>): void {
-    const packed = packedArena.p;
-    const stride = packedArena.stride;
-    const dictKey = this.dictKey;
-    const symbols = cols.symbols;
-    const ids = cols.symbol;
-    const tsCol = cols.ts;
-    const n = cols.length;
-    const offsets = this.runOffsets;
-    const single = tracker.singleInput;
-    let maxTs = single ? tracker.maxEventTime(input) : 0;
-    let wm = tracker.watermark;
-    let seq = this.seq;
-    let curStart = this.kCurStart;
-    let curEnd = this.kCurEnd;
-    let curW = this.kCurW;
-    let wAcc = this.wAcc;
-    let wCount = this.wCount;
-    const curInput = input;
-    this.curInput = input;
-    this.multi = tracker.inputs > 1;
-    const multi = this.multi;
-    let wmPrev = this.wm;
-    let due = this.nextDue;
-    // The pending run: rows runFrom … runFrom + run − 1, with seq − run … seq − 1.
-    let run = 0;
-    let runFrom = 0;
-    // The fused kernel takes runs of fast-path rows whole (one input, nothing pending to fire).
-    const kernel = single && !multi && typeof packed.addRunFast === 'function';
-    const fr = this.fastRun;
-    if (kernel) {
-      fr.ids = ids;
-      fr.input = input;
-      fr.watermarks = tracker;
-    }
-    for (let i = 0; i < n; i++) {
-      if (kernel && run === 0 && wm === wmPrev) {
-        fr.dictKey = this.dictKey;
-        fr.kInput = this.kInput;
-        fr.curStart = curStart;
-        fr.curEnd = curEnd;
-        fr.curW = curW;
-        fr.wAcc = wAcc;
-        fr.wCount = wCount;
-        fr.stride = stride;
-        fr.due = due;
-        fr.maxTs = maxTs;
-        fr.seq = seq;
-        const j = packed.addRunFast!(packedArena.s, cols, i, n, fr);
-        if (j > i) {
-          seq = fr.seq;
-          maxTs = fr.maxTs;
-          const maxWm = tracker.watermarkOf(maxTs);
-          if (maxWm > wm) wm = maxWm;
-          if (wm > wmPrev) {
-            wmPrev = wm;
-            if (wm >= due) {
-              this.seq = seq;
-              this.advanceOwn(wm);
-              wAcc = this.wAcc;
-              wCount = this.wCount;
-              due = this.nextDue;
-            }
-          }
-          i = j - 1;
-          continue;
-        }
-      }
-      const ts = tsCol[i]!;
-      if (single) {
-        if (ts > maxTs) {
-          maxTs = ts;
-          const tsWm = tracker.watermarkOf(ts);
-          if (tsWm > wm) wm = tsWm;
-        }
-      } else {
-        wm = tracker.observe(input, ts);
-      }
-      const id = ids[i]!;
-      let k = dictKey[id]!;
-      if (k === NONE) {
-        const key = symbols[id]!;
-        k = this.keyIds.get(key) ?? this.newKey(key);
-        dictKey[id] = k;
-        curStart = this.kCurStart;
-        curEnd = this.kCurEnd;
-        curW = this.kCurW;
-      }
-      if (this.kInput[k] !== curInput) this.noteInput(k);
-      if (ts >= curStart[k]! && ts < curEnd[k]! && !(multi && this.ownLate(curEnd[k]!))) {
-        const w = curW[k]!;
-        wCount[w]!++;
-        if (run === 0) runFrom = i;
-        offsets[run++] = wAcc[w]! * stride;
-        seq++;
-        if (run === RUN) {
-          packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
-          run = 0;
-        }
-      } else {
-        if (run !== 0) {
-          packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
-          run = 0;
-        }
-        if (wmPrev > this.wm) this.wm = wmPrev;
-        this.seq = seq;
-        this.pushSlow(k, undefined as unknown as In, ts, cols, i);
-        seq = this.seq;
-        wAcc = this.wAcc;
-        wCount = this.wCount;
-        due = this.nextDue;
-      }
-      if (wm > wmPrev) {
-        wmPrev = wm;
-        if (wm >= due) {
-          if (run !== 0) {
-            packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
-            run = 0;
-          }
-          this.seq = seq;
-          this.advanceOwn(wm);
-          wAcc = this.wAcc;
-          wCount = this.wCount;
-          due = this.nextDue;
-        }
-      }
-    }
-    if (run !== 0) packed.addRows!(packedArena.s, offsets, cols, runFrom, runFrom + run, seq - run);
     if (wmPrev > this.wm) this.wm = wmPrev;
     this.seq = seq;
     if (single && n > 0) tracker.observe(input, maxTs);
