@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
 import { CLK_TCK, cpuBetween, cpuSample, procMemory, procStat } from './procStats.mjs';
 import { parseMetrics } from './run.mjs';
+import { symbolNames, tradeWalk } from './tradeWalk.mjs';
 
 const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -32,24 +33,15 @@ async function fill(brokers, topic, n, symbols) {
   const kafka = new Kafka({ clientId: 'tickflow-bench-drain', brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
-  const names = Array.from({ length: symbols }, (_, i) => `SYM${String(i + 1).padStart(4, '0')}`);
-  const prices = names.map((_, i) => 50 + i);
-  let s = 0x2545f491;
-  const rnd = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
+  const next = tradeWalk(symbolNames(symbols));
   const t0 = Date.parse('2026-11-30T09:00:00Z');
   let made = 0;
   const batch = () => {
     const messages = [];
     for (let i = 0; i < 10_000 && made < n; i++, made++) {
-      const k = Math.floor(rnd() * symbols);
-      prices[k] = Math.max(1, Math.round((prices[k] + (rnd() - 0.5) * 0.2) * 100) / 100);
+      const t = next();
       // 1 000 trades per second of event time: N trades span N/1000 s (1 M: ~17 minutes, 17 one-minute bars).
-      const trade = { symbol: names[k], ts: t0 + made, price: prices[k], size: 1 + Math.floor(rnd() * 100), side: rnd() < 0.5 ? 'buy' : 'sell', id: `d-${made}` };
+      const trade = { symbol: t.symbol, ts: t0 + made, price: t.price, size: t.size, side: t.side, id: `d-${made}` };
       messages.push({ key: trade.symbol, value: pack(trade) });
     }
     return messages;

@@ -131,3 +131,26 @@ describe('e2e /proc and /metrics parsing', () => {
     expect(parseMetrics(text)).toEqual({ tickflow_trades_ingested_total: 1200, tickflow_sink_rows_written_total: 15 });
   });
 });
+
+describe('e2e trade walk', () => {
+  it('gives the same trades for the same seed, one symbol of the list each, sizes 1–100, prices moving by at most 0.10', async () => {
+    // @ts-expect-error plain .mjs benchmark modules have no type declarations
+    const { symbolNames, tradeWalk } = (await import('./tradeWalk.mjs')) as { symbolNames: (n: number) => string[]; tradeWalk: (s: string[], seed?: number) => () => { symbol: string; price: number; size: number; side: string } };
+    const symbols = symbolNames(5);
+    expect(symbols).toEqual(['SYM0001', 'SYM0002', 'SYM0003', 'SYM0004', 'SYM0005']);
+    const a = tradeWalk(symbols);
+    const b = tradeWalk(symbols);
+    const last = new Map(symbols.map((s, i) => [s, 50 + i]));
+    for (let i = 0; i < 5_000; i++) {
+      const t = a();
+      expect(b()).toEqual(t);
+      expect(symbols).toContain(t.symbol);
+      expect(t.size).toBeGreaterThanOrEqual(1);
+      expect(t.size).toBeLessThanOrEqual(100);
+      expect(['buy', 'sell']).toContain(t.side);
+      expect(Math.abs(t.price - last.get(t.symbol)!)).toBeLessThanOrEqual(0.1 + 1e-9);
+      last.set(t.symbol, t.price);
+    }
+    expect(tradeWalk(symbols, 1)()).not.toEqual(tradeWalk(symbols)());
+  });
+});

@@ -7,6 +7,7 @@
 // IPC parent → child: {type:'stop'} → {type:'stopped', produced, seconds}.
 import kafkajs from 'kafkajs';
 import { pack } from 'msgpackr';
+import { tradeWalk } from './tradeWalk.mjs';
 
 const { brokers, topic, rate, symbols } = JSON.parse(process.env.E2E_PRODUCER);
 const { Kafka, Partitioners, logLevel } = kafkajs;
@@ -14,15 +15,7 @@ const kafka = new Kafka({ clientId: 'tickflow-bench-e2e', brokers, logLevel: log
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
 await producer.connect();
 
-// A seeded random walk per symbol.
-let s = 0x2545f491;
-const rnd = () => {
-  s ^= s << 13;
-  s ^= s >>> 17;
-  s ^= s << 5;
-  return (s >>> 0) / 4294967296;
-};
-const prices = symbols.map((_, i) => 50 + i);
+const next = tradeWalk(symbols);
 let produced = 0;
 let failures = 0;
 let stopping = false;
@@ -35,9 +28,8 @@ async function loop() {
       const ts = Date.now();
       const messages = [];
       for (; produced < due; produced++) {
-        const k = Math.floor(rnd() * symbols.length);
-        prices[k] = Math.max(1, Math.round((prices[k] + (rnd() - 0.5) * 0.2) * 100) / 100);
-        const trade = { symbol: symbols[k], ts, price: prices[k], size: 1 + Math.floor(rnd() * 100), side: rnd() < 0.5 ? 'buy' : 'sell', id: `e2e-${started}-${produced}` };
+        const t = next();
+        const trade = { symbol: t.symbol, ts, price: t.price, size: t.size, side: t.side, id: `e2e-${started}-${produced}` };
         messages.push({ key: trade.symbol, value: pack(trade) });
       }
       try {

@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { fmt } from '../format.mjs';
 import { mergeClientReports, phaseFigures } from './clientReport.mjs';
 import { cpuBetween, cpuSample, procMemory } from './procStats.mjs';
+import { symbolNames } from './tradeWalk.mjs';
 
 const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,7 +43,6 @@ const TARGETS = { tradesPerSecond: 100_000, clients: 1_000, e2eP99Ms: 50, restCa
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Symbol names of the synthetic feed (SYM0001…), also used by the Kafka producer. */
-const symbolNames = (n) => Array.from({ length: n }, (_, i) => `SYM${String(i + 1).padStart(4, '0')}`);
 
 /** Sums every series of each metric in a Prometheus text exposition. */
 export function parseMetrics(text) {
