@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceServer } from '../../src/server/referenceServer.js';
-import { startReferenceServer } from '../../src/server/referenceServer.js';
-import { SCREENSHOTS, launchChromium, requireBuiltPage } from './browserKit.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SCREENSHOTS, pageSuite } from './browserKit.js';
 
 // The correlation heatmap of the watchlist in Debian's Chromium (headless), on the
 // built page: the embedded server's demo history seeds the 1m correlation, so a
@@ -14,29 +10,17 @@ import { SCREENSHOTS, launchChromium, requireBuiltPage } from './browserKit.js';
 const SECRET = 'heatmap-secret-heatmap-secret-heatmap!';
 
 describe('correlation heatmap in Chromium', () => {
-  let dir: string;
-  let server: ReferenceServer;
-  let browser: Browser;
+  const suite = pageSuite('heatmap', { jwtSecret: SECRET, rate: 100, symbols: 5, seed: 3, history: '2h' });
   let page: Page;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    requireBuiltPage();
-    dir = mkdtempSync(join(tmpdir(), 'tickflow-heatmap-'));
-    server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir, jwtSecret: SECRET, rate: 100, symbols: 5, seed: 3, history: '2h' });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await suite.browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('draws the watchlist\'s correlation matrix: a cell per pair with r in [−1, 1], 1 on the diagonal, the value on hover', async () => {
-    await page.goto(server.url);
+    await page.goto(suite.server.url);
     await page.waitForFunction(() => document.querySelectorAll('#heatmap .heat-cell').length === 25, undefined, { timeout: 20_000 });
     const cells = await page.$$eval('#heatmap .heat-cell', (l) => l.map((e) => ({ row: (e as HTMLElement).dataset.row!, col: (e as HTMLElement).dataset.col!, value: (e as HTMLElement).dataset.value!, colour: getComputedStyle(e).backgroundColor })));
     const symbols = ['SYM0001', 'SYM0002', 'SYM0003', 'SYM0004', 'SYM0005'];

@@ -1,11 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceServer } from '../../src/server/referenceServer.js';
-import { startReferenceServer } from '../../src/server/referenceServer.js';
-import { launchChromium, requireBuiltPage } from './browserKit.js';
+import { describe, expect, it } from 'vitest';
+import { pageSuite } from './browserKit.js';
 
 interface Hook {
   symbol: string;
@@ -17,26 +11,11 @@ interface Hook {
 declare const window: { tickflowPage: Hook };
 
 describe('dashboard page navigation and time zone', () => {
-  let dir: string;
-  let server: ReferenceServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    requireBuiltPage();
-    dir = mkdtempSync(join(tmpdir(), 'tickflow-nav-'));
-    server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir, jwtSecret: 'nav-secret-nav-secret-nav-secret-nav!!', rate: 200, symbols: 4, seed: 3 });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = pageSuite('nav', { jwtSecret: 'nav-secret-nav-secret-nav-secret-nav!!', rate: 200, symbols: 4, seed: 3 });
 
   it('follows an edited hash and back/forward', { timeout: 60_000 }, async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/#SYM0002/5m`);
+    const page = await suite.browser.newPage();
+    await page.goto(`${suite.server.url}/#SYM0002/5m`);
     await page.waitForFunction(() => window.tickflowPage?.state === 'live' && window.tickflowPage.candles().length > 100, undefined, { timeout: 15_000 });
     expect(await page.evaluate(() => [window.tickflowPage.symbol, window.tickflowPage.timeframe])).toEqual(['SYM0002', '5m']);
     await page.evaluate(() => (location.hash = '#SYM0003/1m'));
@@ -54,9 +33,9 @@ describe('dashboard page navigation and time zone', () => {
   });
 
   it('labels the time axis in the same (local) time zone as the trades tape', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ timezoneId: 'Asia/Kathmandu' }); // UTC+05:45: no whole-hour coincidence
+    const context = await suite.browser.newContext({ timezoneId: 'Asia/Kathmandu' }); // UTC+05:45: no whole-hour coincidence
     const page = await context.newPage();
-    await page.goto(`${server.url}/#SYM0001/1m`);
+    await page.goto(`${suite.server.url}/#SYM0001/1m`);
     await page.waitForFunction(() => window.tickflowPage?.state === 'live' && window.tickflowPage.candles().length > 100, undefined, { timeout: 15_000 });
     // The axis is drawn on a canvas: compare the labels the chart's formatter and the tape give one instant.
     const at = Date.UTC(2024, 0, 19, 14, 30, 0);

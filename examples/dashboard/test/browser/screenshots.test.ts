@@ -1,12 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceServer } from '../../src/server/referenceServer.js';
-import { startReferenceServer } from '../../src/server/referenceServer.js';
-import { SCREENSHOTS, launchChromium, requireBuiltPage } from './browserKit.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SCREENSHOTS, pageSuite } from './browserKit.js';
 
 // The README's screenshots, of the default setup (`npm start`: 20 symbols, 200 trades/s, seed 1, a day
 // of history), at 1280×800 and 390×844 in both themes. They go to test-output/screenshots; with
@@ -23,23 +19,11 @@ interface Hook {
 declare const window: { tickflowPage: Hook };
 
 describe('README screenshots of the default setup', () => {
-  let dir: string;
-  let server: ReferenceServer;
-  let browser: Browser;
+  // Only what a test needs to differ from `npm start`: a free port, a temporary data dir, no logs.
+  const suite = pageSuite('shots');
 
   beforeAll(async () => {
-    requireBuiltPage();
     mkdirSync(OUT, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'tickflow-shots-'));
-    // Only what a test needs to differ from `npm start`: a free port, a temporary data dir, no logs.
-    server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   for (const theme of ['dark', 'light'] as const) {
@@ -48,9 +32,9 @@ describe('README screenshots of the default setup', () => {
       ['phone', { width: 390, height: 844 }],
     ] as const) {
       it(`${name} (${viewport.width}×${viewport.height}), ${theme} theme: chart full from the first view, every watchlist row quoted`, { timeout: 60_000 }, async () => {
-        const context = await browser.newContext({ viewport, colorScheme: theme, deviceScaleFactor: 1 });
+        const context = await suite.browser.newContext({ viewport, colorScheme: theme, deviceScaleFactor: 1 });
         const page = await context.newPage();
-        await page.goto(server.url);
+        await page.goto(suite.server.url);
         await page.waitForFunction(() => window.tickflowPage?.state === 'live' && window.tickflowPage.candles().length > 250, undefined, { timeout: 20_000 });
         await page.waitForFunction(() => {
           const rows = [...document.querySelectorAll('#watchlist-body tr')];

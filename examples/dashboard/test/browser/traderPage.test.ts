@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceServer } from '../../src/server/referenceServer.js';
-import { startReferenceServer } from '../../src/server/referenceServer.js';
-import { launchChromium, requireBuiltPage } from './browserKit.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { pageSuite } from './browserKit.js';
 
 // What traders expect of the page (issue 15): crosshair readout, symbol search, VWAP and volume
 // overlays, bid/ask/spread from live quotes, one time-zone choice for axis and tape, keyboard
@@ -42,22 +37,7 @@ const fmtPrice = (p: number): string => (Math.abs(p) >= 1 ? price2.format(p) : p
 const num = (s: string | null): number => Number((s ?? '').replace(/,/g, ''));
 
 describe('dashboard page: what traders expect', () => {
-  let dir: string;
-  let server: ReferenceServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    requireBuiltPage();
-    dir = mkdtempSync(join(tmpdir(), 'tickflow-trader-'));
-    server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir, jwtSecret: 'trader-secret-trader-secret-trader-secret', rate: 200, symbols: 12, seed: 5 });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = pageSuite('trader', { jwtSecret: 'trader-secret-trader-secret-trader-secret', rate: 200, symbols: 12, seed: 5 });
 
   async function open(context: BrowserContext, hash = '#SYM0001/1m'): Promise<Page> {
     const page = await context.newPage();
@@ -66,7 +46,7 @@ describe('dashboard page: what traders expect', () => {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(`${server.url}/${hash}`);
+    await page.goto(`${suite.server.url}/${hash}`);
     try {
       await page.waitForFunction(() => window.tickflowPage?.state === 'live' && window.tickflowPage.candles().length > 100, undefined, { timeout: 20_000 });
     } catch (e) {
@@ -77,7 +57,7 @@ describe('dashboard page: what traders expect', () => {
   }
 
   it('shows the OHLCV and VWAP of the bar under the crosshair', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await open(context);
     // Hover a point left of the chart's middle: a historical bar (its values no longer change).
     const box = (await page.locator('#chart').boundingBox())!;
@@ -105,7 +85,7 @@ describe('dashboard page: what traders expect', () => {
   });
 
   it('turns the VWAP line and the volume bars off and on (buttons and v/b keys)', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await open(context);
     // VWAP is drawn in #f5a623 on the chart's canvases: count those pixels with and without the line.
     const vwapPixels = () =>
@@ -134,7 +114,7 @@ describe('dashboard page: what traders expect', () => {
   });
 
   it('fills bid, ask and spread in the watchlist from live quotes', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await open(context);
     await page.waitForFunction(() => document.querySelectorAll('#watchlist-body tr').length === 12);
     await page.waitForFunction(() => [...document.querySelectorAll('#watchlist-body td.spread')].every((td) => td.textContent !== ''), undefined, { timeout: 15_000 });
@@ -164,7 +144,7 @@ describe('dashboard page: what traders expect', () => {
   });
 
   it('filters the watchlist by search and jumps to a symbol with Enter', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await open(context);
     await page.waitForFunction(() => document.querySelectorAll('#watchlist-body tr').length === 12);
     await page.keyboard.press('/');
@@ -182,7 +162,7 @@ describe('dashboard page: what traders expect', () => {
   });
 
   it('changes symbol with j/k and ↑/↓ and the timeframe with 1–5; ? shows the shortcuts', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await open(context, '#SYM0003/1m');
     await page.waitForFunction(() => document.querySelectorAll('#watchlist-body tr').length === 12);
     await page.keyboard.press('j');
@@ -211,7 +191,7 @@ describe('dashboard page: what traders expect', () => {
   });
 
   it('shows the axis and the tape in local time or UTC, one choice kept across reloads', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Kathmandu' }); // UTC+05:45
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Kathmandu' }); // UTC+05:45
     const page = await open(context);
     const at = Date.UTC(2024, 0, 19, 14, 30, 0);
     expect(await page.evaluate(() => window.tickflowPage.timeZone)).toBe('local');
@@ -250,13 +230,13 @@ describe('dashboard page: what traders expect', () => {
 
   it('follows prefers-color-scheme by default; the theme toggle changes the colours and is kept', { timeout: 60_000 }, async () => {
     const background = (page: Page) => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
-    const light = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    const light = await suite.browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     const lp = await open(light);
     expect(await lp.evaluate(() => window.tickflowPage.theme)).toBe('light');
     const lightBg = await background(lp);
     await light.close();
 
-    const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    const dark = await suite.browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
     const page = await open(dark);
     expect(await page.evaluate(() => window.tickflowPage.theme)).toBe('dark');
     const darkBg = await background(page);
@@ -289,19 +269,19 @@ describe('dashboard page: what traders expect', () => {
 
   it('sets the theme before the page script runs (no dark flash for a light-preference user)', { timeout: 60_000 }, async () => {
     for (const [scheme, stored, expected] of [['light', undefined, 'light'], ['dark', undefined, 'dark'], ['light', 'dark', 'dark'], ['dark', 'light', 'light']] as const) {
-      const context = await browser.newContext({ viewport: { width: 800, height: 600 }, colorScheme: scheme });
+      const context = await suite.browser.newContext({ viewport: { width: 800, height: 600 }, colorScheme: scheme });
       if (stored !== undefined) await context.addInitScript((t) => localStorage.setItem('tickflow.theme', t), stored);
       const page = await context.newPage();
       // No module script at all: only the head's classic theme-boot.js can set the theme.
       await page.route('**/assets/*.js', (route) => route.abort());
-      await page.goto(server.url, { waitUntil: 'domcontentloaded' });
+      await page.goto(suite.server.url, { waitUntil: 'domcontentloaded' });
       expect({ scheme, stored, theme: await page.evaluate(() => document.documentElement.dataset.theme) }).toEqual({ scheme, stored, theme: expected });
       await context.close();
     }
   });
 
   it('shows order and position changes live over the private channel, with a cancel button on resting orders, and no polling', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await open(context);
     const reads: string[] = [];
     page.on('request', (r) => {
@@ -316,11 +296,11 @@ describe('dashboard page: what traders expect', () => {
     expect(reads.sort()).toEqual(['/api/orders', '/api/portfolio']);
 
     // Orders placed elsewhere (another session of the same user) appear without a reload.
-    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'trader', password: 'trader' }) });
+    const login = await fetch(`${suite.server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'trader', password: 'trader' }) });
     const token = ((await login.json()) as { accessToken: string }).accessToken;
     const api = (method: string, path: string, body?: unknown) =>
-      fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const limit = Math.round(server.store.lastPrice('SYM0001')! * 50) / 100;
+      fetch(`${suite.server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const limit = Math.round(suite.server.store.lastPrice('SYM0001')! * 50) / 100;
     const placed: { id: string }[] = [];
     for (let i = 0; i < 2; i++) placed.push((await (await api('POST', '/api/orders', { symbol: 'SYM0001', side: 'buy', type: 'limit', quantity: 1, limitPrice: limit })).json()) as { id: string });
     const [a, b] = placed as [{ id: string }, { id: string }];

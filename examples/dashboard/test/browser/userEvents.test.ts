@@ -2,15 +2,9 @@
 // at load, timeframe and symbol changes, an uncaught error, and the session
 // end sent with a keepalive request when the page is left; the server counts
 // them per type (GET /api/events/stats).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReferenceServer } from '../../src/server/referenceServer.js';
-import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { describe, expect, it } from 'vitest';
 import { until } from '../waitUntil.js';
-import { launchChromium, requireBuiltPage } from './browserKit.js';
+import { pageSuite } from './browserKit.js';
 
 interface Hook {
   symbol: string;
@@ -25,26 +19,11 @@ interface Stats {
 }
 
 describe('dashboard page user events', () => {
-  let dir: string;
-  let server: ReferenceServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    requireBuiltPage();
-    dir = mkdtempSync(join(tmpdir(), 'tickflow-page-events-'));
-    server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir, jwtSecret: 'uev-secret-uev-secret-uev-secret-uev!!', rate: 100, symbols: 3, seed: 5, history: '0' });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = pageSuite('page-events', { jwtSecret: 'uev-secret-uev-secret-uev-secret-uev!!', rate: 100, symbols: 3, seed: 5, history: '0' });
 
   it('sends session, navigation and error events, and the session end when the page is left', { timeout: 60_000 }, async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/#SYM0001/1m`);
+    const page = await suite.browser.newPage();
+    await page.goto(`${suite.server.url}/#SYM0001/1m`);
     await page.waitForFunction(() => window.tickflowPage?.state === 'live', undefined, { timeout: 20_000 });
     await page.click('button[data-tf="5m"]');
     await page.waitForFunction(() => window.tickflowPage.timeframe === '5m');
@@ -59,10 +38,10 @@ describe('dashboard page user events', () => {
     await page.goto('about:blank');
     await page.close();
 
-    const r = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin' }) });
+    const r = await fetch(`${suite.server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin' }) });
     const admin = ((await r.json()) as { accessToken: string }).accessToken;
     const stats = await until(async () => {
-      const s = (await (await fetch(`${server.url}/api/events/stats?recent=50`, { headers: { authorization: `Bearer ${admin}` } })).json()) as Stats;
+      const s = (await (await fetch(`${suite.server.url}/api/events/stats?recent=50`, { headers: { authorization: `Bearer ${admin}` } })).json()) as Stats;
       return s.totals.session_end === 1 ? s : undefined;
     }, 'the page events, session end included', 20_000);
     expect(stats.totals).toMatchObject({ session_start: 1, page_view: 1, timeframe_changed: 1, symbol_selected: 1, error: 1, session_end: 1 });

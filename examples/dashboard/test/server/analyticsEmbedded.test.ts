@@ -20,6 +20,7 @@ import { InMemoryMarketStore } from '../../src/server/marketStore.js';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
 import { until } from '../waitUntil.js';
+import { analyticsTrades } from './analyticsTrades.js';
 import { pearsonOfTrades } from './correlationOracle.js';
 
 const SECRET = 'analytics-secret-analytics-secret-42!';
@@ -169,20 +170,7 @@ describe('embedded daily bars, volumes and report', () => {
   const T0 = Date.UTC(2024, 0, 18);
 
   /** Three symbols over two days and a half, with buys and sells, out of order within a second. */
-  function trades(): Trade[] {
-    let seed = 5;
-    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-    const out: Trade[] = [];
-    const price: Record<string, number> = { AAA: 100, BBB: 20, CCC: 5 };
-    for (let t = T0; t < T0 + 2.5 * D; t += 97_000) {
-      for (const s of ['AAA', 'BBB', 'CCC']) {
-        if (s === 'CCC' && t > T0 + D) continue;
-        price[s] = Math.round(price[s]! * Math.exp((rnd() - 0.5) * 0.01) * 100) / 100;
-        out.push({ symbol: s, ts: t + Math.floor(rnd() * 900), price: price[s]!, size: 1 + Math.floor(rnd() * 50), side: rnd() < 0.5 ? 'buy' : 'sell' });
-      }
-    }
-    return out;
-  }
+  const trades = (): Trade[] => analyticsTrades({ t0: T0, seed: 5, step: 97_000 });
 
   async function storeOf(list: Trade[]): Promise<InMemoryMarketStore> {
     const store = new InMemoryMarketStore({ bars: 10_000 });

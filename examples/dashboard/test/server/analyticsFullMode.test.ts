@@ -22,6 +22,7 @@ import type { CorrelationAnswer } from '../../src/server/liveCorrelation.js';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
 import { until } from '../waitUntil.js';
+import { analyticsTrades } from './analyticsTrades.js';
 import { pearsonOfTrades } from './correlationOracle.js';
 
 const SECRET = 'analytics-full-secret-analytics-full!';
@@ -31,22 +32,7 @@ const T0 = Date.UTC(2024, 0, 18);
 const LOOKBACK = 5;
 
 /** Three symbols over two and a half days (CCC stops after the first), buys and sells, some out of order within a second. */
-function trades(): Trade[] {
-  let seed = 21;
-  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-  const out: Trade[] = [];
-  const price: Record<string, number> = { AAA: 100, BBB: 20, CCC: 5 };
-  for (let t = T0; t < T0 + 2.5 * D; t += 113_000) {
-    for (const s of ['AAA', 'BBB', 'CCC']) {
-      if (s === 'CCC' && t > T0 + D) continue;
-      price[s] = Math.round(price[s]! * Math.exp((rnd() - 0.5) * 0.01) * 100) / 100;
-      out.push({ symbol: s, ts: t + Math.floor(rnd() * 900), price: price[s]!, size: 1 + Math.floor(rnd() * 50), side: rnd() < 0.5 ? 'buy' : 'sell', id: `t${out.length}` });
-    }
-  }
-  return out;
-}
-
-const LIST = trades();
+const LIST = analyticsTrades({ t0: T0, seed: 21, step: 113_000, ids: true });
 const sum = (l: readonly Trade[], f: (t: Trade) => number): number => l.reduce((s, t) => s + f(t), 0);
 const inRange = (symbol: string, from: number, to: number): Trade[] => LIST.filter((t) => t.symbol === symbol && t.ts >= from && t.ts < to).sort((a, b) => a.ts - b.ts);
 

@@ -1,12 +1,11 @@
-/** A correlation matrix as `/ws/correlation` and `GET /api/correlation` send it. */
-export interface CorrelationFrame {
+import type { CorrelationMatrix } from '@tickflow/windowing';
+
+/**
+ * A correlation matrix as `/ws/correlation` and `GET /api/correlation` send it: the operator's
+ * matrix with its flat `values` as rows, null where undefined (JSON has no NaN).
+ */
+export interface CorrelationFrame extends Omit<CorrelationMatrix, 'values'> {
   readonly type?: 'correlation';
-  readonly interval: string;
-  readonly lookback: number;
-  readonly start: number;
-  readonly end: number;
-  readonly symbols: readonly string[];
-  readonly counts: readonly number[];
   /** values[i][j]: Pearson's r of symbols i and j, null where undefined. */
   readonly values: readonly (readonly (number | null)[])[];
 }
