@@ -22,6 +22,8 @@ const steps = [
   ['build', npx, ['turbo', 'run', 'build', '--output-logs=errors-only']],
   ['typecheck', npx, ['turbo', 'run', 'typecheck', '--output-logs=errors-only']],
   ['lint', npx, ['turbo', 'run', 'lint', '--output-logs=errors-only']],
+  // The public API reports in api/ must match the build (scripts/apiReport.mjs; `npm run api:update` rewrites them).
+  ['api report', 'node', ['scripts/apiReport.mjs', '--check']],
   // Every workspace declares what it imports (npm's hoisting would hide a missing one).
   ['declared dependencies', 'node', ['scripts/check-deps.mjs']],
   // deploy/test (the deployment kit's checks) is not a workspace package: checked here.
