@@ -1,6 +1,6 @@
 import { TickflowError } from './errors.js';
 
-/** Watermark settings (design §4). */
+/** Watermark settings: watermark = max event time − outOfOrderness, per input, with idle inputs released (docs/architecture.md). */
 export interface WatermarkOptions {
   /** Allowed out-of-orderness in ms: watermark = max event time seen − this. Default 0. */
   readonly outOfOrderness?: number;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WindowFields } from './window.js';
 
-/** An OHLCV candle for one symbol and window (design §3). */
+/** An OHLCV candle for one symbol and window [start, end), UTC epoch ms. */
 export const CandleSchema = z.object({
   ...WindowFields,
   open: z.number().describe('price of the earliest event time in the window (ties: first arrival)'),

@@ -1,5 +1,5 @@
 /**
- * Commit bookkeeping of one Kafka partition (design §5): per consumed batch,
+ * Commit bookkeeping of one Kafka partition (docs/architecture.md, "Exactly-once results from Kafka"): per consumed batch,
  * its first offset and the latest time at which a window of its events
  * closes (end of the event's window at the largest timeframe + grace). The
  * committable offset ("safe offset") is the first offset of the oldest batch
