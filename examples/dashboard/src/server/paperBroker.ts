@@ -1,44 +1,16 @@
-import { z } from 'zod';
 import type { Trade } from '@tickflow/core';
 import type { AuditEntry, AuditTrail } from './auditLog.js';
+import type { Order, OrderInput } from './orderInput.js';
+import { OrderRejected } from './orderInput.js';
 import type { Performance, Position } from './portfolio.js';
 import { applyFill, money, performance, price6, unrealisedPnl } from './portfolio.js';
+import { SymbolBook } from './symbolBook.js';
 
-/** A paper order as placed by a client. */
-export const OrderInputSchema = z
-  .object({
-    symbol: z.string().min(1).max(32),
-    side: z.enum(['buy', 'sell']),
-    type: z.enum(['market', 'limit']),
-    quantity: z.number().int('must be a whole number of shares').positive().max(1e9),
-    limitPrice: z.number().min(1e-6).max(1e12).optional(),
-  })
-  .strict()
-  .refine((o) => (o.type === 'limit') === (o.limitPrice !== undefined), {
-    message: 'limitPrice is required for limit orders and not allowed for market orders',
-    path: ['limitPrice'],
-  });
-
-/** A paper order as placed by a client. */
-export type OrderInput = z.infer<typeof OrderInputSchema>;
-
-/** An order and what happened to it. */
-export interface Order extends OrderInput {
-  readonly id: string;
-  readonly user: string;
-  readonly createdAt: number;
-  status: 'open' | 'filled' | 'rejected' | 'cancelled';
-  fillPrice?: number;
-  filledAt?: number;
-  reason?: string;
-}
-
-/** A refused order: the status code and message the API answers with. */
-export class OrderRejected extends Error {
-  constructor(readonly status: 400 | 404 | 409, message: string) {
-    super(message);
-  }
-}
+// The order schema and types (orderInput.ts) and the account streaming (accountStream.ts), for this module's importers.
+export { OrderInputSchema, OrderRejected } from './orderInput.js';
+export type { Order, OrderInput } from './orderInput.js';
+export { streamAccounts } from './accountStream.js';
+export type { AccountPublisher, AccountRow } from './accountStream.js';
 
 /** A user's portfolio valued at the latest prices. */
 export interface PortfolioView {
@@ -63,52 +35,6 @@ interface Account {
   readonly positions: Map<string, Position>;
   readonly orders: Order[];
   readonly equity: number[];
-}
-
-/**
- * The resting limit orders of one symbol, indexed by price: buys sorted by
- * limit ascending, sells descending, so the orders a trade crosses are at the
- * ends (a trade that crosses nothing costs two comparisons, however many
- * orders rest). Among equal limits the older order is nearer the end (fills
- * first).
- */
-class SymbolBook {
-  readonly buys: Order[] = [];
-  readonly sells: Order[] = [];
-
-  get size(): number {
-    return this.buys.length + this.sells.length;
-  }
-
-  add(o: Order): void {
-    const list = o.side === 'buy' ? this.buys : this.sells;
-    const before = o.side === 'buy' ? (x: Order) => x.limitPrice! >= o.limitPrice! : (x: Order) => x.limitPrice! <= o.limitPrice!;
-    // First index whose order sorts at or after o's price: o goes before the older equal ones.
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(list[mid]!)) hi = mid;
-      else lo = mid + 1;
-    }
-    list.splice(lo, 0, o);
-  }
-
-  remove(o: Order): boolean {
-    const list = o.side === 'buy' ? this.buys : this.sells;
-    const at = list.lastIndexOf(o);
-    if (at < 0) return false;
-    list.splice(at, 1);
-    return true;
-  }
-
-  /** Takes the orders a trade at `price` crosses, best price first. */
-  crossed(price: number, out: Order[]): void {
-    const b = this.buys;
-    while (b.length > 0 && b[b.length - 1]!.limitPrice! >= price) out.push(b.pop()!);
-    const s = this.sells;
-    while (s.length > 0 && s[s.length - 1]!.limitPrice! <= price) out.push(s.pop()!);
-  }
 }
 
 /** Resting limit orders one user may have open at once. */
@@ -377,45 +303,4 @@ export class PaperBroker {
       }
     }
   }
-}
-
-/** A row of a private channel: a record keyed by its string `id`. */
-export type AccountRow = { readonly id: string; readonly [field: string]: unknown };
-
-/** Sends rows to one user's private channel (the reference server passes WsServer.publishTo). */
-export type AccountPublisher = (user: string, channel: 'user:orders' | 'user:portfolio', rows: readonly AccountRow[]) => void;
-
-/**
- * Streams each user's account to their private WebSocket channels: the order
- * and the portfolio (`id: "portfolio"`) at every order change, and every
- * `markEvery` ms the portfolio of each user holding positions, marked at the
- * latest prices (the server sends only the fields that changed). Replaces
- * the page's polling of GET /api/orders and /api/portfolio.
- *
- * @example
- * ```ts
- * const feed = streamAccounts(broker, (user, channel, rows) => ws.publishTo(user, channel, rows));
- * feed.stop();
- * ```
- */
-export function streamAccounts(broker: PaperBroker, publish: AccountPublisher, markEvery = 2_000): { stop(): void } {
-  const portfolio = (user: string): void => publish(user, 'user:portfolio', [{ id: 'portfolio', ...broker.portfolio(user) }]);
-  broker.onOrderChange((order) => {
-    publish(order.user, 'user:orders', [{ ...order }]);
-    portfolio(order.user);
-  });
-  const timer = setInterval(() => {
-    try {
-      for (const user of broker.usersWithPositions()) portfolio(user);
-    } catch {
-      // closing: the next tick (if any) tries again
-    }
-  }, markEvery);
-  timer.unref();
-  return {
-    stop() {
-      clearInterval(timer);
-      broker.onOrderChange(undefined);
-    },
-  };
 }

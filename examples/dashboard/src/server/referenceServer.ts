@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { accountRoutes } from './accountRoutes.js';
+import { streamAccounts } from './accountStream.js';
 import { analyticsRoutes, correlationSinks } from './analyticsRoutes.js';
 import type { AuditTrail } from './auditLog.js';
 import { trustProxy } from './clientAddress.js';
@@ -12,7 +13,7 @@ import { KAFKA_TIMING, LIVE_TIMING } from './marketFeed.js';
 import { marketRoutes } from './marketRoutes.js';
 import { InMemoryMarketStore } from './marketStore.js';
 import { opsRoutes } from './opsRoutes.js';
-import { PaperBroker, streamAccounts } from './paperBroker.js';
+import { PaperBroker } from './paperBroker.js';
 import { LoginThrottle, RateLimiter } from './rateLimiter.js';
 import type { RouteContext } from './routeContext.js';
 import { openBackends, openServerAudit, storeSettingsOf } from './serverBackends.js';
