@@ -227,7 +227,7 @@ class CorrelationStage<In> extends Stage<In, CorrelationMatrix> {
     const iend = istart + plan.interval;
     let wm = this.wm;
     if (this.multi) {
-      const own = this.tracker.maxOf(this.curInput) - this.tracker.outOfOrderness;
+      const own = this.tracker.watermarkOf(this.tracker.maxOf(this.curInput));
       if (own > wm) wm = own;
     }
     if (wm >= iend + plan.grace) {

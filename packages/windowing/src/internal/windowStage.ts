@@ -1,11 +1,12 @@
 import type { KeySelector, TradeColumns } from '@tickflow/core';
 import type { BuildContext, StageContext, WatermarkTracker } from '@tickflow/core/extend';
 import { TickflowError } from '@tickflow/core';
-import { SIDE_BUY, SIDE_SELL, Stage, tradeAt } from '@tickflow/core/extend';
+import { SIDE_BUY, SIDE_SELL, tradeAt } from '@tickflow/core/extend';
 import type { Aggregator, FastRun, WindowRef } from '../aggregator.js';
 import type { AccArena } from './accArena.js';
 import { PackedArena, arenaFor } from './accArena.js';
 import { TimeQueue } from './timeQueue.js';
+import { DIRTY, FINAL, MIXED, NONE, PURGED, WindowTables } from './windowTables.js';
 
 /** One level of windows: a size and a hop; levels above 0 roll up from `source`. */
 export interface LevelSpec {
@@ -23,15 +24,9 @@ export interface EmitSpec {
   readonly throttle: number;
 }
 
-const NONE = -1;
-/** `kInput` of a key whose events came on several inputs. */
-const MIXED = -2;
 const EMPTY = new Float64Array(0);
 /** Slots of the per-event key cache, minus one (a power of two). */
 const KEY_CACHE_MASK = 1023;
-const FINAL = 1;
-const DIRTY = 2;
-const PURGED = 4;
 
 /** Numbers per window in a snapshot's `windows` array: key index, level, start, flags, count, closed count, last version. */
 const SNAP_FIELDS = 7;
@@ -75,48 +70,9 @@ class MutableWindowRef implements WindowRef {
  * more than anything else here: a cache miss to main memory costs 100+ ns,
  * while a window's whole life (create, fire, purge) is a few hundred ns of work.
  */
-export class WindowStage<In, Out> extends Stage<In, Out> {
+export class WindowStage<In, Out> extends WindowTables<In, Out> {
   override readonly columnar: boolean;
 
-  // ---- keys ----
-  private readonly keyIds = new Map<string, number>();
-  private keyNames: string[] = [];
-  /** Current level-0 window of each key: [start, end) and window id (fast path). */
-  private kCurStart = new Float64Array(64);
-  private kCurEnd = new Float64Array(64);
-  private kCurW = new Int32Array(64);
-  /** Head of each key's list of open windows, per level: kOpen[k * L + level]. */
-  private kOpen = new Int32Array(64);
-  /** The watermark input each key's events come on (NONE before the first, MIXED when several). */
-  private kInput = new Int32Array(64).fill(NONE);
-
-  // ---- windows ----
-  private wStart = new Float64Array(256);
-  private wEnd = new Float64Array(256);
-  private wKey = new Int32Array(256);
-  private wLevel = new Int32Array(256);
-  /** Events folded into the window (its children's, for levels > 0): the version is 2 × this + final. */
-  private wCount = new Float64Array(256);
-  /** Events of purged children already merged into `wClosed` (levels > 0). */
-  private wClosedCount = new Float64Array(256);
-  /** Version of the last emission (−1 before the first). */
-  private wLastRev = new Float64Array(256);
-  private wFlags = new Uint8Array(256);
-  private wAcc = new Int32Array(256);
-  /** Next window in the key's open list of the same level. */
-  private wNextOpen = new Int32Array(256);
-  /** Merged accumulator of purged children (levels > 0), or NONE. */
-  private wClosed = new Int32Array(256);
-  /** Parents per window: wParents[w * D + d] for each dependent level d (NONE when absent). */
-  private wParents = new Int32Array(256);
-  /** Open children of higher-level windows. */
-  private wChildren: (number[] | null)[] = [];
-  /** Last emitted result, kept only while corrections or updates can follow. */
-  private wLastOut: (Out | undefined)[] = [];
-  private wCap = 256;
-  private wTop = 0;
-  private wFree: number[] = [];
-  private openCount = 0;
 
   private readonly keyOf: (event: In) => string;
   private readonly keyIsSymbol: boolean;
@@ -131,8 +87,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   private readonly dependents: number[][];
   /** Index d of level j among the dependents of its source. */
   private readonly depIndex: number[];
-  private readonly D: number;
-  private readonly L: number;
   private readonly size0: number;
   private readonly hop0: number;
   private readonly tumbling0: boolean;
@@ -177,7 +131,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     ctx: BuildContext,
     key: KeySelector<unknown>,
   ) {
-    super();
+    super(levels.length, maxDependents(levels));
     this.ctx = ctx;
     this.tracker = ctx.watermarks;
     this.fastRun = {
@@ -203,14 +157,10 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     this.arena = arenaFor(agg);
     this.packedArena = this.arena instanceof PackedArena ? (this.arena as PackedArena<In, Out>) : null;
     this.same = (a, b) => agg.same(a, b);
-    this.L = levels.length;
     this.fireQ = levels.map(() => new TimeQueue<number>());
     this.purgeQ = levels.map(() => new TimeQueue<number>());
     this.dependents = levels.map((_, i) => levels.flatMap((l, j) => (l.source === i && j !== i ? [j] : [])));
     this.depIndex = levels.map((l, j) => (l.source < 0 ? NONE : this.dependents[l.source]!.indexOf(j)));
-    this.D = Math.max(1, ...this.dependents.map((d) => d.length));
-    this.wParents = new Int32Array(this.wCap * this.D).fill(NONE);
-    this.kOpen = new Int32Array(64 * this.L).fill(NONE);
     const l0 = levels[0]!;
     this.size0 = l0.size;
     this.hop0 = l0.hop;
@@ -283,7 +233,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
    * how partitions interleave (a replay decides lateness as the first run did).
    */
   private ownLate(end: number): boolean {
-    return this.tracker.maxOf(this.curInput) - this.tracker.outOfOrderness >= end + this.grace;
+    return this.tracker.watermarkOf(this.tracker.maxOf(this.curInput)) >= end + this.grace;
   }
 
   /** Records the input of key `k`'s events; a key seen on two inputs is MIXED (its state cannot be checkpointed per input). */
@@ -569,72 +519,6 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
 
   // ---- storage ----
 
-  private newKey(key: string): number {
-    const k = this.keyNames.length;
-    this.keyNames.push(key);
-    this.keyIds.set(key, k);
-    if (k === this.kCurW.length) {
-      const cap = k * 2;
-      this.kCurStart = grow(this.kCurStart, cap, Number.POSITIVE_INFINITY);
-      this.kCurEnd = grow(this.kCurEnd, cap, Number.NEGATIVE_INFINITY);
-      this.kCurW = growI(this.kCurW, cap, NONE);
-      this.kOpen = growI(this.kOpen, cap * this.L, NONE);
-      this.kInput = growI(this.kInput, cap, NONE);
-    }
-    this.kCurStart[k] = Number.POSITIVE_INFINITY;
-    this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
-    this.kCurW[k] = NONE;
-    this.kInput[k] = NONE;
-    for (let l = 0; l < this.L; l++) this.kOpen[k * this.L + l] = NONE;
-    return k;
-  }
-
-  private allocWindow(): number {
-    const free = this.wFree.pop();
-    if (free !== undefined) return free;
-    const w = this.wTop++;
-    if (w === this.wCap) {
-      const cap = this.wCap * 2;
-      this.wStart = grow(this.wStart, cap, 0);
-      this.wEnd = grow(this.wEnd, cap, 0);
-      this.wKey = growI(this.wKey, cap, 0);
-      this.wLevel = growI(this.wLevel, cap, 0);
-      this.wCount = grow(this.wCount, cap, 0);
-      this.wClosedCount = grow(this.wClosedCount, cap, 0);
-      this.wLastRev = grow(this.wLastRev, cap, -1);
-      const flags = new Uint8Array(cap);
-      flags.set(this.wFlags);
-      this.wFlags = flags;
-      this.wAcc = growI(this.wAcc, cap, NONE);
-      this.wNextOpen = growI(this.wNextOpen, cap, NONE);
-      this.wClosed = growI(this.wClosed, cap, NONE);
-      this.wParents = growI(this.wParents, cap * this.D, NONE);
-      this.wCap = cap;
-    }
-    return w;
-  }
-
-  /** Points a key's fast path at window `w`, or at nothing (NONE, or a final window). */
-  private setCurrent(k: number, w: number): void {
-    this.kCurW[k] = w;
-    if (w === NONE || (this.wFlags[w]! & FINAL) !== 0) {
-      this.kCurStart[k] = Number.POSITIVE_INFINITY;
-      this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
-    } else {
-      this.kCurStart[k] = this.wStart[w]!;
-      this.kCurEnd[k] = this.wEnd[w]!;
-    }
-  }
-
-  private findOpen(k: number, level: number, start: number): number {
-    let w = this.kOpen[k * this.L + level]!;
-    while (w !== NONE) {
-      if (this.wStart[w] === start) return w;
-      w = this.wNextOpen[w]!;
-    }
-    return NONE;
-  }
-
   // ---- event path ----
 
   /** Adds an event (or a columnar row when `cols` is set) outside the current window of its key. */
@@ -644,7 +528,7 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
     const hop = this.hop0;
     let wm = this.wm;
     if (this.multi) {
-      const own = this.tracker.maxOf(this.curInput) - this.tracker.outOfOrderness;
+      const own = this.tracker.watermarkOf(this.tracker.maxOf(this.curInput));
       if (own > wm) wm = own;
     }
     const grace = this.grace;
@@ -928,14 +812,13 @@ export class WindowStage<In, Out> extends Stage<In, Out> {
   }
 }
 
-function grow(a: Float64Array, cap: number, fill: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(cap).fill(fill);
-  b.set(a);
-  return b;
-}
-
-function growI(a: Int32Array, cap: number, fill: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(cap).fill(fill);
-  b.set(a);
-  return b;
+/** The most levels that roll up from any one level (at least 1): parent links per window. */
+function maxDependents(levels: readonly LevelSpec[]): number {
+  let most = 1;
+  for (let i = 0; i < levels.length; i++) {
+    let n = 0;
+    for (let j = 0; j < levels.length; j++) if (j !== i && levels[j]!.source === i) n++;
+    if (n > most) most = n;
+  }
+  return most;
 }
