@@ -151,6 +151,19 @@ export async function startRedisNode(dir: string, args: readonly string[] = []):
   };
 }
 
+/** Installs redis-server when missing and starts it on a free port in a new temporary folder (removed again if the start fails). */
+async function startInTempDir(serverArgs: readonly string[]): Promise<{ dir: string; port: number; child: ChildProcess }> {
+  await ensureDebianPrograms([{ binary: REDIS_SERVER, pkg: 'redis-server' }], 'REDIS_URL');
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-redis-'));
+  const port = await freePort();
+  try {
+    return { dir, port, child: await spawnRedis(port, dir, serverArgs) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 /**
  * A Redis 7 server on 127.0.0.1 and a free port, in a temporary folder, with
  * no persistence; or the server at REDIS_URL when set. Installs Debian's
@@ -165,16 +178,7 @@ export async function startRedisNode(dir: string, args: readonly string[] = []):
 export async function startRedis({ args = [], ownServer = false }: RedisOptions = {}): Promise<RunningService> {
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv && !ownServer) return externalService(fromEnv);
-  await ensureDebianPrograms([{ binary: REDIS_SERVER, pkg: 'redis-server' }], 'REDIS_URL');
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-redis-'));
-  const port = await freePort();
-  let child: ChildProcess;
-  try {
-    child = await spawnRedis(port, dir, [...NO_PERSISTENCE, ...args]);
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
+  const { dir, port, child } = await startInTempDir([...NO_PERSISTENCE, ...args]);
   return {
     url: `redis://127.0.0.1:${port}`,
     host: '127.0.0.1',
@@ -212,17 +216,10 @@ export interface RestartableRedis extends RunningService {
  * ```
  */
 export async function startRestartableRedis({ args = [] }: Pick<RedisOptions, 'args'> = {}): Promise<RestartableRedis> {
-  await ensureDebianPrograms([{ binary: REDIS_SERVER, pkg: 'redis-server' }], 'REDIS_URL');
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-redis-'));
-  const port = await freePort();
   const serverArgs = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', ...args];
-  let child: ChildProcess;
-  try {
-    child = await spawnRedis(port, dir, serverArgs);
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
+  const started = await startInTempDir(serverArgs);
+  const { dir, port } = started;
+  let child = started.child;
   return {
     url: `redis://127.0.0.1:${port}`,
     host: '127.0.0.1',
