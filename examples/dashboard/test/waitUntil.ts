@@ -7,3 +7,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function until<T>(f: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
   return eventually(what, f, { timeoutMs: ms, intervalMs: 100 });
 }
+
+/** Waits until the server's in-process store holds a trade of `symbol` (its feed runs), or fails after `ms`. */
+export function untilTrading(server: { readonly store: { lastPrice(symbol: string): unknown } }, symbol = 'SYM0001', ms = 5_000): Promise<true> {
+  return eventually(`the first trade of ${symbol}`, () => server.store.lastPrice(symbol) !== undefined, { timeoutMs: ms, intervalMs: 50 });
+}

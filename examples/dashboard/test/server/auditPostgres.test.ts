@@ -7,7 +7,7 @@ import { startPostgres } from '@tickflow/test-services';
 import type { PostgresService } from '@tickflow/test-services';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
-import { until } from '../waitUntil.js';
+import { until, untilTrading } from '../waitUntil.js';
 
 const SECRET = 'audit-secret-audit-secret-audit-secret!';
 
@@ -60,7 +60,7 @@ describe('audit trail in PostgreSQL (DATABASE_URL)', () => {
   const start = async (dir: string): Promise<ReferenceServer> => {
     const s = await startReferenceServer({ port: 0, host: '127.0.0.1', symbols: 2, rate: 1000, seed: 5, logLevel: 'silent', jwtSecret: SECRET, dataDir: dir, databaseUrl: pg.url });
     servers.push(s);
-    await until(async () => (s.store.lastPrice('SYM0001') === undefined ? undefined : true), 'the first trade of SYM0001', 5_000);
+    await untilTrading(s);
     return s;
   };
   const freshDir = (): string => {

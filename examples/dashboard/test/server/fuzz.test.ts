@@ -11,6 +11,10 @@ import { createClient } from '@tickflow/ws-server/client';
 import type { TickerRow } from '@tickflow/ws-server/client';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { untilTrading } from '../waitUntil.js';
+import { eventually } from '@tickflow/test-services/eventually';
+
+const untilTrue = (check: () => boolean, what: string): Promise<true> => eventually(what, check, { timeoutMs: 5_000, intervalMs: 50 });
 
 const SECRET = 'fuzz-secret-fuzz-secret-fuzz-secret-fuzz!';
 const json = { 'content-type': 'application/json' };
@@ -28,7 +32,7 @@ beforeAll(async () => {
   guestToken = ((await (await fetch(`${s.url}/api/auth/guest`, { method: 'POST' })).json()) as { accessToken: string }).accessToken;
   // (No logout and no real refresh token in the fuzzed requests: they would end these sessions and leave only 401s to fuzz.)
   traderToken = ((await (await fetch(`${s.url}/api/auth/login`, { method: 'POST', headers: json, body: '{"username":"trader","password":"trader"}' })).json()) as { accessToken: string }).accessToken;
-  for (let i = 0; i < 100 && s.store.lastPrice('SYM0001') === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  await untilTrading(s);
 });
 afterAll(async () => {
   await s.close();
@@ -94,14 +98,11 @@ describe('fuzz', () => {
     );
     const after = heapMb();
     const seen = w.batches();
-    await new Promise((r) => setTimeout(r, 500));
-    expect(w.batches()).toBeGreaterThan(seen); // still receiving after everything
+    await untilTrue(() => w.batches() > seen, 'the watcher still receiving after everything');
     w.close();
     // A new MessagePack SDK client subscribes and gets data (no decoder state left behind by any frame).
     const fresh = watcher();
-    const t0 = Date.now();
-    while (fresh.batches() === 0 && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 50));
-    expect(fresh.batches()).toBeGreaterThan(0);
+    await untilTrue(() => fresh.batches() > 0, 'a batch for a new client');
     fresh.close();
     expect(runs).toBe(150);
     console.log(`ws fuzz: 150 runs, heap ${before.toFixed(0)} → ${after.toFixed(0)} MB`);

@@ -8,6 +8,7 @@ import { createClient } from '@tickflow/ws-server/client';
 import type { TickerRow } from '@tickflow/ws-server/client';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { untilTrading } from '../waitUntil.js';
 
 const SECRET = 'guest-secret-guest-secret-guest-secret!';
 const base = { port: 0, host: '127.0.0.1', symbols: 2, rate: 1000, seed: 5, logLevel: 'silent', jwtSecret: SECRET } as const;
@@ -32,7 +33,7 @@ describe('guest access (POST /api/auth/guest)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tickflow-guest-'));
     server = await startReferenceServer({ ...base, dataDir: dir });
-    for (let i = 0; i < 100 && server.store.lastPrice('SYM0001') === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    await untilTrading(server);
   });
   afterAll(async () => {
     await server.close();

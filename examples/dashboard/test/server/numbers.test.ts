@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { untilTrading } from '../waitUntil.js';
 
 // What a newcomer reads in the answers: money in cents without float noise,
 // no far-future `to`, a 401 that names the guest route.
@@ -19,7 +20,7 @@ describe('numbers and messages in API answers', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tickflow-numbers-'));
     server = await startReferenceServer({ port: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: dir, jwtSecret: 'numbers-secret-numbers-secret-numbers!', symbols: 3, rate: 500, seed: 7 });
-    for (let i = 0; i < 100 && server.store.lastPrice('SYM0002') === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    await untilTrading(server, 'SYM0002');
     const r = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"trader","password":"trader"}' });
     token = ((await r.json()) as { accessToken: string }).accessToken;
   });
@@ -33,7 +34,7 @@ describe('numbers and messages in API answers', () => {
     for (let i = 0; i < 15; i++) {
       const r = await call('/api/orders', { method: 'POST', body: JSON.stringify({ symbol: i % 2 ? 'SYM0001' : 'SYM0002', side: 'buy', type: 'market', quantity: 7 + i }) });
       expect(r.status).toBe(201);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 20)); // pacing on purpose: fills at the prices of different moments
     }
     const sell = await call('/api/orders', { method: 'POST', body: JSON.stringify({ symbol: 'SYM0002', side: 'sell', type: 'market', quantity: 5 }) });
     expect(sell.status).toBe(201);

@@ -5,19 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Candle } from '@tickflow/core';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { eventually } from '@tickflow/test-services/eventually';
 
 const SECRET = 'test-secret-test-secret-test-secret!';
 const base = { port: 0, host: '127.0.0.1', symbols: 3, rate: 2000, seed: 7, logLevel: 'silent', jwtSecret: SECRET } as const;
 
-async function waitFor<T>(f: () => Promise<T | undefined>, what: string, ms = 8000): Promise<T> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = <T>(f: () => Promise<T | undefined>, what: string, ms = 8000): Promise<T> => eventually(what, f, { timeoutMs: ms, intervalMs: 50 });
 
 async function login(url: string, user: string): Promise<{ accessToken: string; refreshToken: string }> {
   const r = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password: user }) });
