@@ -10,47 +10,20 @@ import { CandleChart } from './chart.js';
 import type { Overlay } from './chart.js';
 import { ConnectionStatus } from './connectionStatus.js';
 import { CorrelationHeatmap } from './heatmap.js';
-import type { DataState } from './connectionStatus.js';
-import { direction, formatDateTime, formatPercent, formatPrice, formatQuantity, formatTime, setTimeZone, timeZone } from './format.js';
+import { direction, formatPercent, formatPrice, formatTime, setTimeZone, timeZone } from './format.js';
+import { installKeyboard } from './keyboard.js';
 import { storeTheme, storeTimeZone, storedTheme, storedTimeZone, systemTheme } from './preferences.js';
 import type { Theme, TimeZoneChoice } from './preferences.js';
 import { ProfileView } from './profile.js';
+import { renderReadout } from './readout.js';
 import { TradeTape } from './tape.js';
 import { TIMEFRAMES } from './types.js';
 import type { Candle, Quote, TickerRow, Timeframe, Trade, VolumeProfile } from './types.js';
 import { Watchlist } from './watchlist.js';
 import { PageEvents } from './userEvents.js';
 
-/** What browser tests and the benchmark read (`window.tickflowPage`). */
-export interface PageHook {
-  readonly symbol: string;
-  readonly timeframe: Timeframe;
-  readonly state: DataState;
-  /** The chart's bars. */
-  candles(): readonly Candle[];
-  /** Last price of the shown symbol (ticker). */
-  lastPrice(): number | undefined;
-  profile(): VolumeProfile | undefined;
-  /** History loads finished (GET /api/aggregates). */
-  readonly historyLoads: number;
-  /** Batches received and frames painted. */
-  readonly batches: number;
-  readonly paints: number;
-  /** The chart's crosshair label (from the chart's own formatter) and the tape's time of an instant (both in the chosen zone). */
-  timeLabels(ms: number): { axis: string; tape: string };
-  readonly timeZone: TimeZoneChoice;
-  readonly theme: Theme;
-  /** Start of the bar the crosshair readout shows. */
-  readonly readoutStart: number | undefined;
-  /** Symbols whose `quotes:SYM` channel is subscribed. */
-  readonly quoteChannels: number;
-}
-
-declare global {
-  interface Window {
-    tickflowPage?: PageHook;
-  }
-}
+/** What browser tests and the benchmark read (`window.tickflowPage`): pageHook.ts. */
+export type { PageHook } from './pageHook.js';
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -382,31 +355,10 @@ window.tickflowPage = {
   },
 };
 
-/** The crosshair readout: time, OHLC, volume and VWAP of the bar under the cursor (the newest bar otherwise). */
+/** The crosshair readout (readout.ts) of the bar under the cursor (the newest bar otherwise). */
 function showReadout(bar: Candle | undefined, hovered: boolean): void {
   readoutStart = bar?.start;
-  if (bar === undefined) {
-    readoutEl.replaceChildren();
-    return;
-  }
-  const parts: (string | Node)[] = [];
-  const field = (name: string, label: string, text: string): void => {
-    const b = document.createElement('b');
-    b.dataset.field = name;
-    b.textContent = text;
-    if (name === 'vwap') b.className = 'vwap';
-    parts.push(label === '' ? '' : `${label} `, b);
-  };
-  field('time', '', formatDateTime(bar.start));
-  field('open', 'O', formatPrice(bar.open));
-  field('high', 'H', formatPrice(bar.high));
-  field('low', 'L', formatPrice(bar.low));
-  field('close', 'C', formatPrice(bar.close));
-  field('volume', 'V', formatQuantity(bar.volume));
-  field('vwap', 'VWAP', formatPrice(bar.vwap));
-  readoutEl.replaceChildren(...parts);
-  readoutEl.dataset.start = String(bar.start);
-  readoutEl.dataset.hovered = String(hovered);
+  renderReadout(readoutEl, bar, hovered);
 }
 
 function applyTheme(next: Theme): void {
@@ -428,19 +380,6 @@ function applyTimeZone(tz: TimeZoneChoice): void {
 function setOverlay(overlay: Overlay, visible: boolean): void {
   chart.setOverlay(overlay, visible);
   for (const b of overlayButtons) if (b.dataset.overlay === overlay) b.setAttribute('aria-pressed', String(visible));
-}
-
-function toggleHelp(open: boolean): void {
-  help.hidden = !open;
-  if (open) el<HTMLButtonElement>('help-close').focus();
-}
-
-/** Shows the filtered watchlist's first symbol (an exact match first). */
-function pickSearched(): void {
-  const shown = watchlist.filter(search.value);
-  const exact = shown.find((s) => s.toUpperCase() === search.value.trim().toUpperCase());
-  const pick = exact ?? shown[0];
-  if (pick !== undefined) show(pick, timeframe);
 }
 
 applyTheme(theme);
@@ -465,54 +404,20 @@ for (const b of overlayButtons) {
     setOverlay(o, !chart.overlayShown(o));
   });
 }
-el('help-open').addEventListener('click', () => toggleHelp(true));
-el('help-close').addEventListener('click', () => toggleHelp(false));
-help.addEventListener('click', (e) => {
-  if (e.target === help) toggleHelp(false);
-});
-search.addEventListener('input', () => watchlist.filter(search.value));
-search.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter') {
-    e.preventDefault();
-    pickSearched();
-  } else if (e.key === 'Escape') {
-    search.value = '';
-    watchlist.filter('');
-    search.blur();
-  }
-});
-
-// Keyboard shortcuts (the help overlay lists them): none while typing in a field, except ↑/↓ in the search box.
-document.addEventListener('keydown', (e) => {
-  if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
-  if (!help.hidden) {
-    if (e.key === 'Escape' || e.key === '?') {
-      e.preventDefault();
-      toggleHelp(false);
-    }
-    return;
-  }
-  const target = e.target as HTMLElement | null;
-  const typing = target !== null && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
-  const arrow = e.key === 'ArrowDown' || e.key === 'ArrowUp';
-  if (typing && !(target === search && arrow)) return;
-  const tfIndex = '123456789'.indexOf(e.key);
-  let handled = true;
-  if (e.key === '/') search.focus();
-  else if (e.key === '?') toggleHelp(true);
-  else if (e.key === 'ArrowDown' || e.key === 'j' || e.key === 'ArrowUp' || e.key === 'k') {
-    const next = watchlist.neighbour(e.key === 'ArrowDown' || e.key === 'j' ? 1 : -1);
-    if (next !== undefined) show(next, timeframe);
-  } else if (tfIndex !== -1 && tfIndex < TIMEFRAMES.length) show(symbol, TIMEFRAMES[tfIndex]!);
-  else if (e.key === 'v') setOverlay('vwap', !chart.overlayShown('vwap'));
-  else if (e.key === 'b') setOverlay('volume', !chart.overlayShown('volume'));
-  else if (e.key === 'z') {
+installKeyboard({
+  help,
+  helpOpen: el('help-open'),
+  helpClose: el<HTMLButtonElement>('help-close'),
+  search,
+  watchlist,
+  show: (nextSymbol, nextTf) => show(nextSymbol ?? symbol, nextTf ?? timeframe),
+  toggleOverlay: (o) => setOverlay(o, !chart.overlayShown(o)),
+  toggleTimeZone: () => {
     const tz = timeZone() === 'utc' ? 'local' : 'utc';
     storeTimeZone(tz);
     applyTimeZone(tz);
-  } else if (e.key === 't') themeButton.click();
-  else handled = false;
-  if (handled) e.preventDefault();
+  },
+  toggleTheme: () => themeButton.click(),
 });
 
 async function start(): Promise<void> {
