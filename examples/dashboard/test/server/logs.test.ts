@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
 import { logDestination } from '../../src/server/serveCli.js';
+import { until } from '../waitUntil.js';
 
 function capture(tty: boolean): { stream: PassThrough & { isTTY?: boolean }; text: () => string } {
   const stream = new PassThrough() as PassThrough & { isTTY?: boolean };
@@ -23,7 +24,7 @@ describe('server logs', () => {
     pino({ level: 'info' }, logDestination({ stdout: pipe.stream, env: {} }, 'auto')).info({ port: 3000 }, 'hello');
     const forced = capture(true);
     pino({ level: 'info' }, logDestination({ stdout: forced.stream, env: {} }, 'json')).info('hello');
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => ([term, pipe, forced].every((c) => c.text().includes('\n')) ? true : undefined), 'the three lines written', 5_000);
     expect(term.text()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: hello\n\s+port: 3000/);
     expect(JSON.parse(pipe.text())).toMatchObject({ level: 30, msg: 'hello', port: 3000 });
     expect(JSON.parse(forced.text())).toMatchObject({ msg: 'hello' });

@@ -5,6 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
 import { startReferenceServer } from '../../src/server/referenceServer.js';
+import { until } from '../waitUntil.js';
 
 interface Operation { responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>; security?: unknown }
 interface Doc { openapi: string; paths: Record<string, Record<string, Operation>> }
@@ -76,14 +77,10 @@ describe('OpenAPI document and docs page', () => {
     const trader = { authorization: `Bearer ${await token('trader')}` };
     const admin = { authorization: `Bearer ${await token('admin')}` };
     // A fill and a position first, so the portfolio and audit answers have rows to check.
-    const price = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        const r = await fetch(`${server.url}/api/stats/SYM0001`, { headers: trader });
-        if (r.status === 200) return ((await r.json()) as { last: number }).last;
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      throw new Error('no stats for SYM0001');
-    })();
+    const price = await until(async () => {
+      const r = await fetch(`${server.url}/api/stats/SYM0001`, { headers: trader });
+      return r.status === 200 ? ((await r.json()) as { last: number }).last : undefined;
+    }, 'stats for SYM0001', 10_000);
     expect((await fetch(`${server.url}/api/orders`, { method: 'POST', headers: { ...trader, 'content-type': 'application/json' }, body: JSON.stringify({ symbol: 'SYM0001', side: 'buy', quantity: 2, type: 'market' }) })).status).toBe(201);
     expect(price).toBeGreaterThan(0);
     const checks: [string, string, Record<string, string>][] = [

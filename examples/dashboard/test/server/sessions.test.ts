@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { redisQuery, startRedis } from '@tickflow/test-services';
+import { eventually, redisQuery, startRedis } from '@tickflow/test-services';
 import type { RunningService } from '@tickflow/test-services';
 import { CloseCode } from '@tickflow/ws-server';
 import type { ReferenceServer } from '../../src/server/referenceServer.js';
@@ -69,8 +69,8 @@ function sessionSuite(name: string, start: () => Promise<{ a: ReferenceServer; b
       expect(((await reuse.json()) as { error: string }).error).toMatch(/already used: the session is ended/);
       // The thief's and the owner's newer tokens are dead too.
       expect((await refresh(b.url, p1.refreshToken)).status).toBe(401);
-      await new Promise((r) => setTimeout(r, 2_100)); // the positive-answer cache of active()
-      expect((await fetch(`${a.url}/api/portfolio`, { headers: auth(p1.accessToken) })).status).toBe(401);
+      // active() caches a positive answer for 2 s: the ended session's access token is refused once that passes.
+      await eventually('the access token refused', async () => (await fetch(`${a.url}/api/portfolio`, { headers: auth(p1.accessToken) })).status === 401, { timeoutMs: 10_000, intervalMs: 200 });
       if (redis !== undefined) expect(await redisQuery(port(redis), ['EXISTS', `tickflow:session:${claims(p0.refreshToken).sid}`])).toBe(0);
     });
 
@@ -90,8 +90,7 @@ function sessionSuite(name: string, start: () => Promise<{ a: ReferenceServer; b
       expect(await within(s.closed, 5_000, 'the WebSocket of the logged-out session closes')).toBe(CloseCode.SESSION_REVOKED);
       expect((await refresh(b.url, p.refreshToken)).status).toBe(401);
       // A new WebSocket with the old access token is refused.
-      await new Promise((r) => setTimeout(r, 2_100));
-      await expect(socket(b.url, p.accessToken)).rejects.toThrow(/401/);
+      await eventually('the WebSocket upgrade refused with 401', () => socket(b.url, p.accessToken).then((s) => (s.ws.close(), false), (e: unknown) => /401/.test(String(e))), { timeoutMs: 10_000, intervalMs: 200 });
     });
 
     it('DELETE /api/auth/sessions/:id revokes one of your sessions (not someone else\'s); DELETE /api/auth/sessions ends them all', async () => {
