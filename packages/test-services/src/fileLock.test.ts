@@ -11,7 +11,7 @@ describe('withFileLock', () => {
     const events: string[] = [];
     const holder = (name: string) => async () => {
       events.push(`${name} in`);
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 30)); // held a while on purpose, so the other holder has to wait
       events.push(`${name} out`);
     };
     await Promise.all([withFileLock(lock, holder('a')), withFileLock(lock, holder('b'))]);
