@@ -4,16 +4,16 @@
 import { createClient } from '@tickflow/ws-server/client';
 import type { ChannelUpdate, Subscription, TickflowClient } from '@tickflow/ws-server/client';
 import { AccountPanel } from './account.js';
+import { installAppearance } from './appearance.js';
 import { Api, ApiError } from './api.js';
 import type { Session } from './api.js';
 import { CandleChart } from './chart.js';
-import type { Overlay } from './chart.js';
 import { ConnectionStatus } from './connectionStatus.js';
 import { CorrelationHeatmap } from './heatmap.js';
 import { direction, formatPercent, formatPrice, formatTime, setTimeZone, timeZone } from './format.js';
 import { installKeyboard } from './keyboard.js';
-import { storeTheme, storeTimeZone, storedTheme, storedTimeZone, systemTheme } from './preferences.js';
-import type { Theme, TimeZoneChoice } from './preferences.js';
+import { storedTheme, storedTimeZone, systemTheme } from './preferences.js';
+import type { Theme } from './preferences.js';
 import { ProfileView } from './profile.js';
 import { renderReadout } from './readout.js';
 import { TradeTape } from './tape.js';
@@ -32,7 +32,7 @@ function el<T extends HTMLElement>(id: string): T {
 }
 
 // Theme and time zone before anything is drawn: the stored choice, else the system's theme and local time.
-let theme: Theme = storedTheme() ?? systemTheme();
+const theme: Theme = storedTheme() ?? systemTheme();
 document.documentElement.dataset.theme = theme;
 setTimeZone(storedTimeZone());
 
@@ -56,10 +56,7 @@ const watchlist = new Watchlist(el<HTMLTableSectionElement>('watchlist-body'), (
 const heatmap = new CorrelationHeatmap(el('heatmap'), el('heatmap-readout'), () => api.token());
 const tfButtons = [...document.querySelectorAll<HTMLButtonElement>('#timeframes button')];
 const search = el<HTMLInputElement>('search');
-const tzPicker = el<HTMLSelectElement>('time-zone');
-const themeButton = el<HTMLButtonElement>('theme');
 const help = el<HTMLElement>('help');
-const overlayButtons = [...document.querySelectorAll<HTMLButtonElement>('.overlays button')];
 
 const [hashSymbol, hashTf] = decodeURIComponent(location.hash.slice(1)).split('/');
 let symbol = hashSymbol ?? '';
@@ -334,7 +331,7 @@ window.tickflowPage = {
     return timeZone();
   },
   get theme() {
-    return theme;
+    return appearance.theme;
   },
   get readoutStart() {
     return readoutStart;
@@ -361,49 +358,7 @@ function showReadout(bar: Candle | undefined, hovered: boolean): void {
   renderReadout(readoutEl, bar, hovered);
 }
 
-function applyTheme(next: Theme): void {
-  theme = next;
-  document.documentElement.dataset.theme = next;
-  chart.setTheme(next);
-  themeButton.textContent = next === 'dark' ? '☀' : '☾';
-  themeButton.setAttribute('aria-label', next === 'dark' ? 'Light theme' : 'Dark theme');
-}
-
-function applyTimeZone(tz: TimeZoneChoice): void {
-  setTimeZone(tz);
-  tzPicker.value = tz;
-  chart.timeZoneChanged();
-  tape.refresh();
-  schedulePaint();
-}
-
-function setOverlay(overlay: Overlay, visible: boolean): void {
-  chart.setOverlay(overlay, visible);
-  for (const b of overlayButtons) if (b.dataset.overlay === overlay) b.setAttribute('aria-pressed', String(visible));
-}
-
-applyTheme(theme);
-tzPicker.value = timeZone();
-// No stored theme: follow the system's when it changes.
-matchMedia('(prefers-color-scheme: light)').addEventListener('change', () => {
-  if (storedTheme() === undefined) applyTheme(systemTheme());
-});
-themeButton.addEventListener('click', () => {
-  const next = theme === 'dark' ? 'light' : 'dark';
-  storeTheme(next);
-  applyTheme(next);
-});
-tzPicker.addEventListener('change', () => {
-  const tz = tzPicker.value === 'utc' ? 'utc' : 'local';
-  storeTimeZone(tz);
-  applyTimeZone(tz);
-});
-for (const b of overlayButtons) {
-  b.addEventListener('click', () => {
-    const o = b.dataset.overlay as Overlay;
-    setOverlay(o, !chart.overlayShown(o));
-  });
-}
+const appearance = installAppearance({ theme, chart, tape, themeButton: el<HTMLButtonElement>('theme'), tzPicker: el<HTMLSelectElement>('time-zone'), overlayButtons: [...document.querySelectorAll<HTMLButtonElement>('.overlays button')], repaint: schedulePaint });
 installKeyboard({
   help,
   helpOpen: el('help-open'),
@@ -411,13 +366,9 @@ installKeyboard({
   search,
   watchlist,
   show: (nextSymbol, nextTf) => show(nextSymbol ?? symbol, nextTf ?? timeframe),
-  toggleOverlay: (o) => setOverlay(o, !chart.overlayShown(o)),
-  toggleTimeZone: () => {
-    const tz = timeZone() === 'utc' ? 'local' : 'utc';
-    storeTimeZone(tz);
-    applyTimeZone(tz);
-  },
-  toggleTheme: () => themeButton.click(),
+  toggleOverlay: (o) => appearance.toggleOverlay(o),
+  toggleTimeZone: () => appearance.toggleTimeZone(),
+  toggleTheme: () => appearance.toggleTheme(),
 });
 
 async function start(): Promise<void> {
