@@ -7,9 +7,9 @@ export interface RangeQuery {
   readonly from: number;
   readonly to: number;
   /**
-   * Most rows wanted. The Timescale store returns at most this many (the
-   * earliest); the ClickHouse store honours it for trades only and returns
-   * every window of the range, so a caller that needs a bound trims.
+   * Most rows wanted: the earliest `limit` trades (pages follow in time
+   * order), the newest `limit` windows (what a chart of the range's end
+   * shows); either way returned in time order.
    */
   readonly limit?: number;
 }

@@ -136,20 +136,20 @@ export class ClickHouseStore implements RangeStore {
     return this.reader.readTrades(range);
   }
 
-  /** Candles of one timeframe with start in [from, to), ordered by start (then symbol), the highest rev of each. */
-  async readCandles(range: ClickHouseReadRange & { readonly timeframe: string }): Promise<Candle[]> {
+  /** Candles of one timeframe with start in [from, to), ordered by start (then symbol), the highest rev of each; with `limit`, the newest `limit`. */
+  async readCandles(range: ClickHouseReadRange & { readonly timeframe: string; readonly limit?: number | undefined }): Promise<Candle[]> {
     this.checkOpen();
     return this.reader.readCandles(range);
   }
 
-  /** Volume profiles of one timeframe (default the first configured) with start in [from, to). */
-  async readVolumeProfiles(range: ClickHouseReadRange & { readonly timeframe?: string | undefined } = {}): Promise<VolumeProfile[]> {
+  /** Volume profiles of one timeframe (default the first configured) with start in [from, to); with `limit`, the newest `limit`. */
+  async readVolumeProfiles(range: ClickHouseReadRange & { readonly timeframe?: string | undefined; readonly limit?: number | undefined } = {}): Promise<VolumeProfile[]> {
     this.checkOpen();
     return this.reader.readVolumeProfiles(range);
   }
 
-  /** Tick counts of one timeframe (default the first configured) with start in [from, to). */
-  async readTickCounts(range: ClickHouseReadRange & { readonly timeframe?: string | undefined } = {}): Promise<TickCount[]> {
+  /** Tick counts of one timeframe (default the first configured) with start in [from, to); with `limit`, the newest `limit`. */
+  async readTickCounts(range: ClickHouseReadRange & { readonly timeframe?: string | undefined; readonly limit?: number | undefined } = {}): Promise<TickCount[]> {
     this.checkOpen();
     return this.reader.readTickCounts(range);
   }

@@ -103,13 +103,17 @@ export class TimescaleReader {
     );
   }
 
+  /** Windows with start in [from, to), ordered by start; with `limit`, the newest `limit` of them (what a chart wants). */
   private async readWindows<T>(table: string, columns: string, { symbol, timeframe, from, to, limit }: TimescaleWindowRange): Promise<T[]> {
-    return this.read<T>(
+    const select = `SELECT symbol, timeframe, ${fromTime('start')} AS start, ${fromTime('"end"')} AS "end", final, rev, ${columns}, start AS start_time
+       FROM ${this.s}.${table} WHERE symbol = $1 AND timeframe = $2 AND start >= ${toTime('$3::float8')} AND start < ${toTime('$4::float8')}`;
+    const rows = await this.read<T & { start_time?: unknown }>(
       `reading ${table}`,
-      `SELECT symbol, timeframe, ${fromTime('start')} AS start, ${fromTime('"end"')} AS "end", final, rev, ${columns}
-       FROM ${this.s}.${table} WHERE symbol = $1 AND timeframe = $2 AND start >= ${toTime('$3::float8')} AND start < ${toTime('$4::float8')} ORDER BY start${limitClause(limit)}`,
+      limit === undefined ? `${select} ORDER BY start` : `SELECT * FROM (${select} ORDER BY start DESC${limitClause(limit)}) newest ORDER BY start_time`,
       [symbol, timeframe, from, to],
     );
+    for (const r of rows) delete r.start_time;
+    return rows;
   }
 
   private async read<T>(what: string, text: string, params: (string | number)[]): Promise<T[]> {

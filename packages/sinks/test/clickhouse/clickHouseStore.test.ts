@@ -72,6 +72,12 @@ describe('ClickHouseStore on ClickHouse 18.16', () => {
     const symTrades = stored.filter((t) => t.symbol === sym && t.ts >= from && t.ts < to);
     expect(canonical(await store.readTrades({ symbol: sym, from, to }))).toStrictEqual(canonical(symTrades));
     expect(await store.readTrades({ symbol: sym, from, to, limit: 5 })).toHaveLength(5);
+    // A limit on windows keeps the newest, still in time order (one symbol, and all symbols).
+    const symCandles = candles1m.filter((c) => c.symbol === sym);
+    expect(symCandles.length).toBeGreaterThan(3);
+    expect(await store.readCandles({ symbol: sym, timeframe: '1m', limit: 3 })).toStrictEqual(symCandles.slice(-3));
+    expect(await store.readCandles({ timeframe: '1m', limit: 4 })).toStrictEqual(candles1m.slice(-4));
+    expect(await store.readTickCounts({ limit: 2 })).toStrictEqual(latest(emitted.tickCounts).slice(-2));
   });
 
   it('keeps one row per key when the same batch of trades or candles is written twice', async () => {

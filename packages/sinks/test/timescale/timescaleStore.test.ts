@@ -122,6 +122,11 @@ describe.each(servers)('TimescaleStore on $server', ({ url, external, mode }) =>
       const one = await store.readCandles({ symbol: symbols[0]!, timeframe: '1m', ...ALL });
       expect(one.map((c) => c.start)).toEqual([...one.map((c) => c.start)].sort((a, b) => a - b));
       expect(await store.readTrades({ symbol: symbols[0]!, ...ALL, limit: 3 })).toHaveLength(3);
+      // A limit on windows keeps the newest (a chart of the range's end), still in time order.
+      expect(one.length).toBeGreaterThan(3);
+      expect(await store.readCandles({ symbol: symbols[0]!, timeframe: '1m', ...ALL, limit: 3 })).toEqual(one.slice(-3));
+      const ticks1m = await store.readTickCounts({ symbol: symbols[0]!, timeframe: '1m', ...ALL });
+      expect(await store.readTickCounts({ symbol: symbols[0]!, timeframe: '1m', ...ALL, limit: 2 })).toEqual(ticks1m.slice(-2));
     } finally {
       await store.close();
     }
