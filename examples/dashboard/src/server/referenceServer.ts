@@ -24,7 +24,7 @@ import { backfillDemo, ingestInWorker, servingEvents, startDemoPrices, startInge
 import { startLogging } from './serverLogging.js';
 import { ServerMetrics } from './serverMetrics.js';
 import { checkSecurityPosture, openTokenIssuer } from './serverSecurity.js';
-import { closeAfterIngestFailed, closeAfterListenFailed, closeServer } from './serverShutdown.js';
+import { closeAfterIngestFailed, closeServer } from './serverShutdown.js';
 import { startCorrelationSocket, startMarketSocket } from './serverSockets.js';
 import type { StoreBackends } from './storeBackends.js';
 import { userEventsRoutes } from './userEventsRoutes.js';
@@ -96,7 +96,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   try {
     feed = await startIngest({ config, log, inWorker, events, stores, storeSettings, metrics, startPrices });
   } catch (e) {
-    await closeAfterIngestFailed(parts);
+    await closeAfterIngestFailed({ ...parts, accounts, priceSaver, tracing });
     throw e;
   }
   live.feed = feed;
@@ -106,7 +106,8 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
-    await closeAfterListenFailed({ ...parts, feed });
+    // The port is taken, say: everything started so far shuts down as on close().
+    await closeServer({ ...parts, feed, lagTimer, accounts, priceSaver, tracing });
     throw e;
   }
   const { url, port } = announce(app, config, { log, stores, audit });

@@ -25,7 +25,9 @@ export interface ServerParts {
 }
 
 /** The feed could not start: closes what started before it, without waiting for flushes. */
-export async function closeAfterIngestFailed(p: ServerParts): Promise<void> {
+export async function closeAfterIngestFailed(p: ServerParts & Pick<RunningParts, 'accounts' | 'priceSaver' | 'tracing'>): Promise<void> {
+  p.accounts.stop();
+  await p.priceSaver?.close();
   await p.correlationWs.close();
   await p.correlation.stop(0);
   await p.ws.close();
@@ -35,18 +37,7 @@ export async function closeAfterIngestFailed(p: ServerParts): Promise<void> {
   await p.cache.close();
   await p.sessions.close();
   await p.audit.close();
-}
-
-/** The HTTP server could not listen (port taken): stops the feed, then closes what it fed. */
-export async function closeAfterListenFailed(p: ServerParts & { readonly feed: MarketFeed }): Promise<void> {
-  await p.feed.stop();
-  await p.correlationWs.close();
-  await p.correlation.stop(0);
-  await p.ws.close();
-  await p.userEvents.close();
-  await p.stores?.close();
-  await p.sessions.close();
-  await p.audit.close();
+  await p.tracing?.shutdown();
 }
 
 /** A running server's parts, with what only a started server has. */
@@ -59,7 +50,7 @@ export interface RunningParts extends ServerParts {
 }
 
 /**
- * Graceful shutdown, in order: stop intake (lag timer, account streams, the
+ * Graceful shutdown (also when the HTTP server could not listen), in order: stop intake (lag timer, account streams, the
  * feed, which flushes the window jobs), save the demo prices, close the
  * WebSockets, HTTP, user events, the stores (flushing their sinks), the cache,
  * the sessions and the audit trail, then export the last spans.

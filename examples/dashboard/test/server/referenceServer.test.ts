@@ -41,6 +41,24 @@ describe('reference server (embedded)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a port already taken: the second start fails with the address error, leaves no timers or listening sockets behind, and its data dir starts again', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'tickflow-server-taken-'));
+    try {
+      const port = Number(new URL(server.url).port);
+      // Timers and listening sockets of the failed start must not outlive it (the running server's own vary little).
+      const count = (kind: string): number => process.getActiveResourcesInfo().filter((r) => r === kind).length;
+      const before = { timers: count('Timeout'), servers: count('TCPServerWrap') };
+      await expect(startReferenceServer({ ...base, dataDir: dir2, port })).rejects.toThrow(/EADDRINUSE|address already in use/);
+      expect(count('TCPServerWrap')).toBeLessThanOrEqual(before.servers);
+      expect(count('Timeout')).toBeLessThanOrEqual(before.timers);
+      const again = await startReferenceServer({ ...base, dataDir: dir2 });
+      expect(again.port).not.toBe(port);
+      await again.close();
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
   it('lists symbols with their latest candle, anonymously', async () => {
     const symbols = (await (await get('/api/symbols')).json()) as Candle[];
     expect(symbols.map((c) => c.symbol)).toEqual(['SYM0001', 'SYM0002', 'SYM0003']);
