@@ -1,6 +1,6 @@
 import { TickflowError, fromArray, pipeline } from '@tickflow/core';
 import type { DeadLetter, Trade } from '@tickflow/core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchingSink } from './batchingSink.js';
 import type { BreakerState, SinkTarget } from './batchingSink.js';
 import { tradeProblem } from './rowValidation.js';
@@ -47,6 +47,8 @@ class MemoryTarget<T> implements SinkTarget<T> {
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves once the store has been asked for `n` writes (a held write is then in flight). */
+const writesStarted = (target: MemoryTarget<number>, n: number) => vi.waitFor(() => expect(target.calls).toHaveLength(n));
 const fast = { retry: { initialDelay: 1, maxDelay: 5 }, breaker: { resetTimeout: 20 } } as const;
 
 function trade(over: Partial<Trade> = {}): Trade {
@@ -54,6 +56,10 @@ function trade(over: Partial<Trade> = {}): Trade {
 }
 
 describe('BatchingSink', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('splits queued rows into store writes of at most maxBatchSize, in order', async () => {
     const target = new MemoryTarget<number>();
     const sink = new BatchingSink(target, { maxBatchSize: 100, maxBatchAge: 10_000 });
@@ -67,11 +73,13 @@ describe('BatchingSink', () => {
 
   it('writes a partial batch once its oldest row is maxBatchAge old, without a flush', async () => {
     const target = new MemoryTarget<number>();
+    vi.useFakeTimers();
     const sink = new BatchingSink(target, { maxBatchSize: 1_000, maxBatchAge: 40 });
     sink.enqueue(range(10));
-    await sleep(5);
-    expect(target.rows).toEqual([]);
-    await sleep(120);
+    await vi.advanceTimersByTimeAsync(39);
+    expect(target.calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(target.calls).toEqual([10]);
     expect(target.rows).toEqual(range(10));
     await sink.close();
   });
@@ -82,7 +90,7 @@ describe('BatchingSink', () => {
     target.hold();
     let durable = false;
     const p = sink.write(range(5)).then(() => (durable = true));
-    await sleep(10);
+    await writesStarted(target, 1);
     expect(durable).toBe(false);
     target.release();
     await p;
@@ -133,7 +141,7 @@ describe('BatchingSink', () => {
     expect(sink.stats.buffered).toBe(150);
     let released = false;
     void wait!.then(() => (released = true));
-    await sleep(10);
+    await writesStarted(target, 1);
     expect(released).toBe(false);
     target.release();
     await wait;
@@ -149,7 +157,7 @@ describe('BatchingSink', () => {
     const slow: SinkTarget<number> = {
       name: 'slow',
       writeRows: async (rows) => {
-        await sleep(2);
+        await sleep(2); // a slow store on purpose: the pipeline must outrun it
         await target.writeRows(rows);
       },
     };
@@ -213,7 +221,7 @@ describe('BatchingSink', () => {
     const first = sink.close();
     let secondDone = false;
     const second = sink.close().then(() => (secondDone = true));
-    await sleep(10);
+    await writesStarted(target, 1);
     expect(secondDone).toBe(false); // a second close waits for the rows too
     target.release();
     await Promise.all([first, second]);
