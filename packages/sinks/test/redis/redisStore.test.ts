@@ -2,12 +2,13 @@ import { TickflowError, collect, fromArray, keyBy, pipeline, tap } from '@tickfl
 import type { Candle, DeadLetter, Quote, Trade } from '@tickflow/core';
 import { startRedis } from '@tickflow/test-services';
 import type { RunningService } from '@tickflow/test-services';
+import { eventually } from '@tickflow/test-services/eventually';
 import { ohlcv, tumbling } from '@tickflow/windowing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, redis } from '../../src/redis/index.js';
 import type { RedisStoreOptions, RedisUpdate } from '../../src/redis/index.js';
-import { bySymbol, historyOrder, lastTrades, latestCandles, makeQuotes, makeTrades, quiet, rawClient, sleep } from './redisTestKit.js';
+import { bySymbol, historyOrder, lastTrades, latestCandles, makeQuotes, makeTrades, quiet, rawClient } from './redisTestKit.js';
 
 let server: RunningService;
 let raw: Redis;
@@ -183,7 +184,7 @@ describe('RedisStore', () => {
     await s.writeCandles([{ ...produced.values[0]!, rev: newer }]);
     await s.writeCandles([stale]);
     await s.writeTickCounts([{ symbol: 'AAPL', timeframe: '1m', start: 0, end: 60_000, trades: 3, buyTrades: 2, sellTrades: 1, final: true, rev: 1 }]);
-    for (let i = 0; i < 50 && updates.length < 5; i++) await sleep(20);
+    await eventually('the five updates arrived', () => updates.length >= 5);
     await unsubscribe();
     expect(updates.map((u) => u.type)).toEqual(['trades', 'quotes', 'candles', 'candles', 'tickCounts']);
     expect(updates[0]!.items).toEqual(trades);
@@ -191,9 +192,12 @@ describe('RedisStore', () => {
     expect(updates[2]!.items).toEqual(produced.values);
     expect(updates[3]!.items).toEqual([{ ...produced.values[0]!, rev: newer }]);
     expect(updates[4]).toEqual({ type: 'tickCounts', items: [{ symbol: 'AAPL', timeframe: '1m', start: 0, end: 60_000, trades: 3, buyTrades: 2, sellTrades: 1, final: true, rev: 1 }] });
-    // After unsubscribing nothing more arrives.
+    // After unsubscribing nothing more arrives: a second subscriber proves the update was published.
+    const marker: RedisUpdate[] = [];
+    const unsubscribeMarker = await s.subscribe((u) => marker.push(u));
     await s.writeTrades(trades);
-    await sleep(50);
+    await eventually('the second subscriber got the trades', () => marker.some((u) => u.type === 'trades'));
+    await unsubscribeMarker();
     expect(updates).toHaveLength(5);
   });
 
@@ -254,8 +258,8 @@ describe('redis()', () => {
       expect(await s.getCandle(symbol, tf)).toEqual(c);
     }
     expect(sink.stats.rowsWritten).toBe(produced.length);
-    await sleep(50);
-    // Only the checking store's connection is left.
-    expect(Number(/connected_clients:(\d+)/.exec(await raw.info('clients'))![1])).toBe(before + 1);
+    // Only the checking store's connection is left (the server sees the sink's connection go shortly after it closed).
+    const clients = async () => Number(/connected_clients:(\d+)/.exec(await raw.info('clients'))![1]);
+    await eventually('only the checking store is connected', async () => (await clients()) === before + 1);
   });
 });

@@ -69,7 +69,7 @@ export function pacedSource<T>(rows: readonly T[], batchSize: number, pauseMs: n
       for (let i = 0, b = 0; i < rows.length; i += batchSize, b++) {
         await onBatch?.(b);
         yield rows.slice(i, i + batchSize);
-        await sleep(pauseMs);
+        await sleep(pauseMs); // paces the feed on purpose: a live source, so failures land mid-stream
       }
     },
   };
