@@ -2,6 +2,7 @@ import { pipeline } from '@tickflow/core';
 import type { Source, Trade } from '@tickflow/core';
 import { startClickHouse } from '@tickflow/test-services';
 import type { ClickHouseService } from '@tickflow/test-services';
+import { eventually } from '@tickflow/test-services/eventually';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseStore, clickhouse } from '../../src/clickhouse/index.js';
 import { canonical, marketTrades, testDatabase } from './marketData.js';
@@ -27,7 +28,7 @@ function paced(trades: readonly Trade[], size: number, everyMs: number): Source<
     async *read() {
       for (let i = 0; i < trades.length; i += size) {
         yield trades.slice(i, i + size);
-        await sleep(everyMs);
+        await sleep(everyMs); // paces the feed on purpose, so the outage lands mid-stream
       }
     },
   };
@@ -57,11 +58,14 @@ describe('ClickHouse sink during a server outage', () => {
 
     const job = pipeline(paced(trades, batch, 5)).to(sink).run();
     // Let some rows land, then kill the server mid-stream.
-    while (sink.stats.rowsWritten < 3_000) await sleep(10);
+    await eventually('3 000 rows are written', () => sink.stats.rowsWritten >= 3_000, { timeoutMs: 30_000 });
+    const opensAtKill = sink.stats.breakerOpens;
     await server.kill();
-    await sleep(50);
+    // The outage is noticed: the breaker opens. One write is in flight at a time, so none can still succeed after this.
+    await eventually('the breaker opens', () => sink.stats.breakerOpens > opensAtKill, { timeoutMs: 20_000 });
     const writtenAtKill = sink.stats.rowsWritten;
-    await sleep(2_500);
+    // While the server is down a half-open probe fails (the breaker opens again) and the pipeline waits on the full buffer.
+    await eventually('a probe fails and the pipeline waits', () => sink.stats.breakerOpens > opensAtKill + 1 && sink.stats.buffered > maxBufferedRows, { timeoutMs: 20_000 });
     expect(sink.stats.rowsWritten).toBe(writtenAtKill);
     expect(sink.stats.breakerOpens).toBeGreaterThan(0);
     await server.restart();
