@@ -3,6 +3,7 @@ import { syntheticTrades } from '@tickflow/core/synthetic';
 import type { Trade } from '@tickflow/core';
 import { startPostgres } from '@tickflow/test-services';
 import type { PostgresService } from '@tickflow/test-services';
+import { eventually } from '@tickflow/test-services/eventually';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchingSink } from '../../src/batchingSink.js';
 import type { BreakerState } from '../../src/batchingSink.js';
@@ -18,8 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('TimescaleStore outage', () => {
   it('writes every trade exactly once through a PostgreSQL restart mid-stream: breaker opens and closes, the pipeline waits', async () => {
@@ -50,12 +49,15 @@ describe('TimescaleStore outage', () => {
     let down = false;
     try {
       await halfway;
+      const opensAtStop = sink.stats.breakerOpens;
       await pg.stopServer();
       down = true;
-      // A write the server finished just before it stopped may still be acknowledged: let it land first.
-      await sleep(200);
+      // A write the server finished just before it stopped may still be acknowledged: wait until the breaker opens
+      // (one write is in flight at a time, so after that none can still succeed).
+      await eventually('the breaker opens', () => sink.stats.breakerOpens > opensAtStop, { timeoutMs: 20_000 });
       const writtenAtStop = sink.stats.rowsWritten;
-      await sleep(1_300);
+      // A half-open probe fails while the server is down (the breaker opens again), and the pipeline waits on the full buffer.
+      await eventually('a probe fails and the pipeline waits', () => sink.stats.breakerOpens > opensAtStop + 1 && sink.stats.buffered > maxBufferedRows, { timeoutMs: 20_000 });
       // Nothing became durable while the server was down, and the pipeline waits instead of buffering more.
       expect(sink.stats.rowsWritten).toBe(writtenAtStop);
       expect(sink.stats.rowsAccepted - sink.stats.rowsWritten).toBeLessThanOrEqual(maxBufferedRows + batchSize);
