@@ -1,3 +1,4 @@
+// vitest project: integration (a 17 MB flood of a client that never reads takes ~9 s; no services needed)
 // Issue 13: what a hostile client with a valid token could do to everyone else.
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
