@@ -1,6 +1,8 @@
 // The wire protocol shared by the server and the client SDK (docs/protocol.md).
 // No Node or DOM imports: the client entry bundles this file for browsers and React Native.
 import type { RowKinds } from '@tickflow/core';
+// The zod-free entry: this module is part of the browser SDK.
+import { isValidSymbol } from '@tickflow/core/symbols';
 
 /** Version of the wire protocol; part of the subprotocol names. */
 export const PROTOCOL_VERSION = 1;
@@ -142,16 +144,6 @@ export interface ParsedChannel {
 const TIMEFRAME_RE = /^[1-9][0-9]{0,5}(ms|s|m|h|d|w)$/;
 /** A private channel's topic: no `:`, so no name can point at another user's channel. */
 const TOPIC_RE = /^[A-Za-z0-9_.-]{1,32}$/;
-const MAX_SYMBOL = 32;
-
-function validSymbol(s: string): boolean {
-  if (s.length === 0 || s.length > MAX_SYMBOL) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
 
 /**
  * Parses a channel name, or returns why it is not one.
@@ -171,14 +163,14 @@ export function parseChannel(name: string): ParsedChannel | string {
   switch (family) {
     case 'trades':
     case 'quotes':
-      if (!validSymbol(rest)) return `bad symbol in channel "${name.slice(0, 64)}": 1–32 printable ASCII characters without spaces`;
+      if (!isValidSymbol(rest)) return `bad symbol in channel "${name.slice(0, 64)}": 1–32 printable ASCII characters without spaces`;
       return { name, kind: family, symbol: rest, timeframe: undefined };
     case 'candles':
     case 'profile': {
       const last = rest.lastIndexOf(':');
       const symbol = last > 0 ? rest.slice(0, last) : '';
       const timeframe = last > 0 ? rest.slice(last + 1) : '';
-      if (!validSymbol(symbol)) return `bad symbol in channel "${name.slice(0, 64)}": expected ${family}:SYM:TF`;
+      if (!isValidSymbol(symbol)) return `bad symbol in channel "${name.slice(0, 64)}": expected ${family}:SYM:TF`;
       if (!TIMEFRAME_RE.test(timeframe)) return `bad timeframe in channel "${name.slice(0, 64)}": expected a label like 1m, 5m, 1h`;
       return { name, kind: family, symbol, timeframe };
     }
