@@ -142,6 +142,14 @@ describe('README shell blocks', () => {
       expect(pkg.bin?.tickflow).toBeTruthy();
       return;
     }
+    // A contributor's script (`npm run api:update`): it exists, and what it runs is on disk.
+    if (/^npm run [\w:-]+/.test(cmd)) {
+      const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+      const script = pkg.scripts[/^npm run ([\w:-]+)/.exec(cmd)![1]!];
+      expect(script, cmd).toBeTruthy();
+      for (const m of script!.matchAll(/node (\S+\.m?js)/g)) expect(existsSync(join(root, m[1]!)), m[1]).toBe(true);
+      return;
+    }
     // Full mode: its services are not here; every variable it sets must be a setting `serve --help` lists.
     if (/^[A-Z_]+=/.test(cmd)) {
       const help = sh('npx tickflow serve --help', dir);
