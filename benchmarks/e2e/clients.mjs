@@ -17,7 +17,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket } from 'ws';
-import { MSGPACK_SUBPROTOCOL, SHARED_STRUCTURES, sharedStructures } from '@tickflow/ws-server';
+import { MSGPACK_SUBPROTOCOL, SHARED_STRUCTURES, sharedStructures } from '@tickflow/ws-server/protocol';
 import { LatencyHistogram } from './latencyHistogram.mjs';
 import { emptyPhase } from './clientReport.mjs';
 

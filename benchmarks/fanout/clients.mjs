@@ -12,7 +12,7 @@ import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket } from 'ws';
-import { SHARED_STRUCTURES, sharedStructures, MSGPACK_SUBPROTOCOL } from '@tickflow/ws-server';
+import { SHARED_STRUCTURES, sharedStructures, MSGPACK_SUBPROTOCOL } from '@tickflow/ws-server/protocol';
 
 const cfg = JSON.parse(process.env.FANOUT_CLIENTS);
 const { url, conns: N, symbols: SYMBOLS, perConn: PER_CONN, secret, deflate, concurrency } = cfg;

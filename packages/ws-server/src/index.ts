@@ -19,39 +19,8 @@ export { jwtAuth, tokenOf, JwtAuthOptionsSchema } from './jwtAuth.js';
 export type { JwtAuthOptions } from './jwtAuth.js';
 export { redisBridge, RedisBridgeOptionsSchema } from './redisBridge.js';
 export type { RedisBridge, RedisBridgeOptions } from './redisBridge.js';
-export {
-  CloseCode,
-  JSON_SUBPROTOCOL,
-  MSGPACK_SUBPROTOCOL,
-  PROTOCOL_VERSION,
-  ROW_KEY,
-  SHARED_STRUCTURES,
-  parseChannel,
-  sharedStructures,
-} from './protocol.js';
-export type {
-  ChannelName,
-  ChannelKind,
-  KindOfChannel,
-  UserRow,
-  StreamPosition,
-  RowKeyField,
-  RowOfKind,
-  TickerRow,
-  ParsedChannel,
-  WireFormat,
-  ClientMessage,
-  SubscribeMessage,
-  UnsubscribeMessage,
-  ResyncMessage,
-  PingMessage,
-  ServerMessage,
-  WelcomeMessage,
-  SnapshotMessage,
-  DeltaMessage,
-  UnsubscribedMessage,
-  PongMessage,
-  ErrorMessage,
-  ProtocolErrorCode,
-  CloseCodeValue,
-} from './protocol.js';
+// The wire protocol in full (message shapes, subprotocol names, shared MessagePack
+// structures, channel parsing) is @tickflow/ws-server/protocol; the root keeps
+// what the server's options and hooks name.
+export { CloseCode } from './protocol.js';
+export type { ChannelName, ChannelKind, CloseCodeValue, ParsedChannel, UserRow, WireFormat } from './protocol.js';

@@ -1,4 +1,5 @@
-// The wire protocol shared by the server and the client SDK (docs/protocol.md).
+// The wire protocol shared by the server and the client SDK (docs/protocol.md), public as
+// @tickflow/ws-server/protocol for clients in other stacks.
 // No Node or DOM imports: the client entry bundles this file for browsers and React Native.
 import type { RowKinds } from '@tickflow/core';
 // The zod-free entry: this module is part of the browser SDK.

@@ -9,5 +9,4 @@ export { redis } from './redis.js';
 export type { RedisSinkOptions } from './redis.js';
 export { RedisStoreOptionsSchema } from './redisStoreOptions.js';
 export type { RedisStoreOptions } from './redisStoreOptions.js';
-export { parseRedisUpdate } from './redisUpdate.js';
 export type { RedisUpdate } from './redisUpdate.js';

@@ -15,7 +15,8 @@ import { loadChdbConnection, startClickHouse } from '@tickflow/test-services';
 import type { ClickHouseService } from '@tickflow/test-services';
 import { ohlcv, tumbling } from '@tickflow/windowing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseStore, candleViewStatements, clickHouseCapabilities } from '../../src/clickhouse/index.js';
+import { candleViewStatements } from '../../src/clickhouse/candleView.js';
+import { ClickHouseStore, clickHouseCapabilities } from '../../src/clickhouse/index.js';
 import { testDatabase } from './marketData.js';
 
 type ChdbConnection = NonNullable<ClickHouseClientConfigOptions['connection']> & { close(): Promise<void> };

@@ -14,7 +14,8 @@ import type { ClickHouseService } from '@tickflow/test-services';
 import type { CorrelationMatrix } from '@tickflow/windowing';
 import { correlation } from '@tickflow/windowing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseStore, clickHouseCapabilities, clickHouseCorrelationDdl } from '../../src/clickhouse/index.js';
+import { clickHouseCorrelationDdl } from '../../src/clickhouse/correlationMatrices.js';
+import { ClickHouseStore, clickHouseCapabilities } from '../../src/clickhouse/index.js';
 import { testDatabase } from './marketData.js';
 
 type ChdbConnection = NonNullable<ClickHouseClientConfigOptions['connection']> & { close(): Promise<void> };

@@ -12,7 +12,8 @@ import type { Candle, Trade } from '@tickflow/core';
 import { loadChdbConnection } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTrade } from '../../src/clickhouse/clickHouseRows.js';
-import { ClickHouseStore, columnType } from '../../src/clickhouse/index.js';
+import { columnType } from '../../src/clickhouse/clickHouseSchema.js';
+import { ClickHouseStore } from '../../src/clickhouse/index.js';
 import { RowBinaryWriter } from '../../src/clickhouse/rowBinary.js';
 import { canonical, latest, marketTrades, runPipelines } from './marketData.js';
 

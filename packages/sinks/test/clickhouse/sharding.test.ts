@@ -1,7 +1,8 @@
 import { startClickHouseShards } from '@tickflow/test-services';
 import type { ClickHouseShards } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseStore, fnv1a32 } from '../../src/clickhouse/index.js';
+import { ClickHouseStore } from '../../src/clickhouse/index.js';
+import { fnv1a32 } from '../../src/clickhouse/shardOf.js';
 import { canonical, latest, marketTrades, runPipelines, testDatabase } from './marketData.js';
 
 let shards: ClickHouseShards;

@@ -13,7 +13,8 @@ import { collect } from '@tickflow/core';
 import { loadChdbConnection, startClickHouse } from '@tickflow/test-services';
 import type { ClickHouseService } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseUserEvents, clickHouseCapabilities, clickHouseUserEventsDdl } from '../../src/clickhouse/index.js';
+import { ClickHouseUserEvents, clickHouseCapabilities } from '../../src/clickhouse/index.js';
+import { clickHouseUserEventsDdl } from '../../src/clickhouse/userEvents.js';
 import { testDatabase } from './marketData.js';
 
 type ChdbConnection = NonNullable<ClickHouseClientConfigOptions['connection']> & { close(): Promise<void> };
