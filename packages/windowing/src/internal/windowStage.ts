@@ -1,59 +1,20 @@
 import type { KeySelector, TradeColumns } from '@tickflow/core';
 import type { BuildContext, StageContext, WatermarkTracker } from '@tickflow/core/extend';
-import { TickflowError } from '@tickflow/core';
 import { SIDE_BUY, SIDE_SELL, tradeAt } from '@tickflow/core/extend';
-import type { Aggregator, FastRun, WindowRef } from '../aggregator.js';
-import type { AccArena } from './accArena.js';
-import { PackedArena, arenaFor } from './accArena.js';
-import { TimeQueue } from './timeQueue.js';
-import { DIRTY, FINAL, MIXED, NONE, PURGED, WindowTables } from './windowTables.js';
+import type { Aggregator, FastRun } from '../aggregator.js';
+import { PackedArena } from './accArena.js';
+import { WindowLifecycle } from './windowLifecycle.js';
+import type { EmitSpec, LevelSpec } from './windowLevels.js';
+import type { WindowSnapshot } from './windowSnapshot.js';
+import { restoreWindows, snapshotWindows } from './windowSnapshot.js';
+import { MIXED, NONE } from './windowTables.js';
 
-/** One level of windows: a size and a hop; levels above 0 roll up from `source`. */
-export interface LevelSpec {
-  readonly size: number;
-  readonly hop: number;
-  readonly label: string;
-  /** Level whose windows are merged into this one's (−1 for level 0, which reads events). */
-  readonly source: number;
-}
-
-/** How results are emitted (see `EmitMode` in windowOptions). */
-export interface EmitSpec {
-  readonly update: boolean;
-  /** Wall-clock ms between updates of one window; 0 = on every change. */
-  readonly throttle: number;
-}
+export type { EmitSpec, LevelSpec } from './windowLevels.js';
+export type { WindowSnapshot } from './windowSnapshot.js';
 
 const EMPTY = new Float64Array(0);
 /** Slots of the per-event key cache, minus one (a power of two). */
 const KEY_CACHE_MASK = 1023;
-
-/** Numbers per window in a snapshot's `windows` array: key index, level, start, flags, count, closed count, last version. */
-const SNAP_FIELDS = 7;
-
-/** The state of one input's keys in a WindowStage (see `WindowStage.snapshot`). */
-export interface WindowSnapshot {
-  readonly v: 1;
-  /** Geometry the state belongs to (checked on restore): `size/hop/label/source` per level and the grace. */
-  readonly geometry: string;
-  /** Arrival counter (ties of open/close compare it). */
-  readonly seq: number;
-  readonly keys: readonly string[];
-  /** SNAP_FIELDS numbers per open window, higher levels first. */
-  readonly windows: Float64Array;
-  /** Per window: its accumulator, then the merged accumulator of its purged children (or null). */
-  readonly accs: readonly unknown[];
-}
-
-/** The WindowRef handed to `result`: one object, refilled before each call. */
-class MutableWindowRef implements WindowRef {
-  key = '';
-  timeframe = '';
-  start = 0;
-  end = 0;
-  final = false;
-  rev = 0;
-}
 
 /**
  * The event-time window engine behind `tumbling` and `hopping`.
@@ -69,41 +30,27 @@ class MutableWindowRef implements WindowRef {
  * symbols the whole working set stays a few MB and contiguous, which matters
  * more than anything else here: a cache miss to main memory costs 100+ ns,
  * while a window's whole life (create, fire, purge) is a few hundred ns of work.
+ *
+ * The classes beneath it: WindowTables (windowTables.ts, the keys and windows
+ * as typed arrays) and WindowLifecycle (windowLifecycle.ts, creating, firing,
+ * rolling up, emitting and purging windows); this class is the event path.
+ * Checkpoints are windowSnapshot.ts.
  */
-export class WindowStage<In, Out> extends WindowTables<In, Out> {
+export class WindowStage<In, Out> extends WindowLifecycle<In, Out> {
   override readonly columnar: boolean;
-
-
   private readonly keyOf: (event: In) => string;
   private readonly keyIsSymbol: boolean;
   private readonly tsOf: ((event: In) => number) | undefined;
-  private readonly arena: AccArena<In, Out>;
   /** The arena when it is packed (the hot paths call the packed aggregator directly), else null. */
   private readonly packedArena: PackedArena<In, Out> | null;
-  private readonly same: (a: Out, b: Out) => boolean;
-  private readonly fireQ: TimeQueue<number>[];
-  private readonly purgeQ: TimeQueue<number>[];
-  /** Levels whose source is level i. */
-  private readonly dependents: number[][];
-  /** Index d of level j among the dependents of its source. */
-  private readonly depIndex: number[];
   private readonly size0: number;
   private readonly hop0: number;
-  private readonly tumbling0: boolean;
-  private readonly update: boolean;
-  private readonly throttle: number;
-  private readonly keepLastOut: boolean;
   private readonly ctx: StageContext;
-  private readonly ref = new MutableWindowRef();
-  private wm = Number.NEGATIVE_INFINITY;
-  private nextDue = Number.POSITIVE_INFINITY;
-  private seq = 0;
   /** The watermark input of the events being pushed (`setInput`). */
   private curInput = 0;
   /** True once the pipeline has several inputs: lateness is then also judged on the event's own input. */
   private multi = false;
   private readonly tracker: WatermarkTracker;
-  private dirtyList: number[] = [];
   /** Columnar dictionary → key id. */
   private dict: readonly string[] | null = null;
   private dictKey = new Int32Array(0);
@@ -123,15 +70,15 @@ export class WindowStage<In, Out> extends WindowTables<In, Out> {
   private readonly rowAdd: boolean;
 
   constructor(
-    private readonly name: string,
-    private readonly levels: readonly LevelSpec[],
-    private readonly grace: number,
+    name: string,
+    levels: readonly LevelSpec[],
+    grace: number,
     emit: EmitSpec,
     agg: Aggregator<In, unknown, Out>,
     ctx: BuildContext,
     key: KeySelector<unknown>,
   ) {
-    super(levels.length, maxDependents(levels));
+    super(name, levels, grace, emit, agg);
     this.ctx = ctx;
     this.tracker = ctx.watermarks;
     this.fastRun = {
@@ -154,33 +101,13 @@ export class WindowStage<In, Out> extends WindowTables<In, Out> {
     this.keyOf = key.of as (e: In) => string;
     this.keyIsSymbol = key.field === 'symbol';
     this.tsOf = ctx.timestamp as ((e: In) => number) | undefined;
-    this.arena = arenaFor(agg);
     this.packedArena = this.arena instanceof PackedArena ? (this.arena as PackedArena<In, Out>) : null;
-    this.same = (a, b) => agg.same(a, b);
-    this.fireQ = levels.map(() => new TimeQueue<number>());
-    this.purgeQ = levels.map(() => new TimeQueue<number>());
-    this.dependents = levels.map((_, i) => levels.flatMap((l, j) => (l.source === i && j !== i ? [j] : [])));
-    this.depIndex = levels.map((l, j) => (l.source < 0 ? NONE : this.dependents[l.source]!.indexOf(j)));
     const l0 = levels[0]!;
     this.size0 = l0.size;
     this.hop0 = l0.hop;
-    this.tumbling0 = l0.size === l0.hop;
-    this.update = emit.update;
-    this.throttle = emit.throttle;
-    this.keepLastOut = grace > 0 || emit.update;
     if (this.update && this.throttle > 0) ctx.requestTick(this.throttle);
     this.columnar = this.keyIsSymbol && this.tsOf === undefined && this.arena.columnar;
     this.rowAdd = this.columnar && !this.update && this.packedArena !== null && typeof this.packedArena.p.addRow === 'function';
-  }
-
-  /** Number of keys with state (for tests and metrics). */
-  get keyCount(): number {
-    return this.keyNames.length;
-  }
-
-  /** Number of open windows over all keys and levels (for tests and metrics). */
-  get openWindows(): number {
-    return this.openCount;
   }
 
   push(event: In): void {
@@ -422,104 +349,15 @@ export class WindowStage<In, Out> extends WindowTables<In, Out> {
     this.next.finish();
   }
 
-  /** Geometry string of a snapshot: what must match for a restore. */
-  private geometry(): string {
-    return `${this.levels.map((l) => `${l.size}/${l.hop}/${l.label}/${l.source}`).join(',')};grace=${this.grace}`;
-  }
-
-  /**
-   * The open windows (all levels, fired ones still in grace included) of the
-   * keys whose events came on `input`. Throws CHECKPOINT_FAILED when a key
-   * with open windows came on several inputs.
-   */
+  /** The open windows of `input`'s keys (see snapshotWindows in windowSnapshot.ts). */
   override snapshot(input: number): WindowSnapshot {
-    const keys: string[] = [];
-    const meta: number[] = [];
-    const accs: unknown[] = [];
-    const arena = this.arena;
-    for (let k = 0; k < this.keyNames.length; k++) {
-      const ki = this.kInput[k]!;
-      if (ki !== input && ki !== MIXED) continue;
-      let any = false;
-      // Higher levels first, so that a restore finds each window's parents already there.
-      for (let level = this.L - 1; level >= 0; level--) {
-        for (let w = this.kOpen[k * this.L + level]!; w !== NONE; w = this.wNextOpen[w]!) {
-          if (ki === MIXED) {
-            throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: key ${this.keyNames[k]} arrived on several inputs (partitions), so its windows cannot be checkpointed per partition; key the topic by the window key (the symbol)`);
-          }
-          if (!any) {
-            any = true;
-            keys.push(this.keyNames[k]!);
-          }
-          meta.push(keys.length - 1, level, this.wStart[w]!, this.wFlags[w]! & FINAL, this.wCount[w]!, this.wClosedCount[w]!, this.wLastRev[w]!);
-          accs.push(arena.exportAcc(this.wAcc[w]!), this.wClosed[w] === NONE ? null : arena.exportAcc(this.wClosed[w]!));
-        }
-      }
-    }
-    return { v: 1, geometry: this.geometry(), seq: this.seq, keys, windows: Float64Array.from(meta), accs };
+    return snapshotWindows(this, input);
   }
 
-  /** Restores the windows of a `snapshot` as the state of `input`'s keys (before any event of theirs is pushed). */
+  /** Restores what `snapshot` returned as the state of `input`'s keys (see restoreWindows in windowSnapshot.ts). */
   override restore(input: number, state: unknown): void {
-    const st = state as WindowSnapshot;
-    if (st === null || typeof st !== 'object' || st.v !== 1 || !(st.windows instanceof Float64Array)) {
-      throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: not a window checkpoint`);
-    }
-    if (st.geometry !== this.geometry()) {
-      throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: the checkpoint was taken with other windows (${st.geometry}) than this job's (${this.geometry()}); start from an older offset or a new consumer group`);
-    }
-    if (st.seq > this.seq) this.seq = st.seq;
-    const m = st.windows;
-    const arena = this.arena;
-    for (let i = 0, j = 0; i < m.length; i += SNAP_FIELDS, j += 2) {
-      const key = st.keys[m[i]!]!;
-      let k = this.keyIds.get(key);
-      if (k === undefined) k = this.newKey(key);
-      const ki = this.kInput[k]!;
-      this.kInput[k] = ki === NONE || ki === input ? input : MIXED;
-      const level = m[i + 1]!;
-      const start = m[i + 2]!;
-      const end = start + this.levels[level]!.size;
-      const final = m[i + 3]! !== 0;
-      const w = this.allocWindow();
-      this.wStart[w] = start;
-      this.wEnd[w] = end;
-      this.wKey[w] = k;
-      this.wLevel[w] = level;
-      this.wCount[w] = m[i + 4]!;
-      this.wClosedCount[w] = m[i + 5]!;
-      this.wLastRev[w] = m[i + 6]!;
-      this.wFlags[w] = final ? FINAL : 0;
-      this.wAcc[w] = arena.alloc();
-      arena.importAcc(this.wAcc[w]!, st.accs[j]);
-      const closed = st.accs[j + 1];
-      if (closed === null || closed === undefined) this.wClosed[w] = NONE;
-      else {
-        this.wClosed[w] = arena.alloc();
-        arena.importAcc(this.wClosed[w]!, closed);
-      }
-      this.wLastOut[w] = undefined;
-      // A parent purges after its children, so a checkpoint that holds a window holds its parents.
-      this.link(w, k, level, start, false);
-      const due = final ? end + this.grace : end;
-      if (final) this.purgeQ[level]!.add(due, w);
-      else this.fireQ[level]!.add(due, w);
-      if (due < this.nextDue) this.nextDue = due;
-      // The fast path points at the newest open window of the key (any open one would do).
-      if (level === 0 && this.tumbling0 && !final && (this.kCurW[k] === NONE || this.wStart[this.kCurW[k]!]! < start)) this.setCurrent(k, w);
-    }
+    restoreWindows(this, input, state);
   }
-
-  private advanceOwn(wm: number): void {
-    this.wm = wm;
-    if (wm >= this.nextDue) {
-      this.process(wm);
-    }
-  }
-
-  // ---- storage ----
-
-  // ---- event path ----
 
   /** Adds an event (or a columnar row when `cols` is set) outside the current window of its key. */
   private pushSlow(k: number, event: In, ts: number, cols: TradeColumns | null, row: number): void {
@@ -558,267 +396,4 @@ export class WindowStage<In, Out> extends WindowTables<In, Out> {
       });
     }
   }
-
-  /**
-   * Puts window `w` (key `k`, `level`, `start`) on its key's open list and
-   * links it to its parents at the levels that roll up from it: a missing
-   * parent is created when `createParents`, else it is a broken checkpoint.
-   */
-  private link(w: number, k: number, level: number, start: number, createParents: boolean): void {
-    const head = k * this.L + level;
-    this.wNextOpen[w] = this.kOpen[head]!;
-    this.kOpen[head] = w;
-    this.openCount++;
-    if (level > 0) this.wChildren[w] = [];
-    const deps = this.dependents[level]!;
-    const pb = w * this.D;
-    for (let d = 0; d < this.D; d++) this.wParents[pb + d] = NONE;
-    for (let d = 0; d < deps.length; d++) {
-      const pl = deps[d]!;
-      const psize = this.levels[pl]!.size;
-      const pstart = Math.floor(start / psize) * psize;
-      let p = this.findOpen(k, pl, pstart);
-      if (p === NONE) {
-        if (!createParents) throw new TickflowError('CHECKPOINT_FAILED', `${this.name}: the checkpoint of ${this.keyNames[k]} lacks the ${this.levels[pl]!.label} window of its ${this.levels[level]!.label} window at ${start}`);
-        p = this.createWindow(k, pl, pstart, pstart + psize);
-      }
-      this.wChildren[p]!.push(w);
-      this.wParents[pb + d] = p;
-    }
-  }
-
-  private createWindow(k: number, level: number, start: number, end: number): number {
-    const w = this.allocWindow();
-    this.wStart[w] = start;
-    this.wEnd[w] = end;
-    this.wKey[w] = k;
-    this.wLevel[w] = level;
-    this.wCount[w] = 0;
-    this.wClosedCount[w] = 0;
-    this.wLastRev[w] = -1;
-    this.wFlags[w] = 0;
-    this.wAcc[w] = this.arena.alloc();
-    this.wClosed[w] = NONE;
-    this.wLastOut[w] = undefined;
-    this.link(w, k, level, start, true);
-    // A window created after the watermark passed its end fires in `changed`, right after its first event.
-    if (this.wm < end) {
-      this.fireQ[level]!.add(end, w);
-      if (end < this.nextDue) this.nextDue = end;
-    }
-    return w;
-  }
-
-  /** Window `w` changed (an event at level 0, a child at higher levels): emit what the mode asks for. */
-  private changed(w: number): void {
-    const flags = this.wFlags[w]!;
-    if ((flags & FINAL) !== 0) {
-      // A correction inside grace.
-      if (this.wLevel[w]! > 0) this.fold(w);
-      this.emitIfChanged(w);
-    } else if (this.wm >= this.wEnd[w]!) {
-      // Created late (inside grace): it is already due.
-      this.fire(w);
-    } else if (this.update) {
-      if (this.throttle > 0) {
-        if ((flags & DIRTY) === 0) {
-          this.wFlags[w] = flags | DIRTY;
-          this.dirtyList.push(w);
-        }
-        return;
-      }
-      if (this.wLevel[w]! > 0) this.fold(w);
-      this.emitIfChanged(w);
-    } else {
-      return;
-    }
-    const pb = w * this.D;
-    for (let d = 0; d < this.D; d++) {
-      const p = this.wParents[pb + d]!;
-      if (p !== NONE) this.changed(p);
-    }
-  }
-
-  private result(w: number): Out {
-    const ref = this.ref;
-    ref.key = this.keyNames[this.wKey[w]!]!;
-    ref.timeframe = this.levels[this.wLevel[w]!]!.label;
-    ref.start = this.wStart[w]!;
-    ref.end = this.wEnd[w]!;
-    const final = (this.wFlags[w]! & FINAL) !== 0;
-    ref.final = final;
-    ref.rev = this.wCount[w]! * 2 + (final ? 1 : 0);
-    return this.arena.result(this.wAcc[w]!, ref);
-  }
-
-  private fire(w: number): void {
-    const level = this.wLevel[w]!;
-    if (level > 0) this.fold(w);
-    this.wFlags[w] = (this.wFlags[w]! & ~DIRTY) | FINAL;
-    // A fired window leaves the fast path: later events for it are corrections (slow path).
-    const k = this.wKey[w]!;
-    if (level === 0 && this.kCurW[k] === w) {
-      this.kCurStart[k] = Number.POSITIVE_INFINITY;
-      this.kCurEnd[k] = Number.NEGATIVE_INFINITY;
-    }
-    const out = this.result(w);
-    if (this.keepLastOut) this.wLastOut[w] = out;
-    this.wLastRev[w] = this.ref.rev;
-    this.next.push(out);
-    const purgeAt = this.wEnd[w]! + this.grace;
-    this.purgeQ[level]!.add(purgeAt, w);
-    if (purgeAt < this.nextDue) this.nextDue = purgeAt;
-  }
-
-  /**
-   * Emits the window unless nothing changed since its last emission. The
-   * version (2 × events + final) changes with every event, so a window that
-   * took an event is always emitted: the version a replay ends on is the one
-   * an uninterrupted run ends on.
-   */
-  private emitIfChanged(w: number): void {
-    const out = this.result(w);
-    const rev = this.ref.rev;
-    const last = this.wLastOut[w];
-    if (rev === this.wLastRev[w] && last !== undefined && this.same(last, out)) return;
-    this.wLastOut[w] = out;
-    this.wLastRev[w] = rev;
-    this.next.push(out);
-  }
-
-  /** Recomputes a higher-level window's accumulator: purged children's merged part plus the open children. */
-  private fold(w: number): void {
-    const arena = this.arena;
-    arena.release(this.wAcc[w]!);
-    const h = arena.alloc();
-    const closed = this.wClosed[w]!;
-    if (closed !== NONE) arena.merge(h, closed);
-    const children = this.wChildren[w]!;
-    let count = this.wClosedCount[w]!;
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i]!;
-      arena.merge(h, this.wAcc[c]!);
-      count += this.wCount[c]!;
-    }
-    this.wAcc[w] = h;
-    this.wCount[w] = count;
-  }
-
-  private flushDirty(): void {
-    const list = this.dirtyList;
-    this.dirtyList = [];
-    for (let i = 0; i < list.length; i++) {
-      const w = list[i]!;
-      const flags = this.wFlags[w]!;
-      if ((flags & DIRTY) === 0) continue;
-      this.wFlags[w] = flags & ~DIRTY;
-      if ((flags & (PURGED | FINAL)) !== 0) continue;
-      this.emitUpdateChain(w);
-    }
-  }
-
-  private emitUpdateChain(w: number): void {
-    if (this.wLevel[w]! > 0) this.fold(w);
-    this.emitIfChanged(w);
-    const pb = w * this.D;
-    for (let d = 0; d < this.D; d++) {
-      const p = this.wParents[pb + d]!;
-      if (p !== NONE && (this.wFlags[p]! & (FINAL | PURGED)) === 0) this.emitUpdateChain(p);
-    }
-  }
-
-  /** Fires and purges everything due at `wm`, earliest time first; at equal times fires before purges, lower levels first. */
-  private process(wm: number): void {
-    const L = this.L;
-    for (;;) {
-      // Strict comparisons: lower levels win ties among fires and among purges; fires win ties over purges.
-      let bestTime = Number.POSITIVE_INFINITY;
-      let bestLevel = -1;
-      let bestIsFire = false;
-      for (let l = 0; l < L; l++) {
-        const f = this.fireQ[l]!.peekTime();
-        if (f < bestTime) {
-          bestTime = f;
-          bestLevel = l;
-          bestIsFire = true;
-        }
-      }
-      for (let l = 0; l < L; l++) {
-        const p = this.purgeQ[l]!.peekTime();
-        if (p < bestTime) {
-          bestTime = p;
-          bestLevel = l;
-          bestIsFire = false;
-        }
-      }
-      if (bestLevel < 0 || bestTime > wm) {
-        this.nextDue = bestTime;
-        return;
-      }
-      if (bestIsFire) {
-        const group = this.fireQ[bestLevel]!.shift();
-        for (let i = 0; i < group.length; i++) {
-          const w = group[i]!;
-          if ((this.wFlags[w]! & (FINAL | PURGED)) === 0) this.fire(w);
-        }
-      } else {
-        const group = this.purgeQ[bestLevel]!.shift();
-        for (let i = 0; i < group.length; i++) this.purge(group[i]!);
-      }
-    }
-  }
-
-  private purge(w: number): void {
-    const flags = this.wFlags[w]!;
-    if ((flags & PURGED) !== 0) return;
-    this.wFlags[w] = PURGED;
-    const k = this.wKey[w]!;
-    const level = this.wLevel[w]!;
-    // Unlink from the key's open list.
-    const head = k * this.L + level;
-    let prev = NONE;
-    let cur = this.kOpen[head]!;
-    while (cur !== NONE && cur !== w) {
-      prev = cur;
-      cur = this.wNextOpen[cur]!;
-    }
-    if (cur === w) {
-      if (prev === NONE) this.kOpen[head] = this.wNextOpen[w]!;
-      else this.wNextOpen[prev] = this.wNextOpen[w]!;
-    }
-    this.openCount--;
-    if (level === 0 && this.kCurW[k] === w) this.setCurrent(k, NONE);
-    const arena = this.arena;
-    const acc = this.wAcc[w]!;
-    const pb = w * this.D;
-    for (let d = 0; d < this.D; d++) {
-      const p = this.wParents[pb + d]!;
-      if (p === NONE || (this.wFlags[p]! & PURGED) !== 0) continue;
-      if (this.wClosed[p] === NONE) this.wClosed[p] = arena.alloc();
-      arena.merge(this.wClosed[p]!, acc);
-      this.wClosedCount[p]! += this.wCount[w]!;
-      const siblings = this.wChildren[p]!;
-      const i = siblings.indexOf(w);
-      if (i >= 0) siblings.splice(i, 1);
-    }
-    arena.release(acc);
-    if (this.wClosed[w] !== NONE) arena.release(this.wClosed[w]!);
-    this.wAcc[w] = NONE;
-    this.wClosed[w] = NONE;
-    this.wChildren[w] = null;
-    this.wLastOut[w] = undefined;
-    // Children never outlive their parents (same grace, children purge first), so the id is unreferenced.
-    this.wFree.push(w);
-  }
-}
-
-/** The most levels that roll up from any one level (at least 1): parent links per window. */
-function maxDependents(levels: readonly LevelSpec[]): number {
-  let most = 1;
-  for (let i = 0; i < levels.length; i++) {
-    let n = 0;
-    for (let j = 0; j < levels.length; j++) if (j !== i && levels[j]!.source === i) n++;
-    if (n > most) most = n;
-  }
-  return most;
 }

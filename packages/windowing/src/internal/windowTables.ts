@@ -12,45 +12,49 @@ export const PURGED = 4;
 /**
  * The keys and windows of a window stage as dense integer ids into typed
  * arrays (struct of arrays), with their allocation, growth and lookups. Ids
- * are recycled; every array grows by doubling. WindowStage (windowStage.ts)
- * adds the event path, firing, rollups, emission and checkpoints on top.
+ * are recycled; every array grows by doubling. WindowLifecycle
+ * (windowLifecycle.ts) adds creating, firing, rolling up and purging windows
+ * on top, WindowStage (windowStage.ts) the event path. The tables and lookups
+ * are public because the checkpoint functions (windowSnapshot.ts) read and
+ * refill them; only the allocator's bookkeeping is protected. The class is
+ * internal to this package (no entry exports it).
  */
 export abstract class WindowTables<In, Out> extends Stage<In, Out> {
   // ---- keys ----
-  protected readonly keyIds = new Map<string, number>();
-  protected keyNames: string[] = [];
+  readonly keyIds = new Map<string, number>();
+  keyNames: string[] = [];
   /** Current level-0 window of each key: [start, end) and window id (fast path). */
-  protected kCurStart = new Float64Array(64);
-  protected kCurEnd = new Float64Array(64);
-  protected kCurW = new Int32Array(64);
+  kCurStart = new Float64Array(64);
+  kCurEnd = new Float64Array(64);
+  kCurW = new Int32Array(64);
   /** Head of each key's list of open windows, per level: kOpen[k * L + level]. */
-  protected kOpen: Int32Array;
+  kOpen: Int32Array;
   /** The watermark input each key's events come on (NONE before the first, MIXED when several). */
-  protected kInput = new Int32Array(64).fill(NONE);
+  kInput = new Int32Array(64).fill(NONE);
 
   // ---- windows ----
-  protected wStart = new Float64Array(256);
-  protected wEnd = new Float64Array(256);
-  protected wKey = new Int32Array(256);
-  protected wLevel = new Int32Array(256);
+  wStart = new Float64Array(256);
+  wEnd = new Float64Array(256);
+  wKey = new Int32Array(256);
+  wLevel = new Int32Array(256);
   /** Events folded into the window (its children's, for levels > 0): the version is 2 × this + final. */
-  protected wCount = new Float64Array(256);
+  wCount = new Float64Array(256);
   /** Events of purged children already merged into `wClosed` (levels > 0). */
-  protected wClosedCount = new Float64Array(256);
+  wClosedCount = new Float64Array(256);
   /** Version of the last emission (−1 before the first). */
-  protected wLastRev = new Float64Array(256);
-  protected wFlags = new Uint8Array(256);
-  protected wAcc = new Int32Array(256);
+  wLastRev = new Float64Array(256);
+  wFlags = new Uint8Array(256);
+  wAcc = new Int32Array(256);
   /** Next window in the key's open list of the same level. */
-  protected wNextOpen = new Int32Array(256);
+  wNextOpen = new Int32Array(256);
   /** Merged accumulator of purged children (levels > 0), or NONE. */
-  protected wClosed = new Int32Array(256);
+  wClosed = new Int32Array(256);
   /** Parents per window: wParents[w * D + d] for each dependent level d (NONE when absent). */
-  protected wParents: Int32Array;
+  wParents: Int32Array;
   /** Open children of higher-level windows. */
-  protected wChildren: (number[] | null)[] = [];
+  wChildren: (number[] | null)[] = [];
   /** Last emitted result, kept only while corrections or updates can follow. */
-  protected wLastOut: (Out | undefined)[] = [];
+  wLastOut: (Out | undefined)[] = [];
   protected wCap = 256;
   protected wTop = 0;
   protected wFree: number[] = [];
@@ -61,15 +65,25 @@ export abstract class WindowTables<In, Out> extends Stage<In, Out> {
    * @param D most levels that roll up from one level (parent links per window)
    */
   protected constructor(
-    protected readonly L: number,
-    protected readonly D: number,
+    readonly L: number,
+    readonly D: number,
   ) {
     super();
     this.kOpen = new Int32Array(64 * L).fill(NONE);
     this.wParents = new Int32Array(this.wCap * D).fill(NONE);
   }
 
-  protected newKey(key: string): number {
+  /** Number of keys with state (for tests and metrics). */
+  get keyCount(): number {
+    return this.keyNames.length;
+  }
+
+  /** Number of open windows over all keys and levels (for tests and metrics). */
+  get openWindows(): number {
+    return this.openCount;
+  }
+
+  newKey(key: string): number {
     const k = this.keyNames.length;
     this.keyNames.push(key);
     this.keyIds.set(key, k);
@@ -89,7 +103,7 @@ export abstract class WindowTables<In, Out> extends Stage<In, Out> {
     return k;
   }
 
-  protected allocWindow(): number {
+  allocWindow(): number {
     const free = this.wFree.pop();
     if (free !== undefined) return free;
     const w = this.wTop++;
@@ -115,7 +129,7 @@ export abstract class WindowTables<In, Out> extends Stage<In, Out> {
   }
 
   /** Points a key's fast path at window `w`, or at nothing (NONE, or a final window). */
-  protected setCurrent(k: number, w: number): void {
+  setCurrent(k: number, w: number): void {
     this.kCurW[k] = w;
     if (w === NONE || (this.wFlags[w]! & FINAL) !== 0) {
       this.kCurStart[k] = Number.POSITIVE_INFINITY;
@@ -126,7 +140,7 @@ export abstract class WindowTables<In, Out> extends Stage<In, Out> {
     }
   }
 
-  protected findOpen(k: number, level: number, start: number): number {
+  findOpen(k: number, level: number, start: number): number {
     let w = this.kOpen[k * this.L + level]!;
     while (w !== NONE) {
       if (this.wStart[w] === start) return w;
