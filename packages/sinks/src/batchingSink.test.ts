@@ -2,7 +2,7 @@ import { TickflowError, fromArray, pipeline } from '@tickflow/core';
 import type { DeadLetter, Trade } from '@tickflow/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchingSink } from './batchingSink.js';
-import type { BreakerState, SinkTarget } from './batchingSink.js';
+import type { BreakerState, SinkTarget } from './sink.js';
 import { tradeProblem } from './rowValidation.js';
 
 /**

@@ -1,139 +1,13 @@
-import { DurationSchema, TickflowError, describeError, formatIssues, ms, toOutput } from '@tickflow/core';
-import type { DeadLetter, Output, OutputLike } from '@tickflow/core';
+import { TickflowError, describeError, formatIssues, ms, toOutput } from '@tickflow/core';
+import type { DeadLetter, Output } from '@tickflow/core';
 import { currentTracer } from '@tickflow/core/tracing';
 import type { TraceContext, TraceSpan, Tracer } from '@tickflow/core/tracing';
 import { EventEmitter } from 'eventemitter3';
-import CircuitBreaker from 'opossum';
-import { z } from 'zod';
-import { backoffDelay } from './backoff.js';
-import type { BackoffSettings } from './backoff.js';
-
-/** State of a sink's circuit breaker: `closed` (writing), `open` (failing fast), `halfOpen` (one probe allowed). */
-export type BreakerState = 'closed' | 'open' | 'halfOpen';
-
-/**
- * What a store adapter implements: one durable, idempotent write of a batch
- * of rows. A `BatchingSink` adds batching, retries, the circuit breaker and
- * backpressure around it.
- */
-export interface SinkTarget<T> {
-  /** Name used in errors, logs and metrics (e.g. `clickhouse:ohlc`). */
-  readonly name: string;
-  /** Why a row must not reach the store, or undefined when it is fine. Rejected rows go to the dead-letter output. */
-  validate?(row: T): string | undefined;
-  /** Writes rows durably. Must be idempotent: writing a row twice leaves one row per key. Throws on failure. */
-  writeRows(rows: readonly T[]): Promise<void>;
-  /** Releases connections; called once by `close()` after the last write. */
-  close?(): Promise<void>;
-}
-
-/** Counters and state of a sink, for metrics and tests. */
-export interface SinkStats {
-  readonly name: string;
-  /** Rows accepted for writing (valid ones). */
-  readonly rowsAccepted: number;
-  /** Rows durably written. */
-  readonly rowsWritten: number;
-  /** Store writes that succeeded. */
-  readonly batchesWritten: number;
-  /** Rows rejected by validation (sent to the dead-letter output). */
-  readonly rowsRejected: number;
-  /** Rows given up after `retry.maxAttempts` failed writes (sent to the dead-letter output). */
-  readonly rowsFailed: number;
-  /** Failed store writes that were retried. */
-  readonly retries: number;
-  /** Rows accepted and not yet durable (queued or in flight). */
-  readonly buffered: number;
-  /** Highest `buffered` seen. */
-  readonly maxBuffered: number;
-  /** Times `enqueue`/`write` made the caller wait because the buffer was full. */
-  readonly backpressureWaits: number;
-  readonly breaker: BreakerState;
-  /** Times the breaker opened. */
-  readonly breakerOpens: number;
-  /** The last write error, if any. */
-  readonly lastError: string | undefined;
-}
-
-/** Events a sink emits (listen with `sink.on(name, fn)`). */
-export interface SinkEvents {
-  /** A batch became durable. */
-  written: (info: { rows: number; attempts: number; ms: number }) => void;
-  /** A write failed and will be retried after `delayMs`. */
-  retry: (info: { attempt: number; delayMs: number; error: TickflowError }) => void;
-  /** The circuit breaker changed state. */
-  breaker: (state: BreakerState) => void;
-  /** A row went to the dead-letter output. */
-  deadLetter: (letter: DeadLetter) => void;
-}
-
-
-/** Options of every sink: batching, buffer bound, retry, circuit breaker, dead letters. */
-export const SinkOptionsSchema = z.object({
-  /** Most rows per store write. Default 5 000. */
-  maxBatchSize: z.number().int().positive().default(5_000),
-  /** Longest a row waits for its batch to fill before it is written anyway. Default 200 ms. */
-  maxBatchAge: DurationSchema.default(200),
-  /** Rows accepted but not yet durable beyond which callers wait (backpressure). Default 100 000. */
-  maxBufferedRows: z.number().int().positive().default(100_000),
-  retry: z
-    .object({
-      /** First retry delay. Default 50 ms. */
-      initialDelay: DurationSchema.default(50),
-      /** Longest delay between retries. Default 5 s. */
-      maxDelay: DurationSchema.default(5_000),
-      /** Growth per retry. Default 2. */
-      factor: z.number().min(1).default(2),
-      /** Attempts per batch before its rows go to the dead-letter output. Default: retry for ever (nothing is dropped). */
-      maxAttempts: z.number().int().positive().or(z.literal(Infinity)).default(Infinity),
-    })
-    .prefault({}),
-  breaker: z
-    .object({
-      /** Error percentage over the rolling window that opens the breaker. Default 50. */
-      errorThresholdPercentage: z.number().min(1).max(100).default(50),
-      /** Writes in the rolling window before the breaker may open. Default 3. */
-      volumeThreshold: z.number().int().nonnegative().default(3),
-      /** How long the breaker stays open before a half-open probe. Default 2 s. */
-      resetTimeout: DurationSchema.default(2_000),
-      /** Rolling window of the error statistics. Default 10 s. */
-      rollingWindow: DurationSchema.default(10_000),
-      /** A store write slower than this counts as failed (and is retried; writes are idempotent). Default 30 s. */
-      timeout: DurationSchema.default(30_000),
-    })
-    .prefault({}),
-});
-
-/** Options of every sink (see SinkOptionsSchema for defaults). */
-export type SinkOptions = z.input<typeof SinkOptionsSchema> & {
-  /** Where rejected rows go, with the reason. Default: counted, emitted as `deadLetter` events, and warned about once. */
-  readonly deadLetter?: OutputLike<DeadLetter> | undefined;
-  /** Called with warnings (default console.warn). */
-  readonly warn?: ((message: string) => void) | undefined;
-};
-
-/**
- * A sink: an Output that the pipeline feeds through `enqueue` (returns at
- * once while the buffer has room, a promise when it is full), plus `write`
- * for callers that want to know when their rows are durable.
- */
-export interface Sink<T> extends Output<T> {
-  readonly name: string;
-  /** Queues a batch and resolves when every row of it is durable (or rejects if its rows were given up). */
-  write(batch: readonly T[]): Promise<void>;
-  /** Queues a batch; returns a promise only when the buffer is full (wait for it: that is the backpressure). */
-  enqueue(batch: readonly T[]): void | Promise<void>;
-  /** Writes everything queued now and resolves when it is durable. */
-  flush(): Promise<void>;
-  /** Flushes, then releases the store connection. Further writes throw `SINK_CLOSED`. */
-  close(): Promise<void>;
-  /** Counters and breaker state. */
-  readonly stats: SinkStats;
-  /** Listens to `written`, `retry`, `breaker` and `deadLetter` events (for metrics and logs). */
-  on<E extends EventEmitter.EventNames<SinkEvents>>(event: E, listener: EventEmitter.EventListener<SinkEvents, E>): this;
-  /** Removes a listener added with `on`. */
-  off<E extends EventEmitter.EventNames<SinkEvents>>(event: E, listener?: EventEmitter.EventListener<SinkEvents, E>): this;
-}
+import { RetryingWriter } from './retryingWriter.js';
+import { RowQueue } from './rowQueue.js';
+import type { BreakerState, Sink, SinkEvents, SinkStats, SinkTarget } from './sink.js';
+import { SinkOptionsSchema } from './sinkOptions.js';
+import type { SinkOptions } from './sinkOptions.js';
 
 interface Ticket {
   readonly from: number;
@@ -162,19 +36,13 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
   private readonly maxBatchSize: number;
   private readonly maxBatchAgeMs: number;
   private readonly maxBufferedRows: number;
-  private readonly maxAttempts: number;
-  private readonly backoff: BackoffSettings;
-  private readonly breakerImpl: CircuitBreaker<[readonly T[]], void>;
+  private readonly writer: RetryingWriter<T>;
   private readonly deadLetterOut: Output<DeadLetter> | undefined;
   private readonly warn: (message: string) => void;
 
   // Queue of accepted rows: chunks as given, with arrival times; rows are
   // numbered in acceptance order (seq), so "durable up to seq" is one number.
-  private chunks: (readonly T[])[] = [];
-  private chunkTimes: number[] = [];
-  private chunkHead = 0;
-  private rowHead = 0;
-  private queued = 0;
+  private readonly queue = new RowQueue<T>();
   private acceptedSeq = 0;
   private takenSeq = 0;
   private doneSeq = 0;
@@ -209,22 +77,24 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     this.maxBatchSize = o.maxBatchSize;
     this.maxBatchAgeMs = ms(o.maxBatchAge, 'maxBatchAge');
     this.maxBufferedRows = Math.max(o.maxBufferedRows, 1);
-    this.maxAttempts = o.retry.maxAttempts;
-    this.backoff = { initialDelayMs: ms(o.retry.initialDelay, 'retry.initialDelay'), maxDelayMs: ms(o.retry.maxDelay, 'retry.maxDelay'), factor: o.retry.factor };
     this.deadLetterOut = options.deadLetter === undefined ? undefined : toOutput(options.deadLetter);
     this.warn = options.warn ?? ((m) => console.warn(m));
-    const timeout = ms(o.breaker.timeout, 'breaker.timeout');
-    this.breakerImpl = new CircuitBreaker((rows: readonly T[]) => this.target.writeRows(rows), {
-      name: target.name,
-      timeout: timeout > 0 ? timeout : false,
-      resetTimeout: ms(o.breaker.resetTimeout, 'breaker.resetTimeout'),
-      rollingCountTimeout: ms(o.breaker.rollingWindow, 'breaker.rollingWindow'),
-      errorThresholdPercentage: o.breaker.errorThresholdPercentage,
-      volumeThreshold: o.breaker.volumeThreshold,
+    this.writer = new RetryingWriter(target, o, {
+      written: (rows, attempts, elapsedMs) => {
+        this.counts.rowsWritten += rows;
+        this.counts.batchesWritten++;
+        this.emit('written', { rows, attempts, ms: elapsedMs });
+      },
+      failed: (error) => {
+        this.lastError = error.message;
+      },
+      retry: (info) => {
+        this.counts.retries++;
+        this.emit('retry', info);
+      },
+      gaveUp: (rows, attempts, cause) => this.giveUp(rows, attempts, cause),
+      breaker: (state) => this.setBreaker(state),
     });
-    this.breakerImpl.on('open', () => this.setBreaker('open'));
-    this.breakerImpl.on('halfOpen', () => this.setBreaker('halfOpen'));
-    this.breakerImpl.on('close', () => this.setBreaker('closed'));
   }
 
   /** Counters and breaker state. */
@@ -270,7 +140,7 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     } finally {
       this.closed = true;
       if (this.timer !== undefined) clearTimeout(this.timer);
-      this.breakerImpl.shutdown();
+      this.writer.shutdown();
       await this.target.close?.();
     }
   }
@@ -295,9 +165,7 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     if (rows.length === 0) return;
     const tracer = currentTracer();
     if (tracer !== undefined) this.noteTrace(tracer);
-    this.chunks.push(rows);
-    this.chunkTimes.push(Date.now());
-    this.queued += rows.length;
+    this.queue.push(rows, Date.now());
     this.acceptedSeq += rows.length;
     const buffered = this.acceptedSeq - this.doneSeq;
     if (buffered > this.counts.maxBuffered) this.counts.maxBuffered = buffered;
@@ -346,15 +214,15 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
   }
 
   private urgent(): boolean {
-    return this.closing || this.takenSeq < this.flushUntil || this.queued >= this.maxBatchSize;
+    return this.closing || this.takenSeq < this.flushUntil || this.queue.length >= this.maxBatchSize;
   }
 
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queued > 0) {
+      while (this.queue.length > 0) {
         if (!this.urgent()) {
-          const wait = this.chunkTimes[this.chunkHead]! + this.maxBatchAgeMs - Date.now();
+          const wait = this.queue.oldestTime() + this.maxBatchAgeMs - Date.now();
           if (wait > 0) {
             if (this.timer === undefined) {
               this.timer = setTimeout(() => {
@@ -366,10 +234,12 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
           }
         }
         const from = this.takenSeq;
-        const rows = this.take(Math.min(this.maxBatchSize, this.queued));
+        const n = Math.min(this.maxBatchSize, this.queue.length);
+        this.takenSeq += n;
+        const rows = this.queue.take(n);
         const tracer = currentTracer();
         const span = tracer === undefined ? undefined : this.writeSpan(tracer, rows.length);
-        const ok = await this.writeWithRetry(rows);
+        const ok = await this.writer.write(rows);
         span?.end(ok ? undefined : new Error(this.lastError));
         if (!ok) this.failedRanges.push([from, from + rows.length]);
         this.doneSeq += rows.length;
@@ -395,66 +265,12 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
     return span;
   }
 
-  /** Takes the next `n` rows off the queue (the caller's array itself when it is exactly one whole chunk). */
-  private take(n: number): readonly T[] {
-    this.queued -= n;
-    this.takenSeq += n;
-    const first = this.chunks[this.chunkHead]!;
-    if (this.rowHead === 0 && first.length === n) {
-      this.dropChunk();
-      return first;
-    }
-    const out: T[] = new Array<T>(n);
-    let k = 0;
-    while (k < n) {
-      const chunk = this.chunks[this.chunkHead]!;
-      const m = Math.min(n - k, chunk.length - this.rowHead);
-      for (let i = 0; i < m; i++) out[k++] = chunk[this.rowHead + i]!;
-      this.rowHead += m;
-      if (this.rowHead === chunk.length) this.dropChunk();
-    }
-    return out;
-  }
-
-  private dropChunk(): void {
-    this.chunkHead++;
-    this.rowHead = 0;
-    if (this.chunkHead === this.chunks.length) {
-      this.chunks = [];
-      this.chunkTimes = [];
-      this.chunkHead = 0;
-    } else if (this.chunkHead > 1024) {
-      this.chunks = this.chunks.slice(this.chunkHead);
-      this.chunkTimes = this.chunkTimes.slice(this.chunkHead);
-      this.chunkHead = 0;
-    }
-  }
-
-  private async writeWithRetry(rows: readonly T[]): Promise<boolean> {
-    const t0 = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.breakerImpl.fire(rows);
-        this.counts.rowsWritten += rows.length;
-        this.counts.batchesWritten++;
-        this.emit('written', { rows: rows.length, attempts: attempt, ms: Date.now() - t0 });
-        return true;
-      } catch (e) {
-        const error = new TickflowError('SINK_FAILED', `sink "${this.name}": writing ${rows.length} rows failed (attempt ${attempt}): ${describeError(e)}`, { cause: e });
-        this.lastError = error.message;
-        if (attempt >= this.maxAttempts) {
-          this.counts.rowsFailed += rows.length;
-          const letters: DeadLetter[] = [];
-          for (let i = 0; i < rows.length; i++) letters.push({ reason: `${this.name}: gave up after ${attempt} attempts: ${describeError(e)}`, input: rows[i], origin: this.name });
-          this.sendDeadLetters(letters);
-          return false;
-        }
-        this.counts.retries++;
-        const delayMs = backoffDelay(attempt, this.backoff);
-        this.emit('retry', { attempt, delayMs, error });
-        await new Promise((r) => setTimeout(r, delayMs));
-      }
-    }
+  /** A batch failed `retry.maxAttempts` times: its rows go to the dead-letter output with the last error. */
+  private giveUp(rows: readonly T[], attempt: number, e: unknown): void {
+    this.counts.rowsFailed += rows.length;
+    const letters: DeadLetter[] = [];
+    for (let i = 0; i < rows.length; i++) letters.push({ reason: `${this.name}: gave up after ${attempt} attempts: ${describeError(e)}`, input: rows[i], origin: this.name });
+    this.sendDeadLetters(letters);
   }
 
   /** Resolves tickets whose rows are all done, wakes writers waiting for room. */
@@ -469,7 +285,7 @@ export class BatchingSink<T> extends EventEmitter<SinkEvents> implements Sink<T>
         }
         const failed = this.failedRanges.find(([a, b]) => a < t.to && b > t.from);
         if (failed === undefined) t.resolve();
-        else t.reject(new TickflowError('SINK_FAILED', `sink "${this.name}": ${failed[1] - failed[0]} rows were given up after ${this.maxAttempts} attempts (${this.lastError ?? 'unknown error'}); they went to the dead-letter output`));
+        else t.reject(new TickflowError('SINK_FAILED', `sink "${this.name}": ${failed[1] - failed[0]} rows were given up after ${this.writer.maxAttempts} attempts (${this.lastError ?? 'unknown error'}); they went to the dead-letter output`));
       }
       this.tickets = waiting;
     }

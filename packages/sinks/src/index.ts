@@ -9,8 +9,10 @@
 // owns its connection; a connected store's `store.sink(kind, sinkOptions)` returns
 // the same `Sink<Row>` on the store's connection. The ClickHouse and the
 // Timescale store are both a `RangeStore` (range reads by symbol and time).
-export { BatchingSink, SinkOptionsSchema } from './batchingSink.js';
-export type { BreakerState, Sink, SinkEvents, SinkOptions, SinkStats, SinkTarget } from './batchingSink.js';
+export { BatchingSink } from './batchingSink.js';
+export type { BreakerState, Sink, SinkEvents, SinkStats, SinkTarget } from './sink.js';
+export { SinkOptionsSchema } from './sinkOptions.js';
+export type { SinkOptions } from './sinkOptions.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffSettings } from './backoff.js';
 export type { RangeQuery, RangeStore, WindowRangeQuery } from './rangeStore.js';

@@ -1,5 +1,5 @@
-import { SinkOptionsSchema } from './batchingSink.js';
-import type { SinkOptions } from './batchingSink.js';
+import { SinkOptionsSchema } from './sinkOptions.js';
+import type { SinkOptions } from './sinkOptions.js';
 
 const SINK_KEYS: ReadonlySet<string> = new Set([...Object.keys(SinkOptionsSchema.shape), 'deadLetter', 'warn']);
 

@@ -1,5 +1,6 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import type { Sink, SinkOptions } from './batchingSink.js';
+import type { Sink } from './sink.js';
+import type { SinkOptions } from './sinkOptions.js';
 
 /** A time range of one symbol: `from` inclusive, `to` exclusive, UTC epoch ms. */
 export interface RangeQuery {

@@ -1,7 +1,8 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { TickflowError } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions } from '../batchingSink.js';
+import type { Sink } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 import type { RangeStore } from '../rangeStore.js';
 import { TradeKeyer } from '../tradeKey.js';
 import type { TradeKeyOf } from '../tradeKey.js';

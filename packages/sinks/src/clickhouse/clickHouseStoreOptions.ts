@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { DurationSchema, TickflowError, formatIssues, parseDuration } from '@tickflow/core';
 import { z } from 'zod';
-import type { SinkOptions } from '../batchingSink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 
 const TimeframeListSchema = z.array(z.string().regex(/^[0-9]+(ms|s|m|h|d|w)$/, 'timeframes are labels like "1m", "5m", "1h"')).min(1);
 

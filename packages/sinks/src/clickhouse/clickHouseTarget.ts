@@ -1,5 +1,5 @@
 import type { Trade } from '@tickflow/core';
-import type { SinkTarget } from '../batchingSink.js';
+import type { SinkTarget } from '../sink.js';
 import { TradeKeyer } from '../tradeKey.js';
 import type { TradeKeyOf } from '../tradeKey.js';
 import { rowProblem } from './clickHouseRowKinds.js';

@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { TickflowError, describeError, parseDuration } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkTarget } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 import type { CorrelationMatrixQuery, CorrelationMatrixRow } from '../timescale/correlationMatrices.js';
 import type { ClickHouseCapabilities } from './clickHouseSchema.js';
 import { columnType, msToTime, quoteIdent, quoteString, timeToMs } from './clickHouseSchema.js';

@@ -2,7 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { InvalidEvent, TickflowError, describeError, normalizeUserEventRecord, parseDuration } from '@tickflow/core';
 import type { Duration, UserEventRecord, UserEventType } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkTarget } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 import type { ClickHouseCapabilities } from './clickHouseSchema.js';
 import { clickHouseCapabilities, columnType, msToTime, quoteIdent, quoteString, timeToMs } from './clickHouseSchema.js';
 

@@ -4,7 +4,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { pack } from 'msgpackr';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkTarget } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 import { candleProblem, tickCountProblem, volumeProfileProblem } from '../rowValidation.js';
 
 /** What a Kafka sink publishes: candles, volume profiles or tick counts. */

@@ -1,6 +1,7 @@
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkTarget } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 import { LazyStore, splitSinkOptions } from '../lazyStore.js';
 import { validatorOf } from './internal/rowKinds.js';
 import type { RedisRows, RedisSinkKind } from './internal/rowKinds.js';

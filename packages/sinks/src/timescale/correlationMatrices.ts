@@ -1,7 +1,8 @@
 import { TickflowError, describeError, parseDuration } from '@tickflow/core';
 import type postgres from 'postgres';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions, SinkTarget } from '../batchingSink.js';
+import type { Sink, SinkTarget } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 
 type Sql = postgres.Sql<Record<string, never>>;
 

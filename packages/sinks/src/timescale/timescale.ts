@@ -1,6 +1,7 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import { BatchingSink } from '../batchingSink.js';
-import type { Sink, SinkOptions } from '../batchingSink.js';
+import type { Sink } from '../sink.js';
+import type { SinkOptions } from '../sinkOptions.js';
 import { LazyStore, splitSinkOptions } from '../lazyStore.js';
 import type { TimescaleRowOfKind, TimescaleSinkKind } from './timescaleRows.js';
 import { TimescaleStore } from './timescaleStore.js';

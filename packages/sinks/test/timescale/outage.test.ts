@@ -6,7 +6,7 @@ import type { PostgresService } from '@tickflow/test-services';
 import { eventually } from '@tickflow/test-services/eventually';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchingSink } from '../../src/batchingSink.js';
-import type { BreakerState } from '../../src/batchingSink.js';
+import type { BreakerState } from '../../src/sink.js';
 import { TimescaleStore } from '../../src/timescale/index.js';
 
 let pg: PostgresService;
