@@ -4,10 +4,15 @@
 // committed to the end; every number logged, every check a soft assertion so
 // one run reports everything that is wrong.
 import { expect } from 'vitest';
-import type { CrashRunReport, Log } from './faultKit.js';
-import { kcatReadTopic } from './faultKit.js';
-import type { Comparison, Expected, StoreSnapshot, TradeCheck, TradeSet } from './oracle.js';
-import { ambiguousWindowEnds, checkTrades, compareRuns, compareWithOracle, describeComparison, oracle } from './oracle.js';
+import type { Comparison, TradeCheck } from './comparison.js';
+import { checkTrades, compareRuns, compareWithOracle, describeComparison } from './comparison.js';
+import type { CrashRunReport } from './crashRun.js';
+import type { Log } from './faultKit.js';
+import type { TradeSet } from './generateTrades.js';
+import { kcatReadTopic } from './kafkaTopic.js';
+import type { Expected } from './oracle.js';
+import { ambiguousWindowEnds, oracle } from './oracle.js';
+import type { StoreSnapshot } from './storeSnapshot.js';
 
 /**
  * Reads both topics back, computes the oracle from where each trade landed,

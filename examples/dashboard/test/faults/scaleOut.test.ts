@@ -40,12 +40,17 @@ import { ensureDebianPrograms, eventually, startKafka, startPostgres, startRedis
 import type { KafkaService, PostgresService, RunningService } from '@tickflow/test-services';
 import { createClient } from '@tickflow/ws-server/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Worker } from './faultKit.js';
-import { Log, bundle, bursts, kcatProduce, killWorker, machineLock, settle, sleep, stopWorker } from './faultKit.js';
+import { checkTrades, compareWithOracle, describeComparison } from './comparison.js';
+import { Log, bundle, machineLock, sleep } from './faultKit.js';
+import { bursts, generateTrades } from './generateTrades.js';
 import { expectedFromTopics } from './judgeFaultRun.js';
-import { checkTrades, compareWithOracle, describeComparison, generateTrades, readPostgres } from './oracle.js';
+import { kcatProduce } from './kafkaTopic.js';
+import { readPostgres } from './readPostgres.js';
 import type { Healthz } from './serverProcess.js';
 import { serverProcessFactory } from './serverProcess.js';
+import { settle } from './settle.js';
+import type { Worker } from './worker.js';
+import { killWorker, stopWorker } from './worker.js';
 
 /** On unless TICKFLOW_SCALE_OUT_TEST=0. */
 const ENABLED = process.env.TICKFLOW_SCALE_OUT_TEST !== '0';

@@ -74,11 +74,20 @@ import { fileURLToPath } from 'node:url';
 import { ensureDebianPrograms, eventually, startClickHouse, startKafka, startRestartablePostgres, startRestartableRedis } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, RestartablePostgres, RestartableRedis } from '@tickflow/test-services';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Worker, WorkerFactory } from './faultKit.js';
-import { Log, bundle, bursts, crashRun, createDatabases, kcatProduce, killSchedule, machineLock, settle, stopWorker, withDatabase } from './faultKit.js';
+import { crashRun, killSchedule } from './crashRun.js';
+import { selfCheckExactArithmetic } from './exactArithmetic.js';
+import { Log, bundle, machineLock } from './faultKit.js';
+import { bursts, generateTrades } from './generateTrades.js';
 import { expectedFromTopics, judgeFaultRun } from './judgeFaultRun.js';
+import { kcatProduce } from './kafkaTopic.js';
+import { createDatabases, withDatabase } from './postgresDatabases.js';
+import { checkClickHouseFloats, readClickHouse } from './readClickHouse.js';
+import { readPostgres } from './readPostgres.js';
 import { serverProcessFactory } from './serverProcess.js';
-import { Sfc32, checkClickHouseFloats, generateTrades, readClickHouse, readPostgres, selfCheckExactArithmetic } from './oracle.js';
+import { settle } from './settle.js';
+import { Sfc32 } from './sfc32.js';
+import type { Worker, WorkerFactory } from './worker.js';
+import { stopWorker } from './worker.js';
 
 const SEED = Number(process.env.FAULT_SEED ?? 20240614);
 const KILL_SEED = Number(process.env.FAULT_KILL_SEED ?? SEED + 1);
@@ -119,7 +128,7 @@ afterAll(async () => {
   await Promise.all([kafka?.stop(), chRef?.stop(), chCrash?.stop(), pg?.stop(), redis?.stop()].map((p) => p?.catch(() => undefined)));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   release?.();
-}, 60_000);
+}, 180_000);
 
 /** The reference server as a worker: `tickflow serve` (the bundle) on a free port, full mode from the environment. */
 function serverFactory(label: string, env: Record<string, string>): WorkerFactory {

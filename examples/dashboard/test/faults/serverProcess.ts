@@ -3,8 +3,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Worker, WorkerFactory, WorkerStats } from './faultKit.js';
-import { CACHE, spawnLogged } from './faultKit.js';
+import { CACHE } from './faultKit.js';
+import type { Worker, WorkerFactory, WorkerStats } from './worker.js';
+import { spawnLogged } from './worker.js';
 
 export interface Healthz {
   events: number;
