@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
 import { CLK_TCK, cpuBetween, cpuSample, procMemory, procStat } from './procStats.mjs';
-import { parseMetrics } from './run.mjs';
+import { parseMetrics } from './scenarioProcesses.mjs';
 import { symbolNames, tradeWalk } from './tradeWalk.mjs';
 
 const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import.meta.url));

@@ -7,7 +7,7 @@ import { emptyPhase, mergeClientReports, phaseFigures } from './clientReport.mjs
 // @ts-expect-error plain .mjs benchmark modules have no type declarations
 import { CLK_TCK, parseProcStat, cpuBetween } from './procStats.mjs';
 // @ts-expect-error plain .mjs benchmark modules have no type declarations
-import { parseMetrics } from './run.mjs';
+import { parseMetrics } from './scenarioProcesses.mjs';
 
 type Summary = { count: number; sum: number; min: number | null; max: number | null; overflow: number; negative: number; buckets: [number, number][] };
 type Hist = { record(ms: number): void; summary(): Summary; reset(): void };
