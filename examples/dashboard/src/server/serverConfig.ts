@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { TickflowError, parseDuration, redactUrl } from '@tickflow/core';
+import { TickflowError, formatIssues, parseDuration, redactUrl } from '@tickflow/core';
 import type { DemoUser } from './auth.js';
 import { validTrustProxy } from './clientAddress.js';
 import { ROLES } from './auth.js';
@@ -251,14 +251,18 @@ export function serveHelp(): string {
 export function parseServerConfig(input: Partial<Record<keyof ServerConfigInput, unknown>>): ServerConfig & { auditLog: string } {
   const r = ServerConfigSchema.safeParse(input);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => {
-      const key = i.path[0] as keyof ServerConfigInput;
-      const s = SETTINGS.find((x) => x.key === key);
-      const name = [s?.flag.split(' ')[0], s?.env].filter((v) => v !== undefined && v !== '').join(' / ') || String(key);
-      const got = JSON.stringify(input[key]);
-      return `  ${name}: ${i.message} (got ${key === 'databaseUrl' || key === 'clickhouseUrl' || key === 'redisUrl' ? (got === undefined ? got : redactUrl(got)) : got})`;
+    const flagOf = (key: PropertyKey): string => {
+      const setting = SETTINGS.find((x) => x.key === key);
+      return [setting?.flag.split(' ')[0], setting?.env].filter((v) => v !== undefined && v !== '').join(' / ') || String(key);
+    };
+    const isUrl = (key: PropertyKey): boolean => key === 'databaseUrl' || key === 'clickhouseUrl' || key === 'redisUrl';
+    const problems = formatIssues(r.error, {
+      input,
+      label: (path) => flagOf(path[0]!),
+      show: (value, path) => (isUrl(path[0]!) && typeof value === 'string' ? JSON.stringify(redactUrl(value)) : JSON.stringify(value) ?? String(value)),
+      separator: '\n  ',
     });
-    throw new TickflowError('INVALID_ARGUMENT', `invalid configuration:\n${lines.join('\n')}\nRun tickflow serve --help for every setting.`, { cause: r.error });
+    throw new TickflowError('INVALID_ARGUMENT', `invalid configuration:\n  ${problems}\nRun tickflow serve --help for every setting.`, { cause: r.error });
   }
   return { ...r.data, auditLog: r.data.auditLog ?? join(r.data.dataDir, 'audit.ndjson') };
 }

@@ -4,6 +4,7 @@ import type { Candle, DeadLetter, TickCount, Trade, VolumeProfile } from '@tickf
 import type { SyntheticFeedOptions } from '@tickflow/core/synthetic';
 import { freePort, startPostgres, startTimescale } from '@tickflow/test-services';
 import type { RunningService } from '@tickflow/test-services';
+import { eventually } from '@tickflow/test-services/eventually';
 import { ohlcv, tickCount, tumbling, volumeProfile } from '@tickflow/windowing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -324,12 +325,10 @@ describe('TimescaleStore layouts', () => {
       const day0 = Date.UTC(2024, 0, 19);
       await store!.writeTrades([trade('AAA', day0 + 1, 10, 1, { id: 'a' }), trade('AAA', day0 + 2, 12, 1, { id: 'b' })]);
       if (store!.mode === 'timescale') return; // real-time aggregates: nothing to wait for
-      const deadline = Date.now() + 5_000;
-      let daily = await store!.readDailyOhlc({ symbol: 'AAA', from: day0, to: day0 + DAY });
-      while (daily.length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-        daily = await store!.readDailyOhlc({ symbol: 'AAA', from: day0, to: day0 + DAY });
-      }
+      const daily = await eventually('the daily bar is refreshed', async () => {
+        const rows = await store!.readDailyOhlc({ symbol: 'AAA', from: day0, to: day0 + DAY });
+        return rows.length > 0 && rows;
+      }, { intervalMs: 50 });
       expect(daily).toMatchObject([{ open: 10, close: 12, high: 12, low: 10, volume: 2, trades: 2 }]);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
