@@ -156,6 +156,9 @@ export async function buildKafkaMock(): Promise<string> {
   return bin;
 }
 
+/** How long the mock broker may take to print its bootstrap address. */
+const BOOTSTRAP_TIMEOUT_MS = 60_000;
+
 function topicSpecs(topics: readonly (string | KafkaTopic)[]): string[] {
   return topics.map((t) => (typeof t === 'string' ? `${t}:6` : `${t.name}:${t.partitions ?? 6}`));
 }
@@ -239,7 +242,9 @@ export async function startKafka({ topics = [], brokers = 1, ownServer = false, 
   let retention: KafkaRetention | undefined;
   const bootstrap = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the Kafka mock broker printed no bootstrap address within 10 s: ${stderr}`)), 10_000);
+    // It prints within milliseconds on a quiet machine; the bound is wide because a test that starts it beside
+    // two ClickHouse servers, PostgreSQL and a bundler on 2 cores once waited over 10 s for the CPU.
+    const timer = setTimeout(() => reject(new Error(`the Kafka mock broker printed no bootstrap address within ${BOOTSTRAP_TIMEOUT_MS / 1000} s: ${stderr}`)), BOOTSTRAP_TIMEOUT_MS);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /BOOTSTRAP (\S+)/.exec(out);
