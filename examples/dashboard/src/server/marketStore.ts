@@ -1,4 +1,5 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
+import { TradeRing } from './tradeRing.js';
 
 /** A stored trade with its arrival sequence number (the pagination cursor). */
 export interface StoredTrade extends Trade {
@@ -135,8 +136,8 @@ const DAY = 86_400_000;
  * tick counts. Memory is bounded by symbols × (trades + timeframes × bars).
  */
 export class InMemoryMarketStore implements MarketDataReader {
-  // Trades as received plus a parallel ring of their sequence numbers: no per-trade copy on ingest.
-  private readonly tradeRings = new Map<string, { trades: Ring<Trade>; seqs: Ring<number> }>();
+  // Per symbol its raw trades as columns (tradeRing.ts), with their sequence numbers.
+  private readonly tradeRings = new Map<string, TradeRing>();
   private readonly candleSeries = new Map<string, WindowSeries<Candle>>();
   private readonly profileSeries = new Map<string, WindowSeries<VolumeProfile>>();
   private readonly tickSeries = new Map<string, WindowSeries<TickCount>>();
@@ -158,11 +159,10 @@ export class InMemoryMarketStore implements MarketDataReader {
       const t = batch[i]!;
       let ring = this.tradeRings.get(t.symbol);
       if (ring === undefined) {
-        ring = { trades: new Ring<Trade>(this.tradeLimit), seqs: new Ring<number>(this.tradeLimit) };
+        ring = new TradeRing(t.symbol, this.tradeLimit);
         this.tradeRings.set(t.symbol, ring);
       }
-      ring.trades.push(t);
-      ring.seqs.push(++this.seq);
+      ring.push(t, ++this.seq);
       const held = this.last.get(t.symbol);
       if (held === undefined || t.ts >= held.ts) this.last.set(t.symbol, t);
     }
@@ -193,27 +193,26 @@ export class InMemoryMarketStore implements MarketDataReader {
   }
 
   async trades({ symbol, from, to, cursor, limit }: { symbol: string; from: number; to: number; cursor: number; limit: number }): Promise<TradePage> {
-    const held = this.tradeRings.get(symbol);
-    if (held === undefined) return { trades: [], nextCursor: null };
-    const { trades: ring, seqs } = held;
+    const ring = this.tradeRings.get(symbol);
+    if (ring === undefined) return { trades: [], nextCursor: null };
     // seq grows along the ring: binary search for the first seq > cursor.
     let lo = 0;
-    let hi = ring.size;
+    let hi = ring.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (seqs.at(mid) <= cursor) lo = mid + 1;
+      if (ring.seqAt(mid) <= cursor) lo = mid + 1;
       else hi = mid;
     }
     const out: StoredTrade[] = [];
     let i = lo;
-    for (; i < ring.size && out.length < limit; i++) {
-      const t = ring.at(i);
-      if (t.ts >= from && t.ts < to) out.push({ ...t, seq: seqs.at(i) });
+    for (; i < ring.length && out.length < limit; i++) {
+      const ts = ring.tsAt(i);
+      if (ts >= from && ts < to) out.push(ring.at(i));
     }
     let more = false;
-    for (let j = i; j < ring.size; j++) {
-      const t = ring.at(j);
-      if (t.ts >= from && t.ts < to) {
+    for (let j = i; j < ring.length; j++) {
+      const ts = ring.tsAt(j);
+      if (ts >= from && ts < to) {
         more = true;
         break;
       }
@@ -260,8 +259,8 @@ export class InMemoryMarketStore implements MarketDataReader {
     if (got >= q.limit) return true;
     let since = this.startedAt;
     if (kind === 'trades') {
-      const ring = this.tradeRings.get(q.symbol)?.trades;
-      if (ring !== undefined && ring.size === ring.capacity) since = Math.max(since, ring.at(0).ts);
+      const ring = this.tradeRings.get(q.symbol);
+      if (ring !== undefined && ring.length === ring.capacity) since = Math.max(since, ring.tsAt(0));
     } else {
       const s = (kind === 'candles' ? this.candleSeries : this.profileSeries).get(`${q.symbol}|${q.timeframe}`);
       if (s?.evicted === true) since = Math.max(since, s.bars[0]?.start ?? Number.POSITIVE_INFINITY);

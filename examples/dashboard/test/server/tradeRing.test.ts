@@ -1,0 +1,37 @@
+import fc from 'fast-check';
+import type { Trade } from '@tickflow/core';
+import { describe, expect, it } from 'vitest';
+import { TradeRing } from '../../src/server/tradeRing.js';
+
+const tradeArb: fc.Arbitrary<Trade> = fc.record(
+  {
+    symbol: fc.constant('AAPL'),
+    ts: fc.integer({ min: 0, max: 2 ** 42 }),
+    price: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    size: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+    side: fc.constantFrom('buy' as const, 'sell' as const),
+    id: fc.string({ maxLength: 20 }),
+    bid: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    ask: fc.double({ noNaN: true, noDefaultInfinity: true }),
+  },
+  { requiredKeys: ['symbol', 'ts', 'price', 'size'] },
+);
+
+describe('TradeRing', () => {
+  it('holds the newest `capacity` trades, each given back field for field (optional ones only when present, -0 kept) with its seq (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(tradeArb, { maxLength: 40 }), (capacity, trades) => {
+        const ring = new TradeRing('AAPL', capacity);
+        trades.forEach((t, i) => ring.push(t, 1000 + i));
+        // The oracle: the plain list of every trade with its seq, cut to the newest `capacity`.
+        const expected = trades.map((t, i) => ({ ...t, seq: 1000 + i })).slice(-capacity);
+        expect(ring.length).toBe(expected.length);
+        const got = Array.from({ length: ring.length }, (_, i) => ring.at(i));
+        expect(got).toStrictEqual(expected);
+        expect(Array.from({ length: ring.length }, (_, i) => ring.tsAt(i))).toStrictEqual(expected.map((t) => t.ts));
+        expect(Array.from({ length: ring.length }, (_, i) => ring.seqAt(i))).toStrictEqual(expected.map((t) => t.seq));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
