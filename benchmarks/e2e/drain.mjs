@@ -21,11 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pack } from 'msgpackr';
 import { CLK_TCK, cpuBetween, cpuSample, procMemory, procStat } from './procStats.mjs';
-import { parseMetrics } from './scenarioProcesses.mjs';
+import { parseMetrics, sleep } from './scenarioProcesses.mjs';
 import { symbolNames, tradeWalk } from './tradeWalk.mjs';
 
 const CLI = fileURLToPath(new URL('../../examples/dashboard/dist/cli.js', import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Produces `n` trades to `topic` with kafkajs, 10 000 messages per request, 4 requests in flight. */
 async function fill(brokers, topic, n, symbols) {
