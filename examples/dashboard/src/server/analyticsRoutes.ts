@@ -11,6 +11,7 @@ import type { CorrelationAnswer, LiveCorrelation } from './liveCorrelation.js';
 import { correlationAnswer } from './liveCorrelation.js';
 import { HistoricalQuery, SOURCE_HEADER, doc } from './marketRoutes.js';
 import type { RouteContext } from './routeContext.js';
+import { sendCached } from './responseCache.js';
 import { requireRole } from './routeContext.js';
 import type { DataSource, Sourced, StoreBackends } from './storeBackends.js';
 
@@ -110,20 +111,19 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
   const kafka = ctx.config.kafkaBrokers !== undefined;
 
   /** A cached answer when the range ended before `settled` (ranges that no longer change), else computed and cached when complete. */
-  async function cached<T>(reply: FastifyReply, key: string, cacheable: boolean, compute: () => Promise<{ body: T; complete: boolean }>): Promise<T> {
+  async function cached<T>(reply: FastifyReply, key: string, cacheable: boolean, compute: () => Promise<{ body: T; complete: boolean }>): Promise<T | FastifyReply> {
     if (cacheable) {
       const hit = await ctx.cache.get(key);
       if (hit !== undefined) {
         void reply.header('x-cache', hit.where === 'redis' ? 'hit-redis' : 'hit');
         if (ctx.stores !== undefined) void reply.header(SOURCE_HEADER, 'cache');
-        return hit.value as T;
+        return sendCached(reply, hit.body);
       }
     }
     const { body, complete } = await compute();
     const store = cacheable && complete;
-    if (store) ctx.cache.set(key, body);
     void reply.header('x-cache', store ? 'miss' : 'bypass');
-    return body;
+    return store ? sendCached(reply, ctx.cache.set(key, body)) : body;
   }
 
   app.get(

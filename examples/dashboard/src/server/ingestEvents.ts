@@ -48,11 +48,7 @@ export function applyIngest(o: FeedTargets): IngestEvents {
       o.metrics.ingested(batch.length, batch.length > 0 ? batch[batch.length - 1]!.ts : undefined);
       o.store.addTrades(batch);
       o.ws.publish('trades', batch);
-      const quotes: Quote[] = [];
-      for (const tr of batch) {
-        const q = quoteOfTrade(tr);
-        if (q !== undefined) quotes.push(q);
-      }
+      const quotes = latestQuotes(batch);
       if (quotes.length > 0) o.ws.publish('quotes', quotes);
       o.onTrades(batch);
     },
@@ -86,4 +82,26 @@ export function applyIngest(o: FeedTargets): IngestEvents {
     },
     warn: o.warn,
   };
+}
+
+/**
+ * The quotes a batch of trades carries, one per symbol: the quote of the
+ * trade with the latest event time (ties: the later in the batch). The
+ * quotes channel is keyed by symbol and keeps a quote only when it is not
+ * older than the one it holds, so publishing this one gives the state and the
+ * deltas that publishing every trade's quote in order would — without a
+ * quote object per trade (at 100 k trades/s that was a tenth of the main
+ * thread's allocation).
+ */
+export function latestQuotes(batch: readonly Trade[]): Quote[] {
+  const last = new Map<string, Trade>();
+  for (let i = 0; i < batch.length; i++) {
+    const tr = batch[i]!;
+    if (tr.bid === undefined || tr.ask === undefined) continue;
+    const prev = last.get(tr.symbol);
+    if (prev === undefined || tr.ts >= prev.ts) last.set(tr.symbol, tr);
+  }
+  const quotes: Quote[] = [];
+  for (const tr of last.values()) quotes.push(quoteOfTrade(tr)!);
+  return quotes;
 }

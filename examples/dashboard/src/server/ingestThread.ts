@@ -5,7 +5,7 @@ import { TickflowError } from '@tickflow/core';
 import type { KafkaConsumerStats } from '@tickflow/core/kafka';
 import type { IngestEvents } from './ingestEvents.js';
 import type { FromIngestWorker, IngestWorkerConfig, ToIngestWorker } from './ingestWire.js';
-import { unpackIngestBatch } from './ingestWire.js';
+import { unpackIngestBatch, unpackTrades } from './ingestWire.js';
 import type { FeedStats, MarketFeed } from './marketFeed.js';
 import type { WriterStats } from './storeBackends.js';
 
@@ -72,9 +72,9 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
     worker.on('message', (m: FromIngestWorker) => {
       switch (m.t) {
         case 'out': {
-          const b = unpackIngestBatch(m.data);
+          const b = m.data === undefined ? {} : unpackIngestBatch(m.data);
           const e = o.events;
-          if (b.tr !== undefined) void e.trades(b.tr);
+          if (m.trades !== undefined) void e.trades(unpackTrades(m.trades));
           if (b.c !== undefined) e.candles(b.c);
           if (b.p !== undefined) e.profiles(b.p);
           if (b.k !== undefined) e.ticks(b.k);

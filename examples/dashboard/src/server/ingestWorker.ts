@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import type { IngestEvents } from './ingestEvents.js';
 import type { FromIngestWorker, IngestBatch, IngestWorkerConfig, ToIngestWorker } from './ingestWire.js';
-import { packIngestBatch } from './ingestWire.js';
+import { packIngestBatch, packTrades } from './ingestWire.js';
 import type { MarketFeed } from './marketFeed.js';
 import { startMarketFeed } from './marketFeed.js';
 import { InMemoryMarketStore } from './marketStore.js';
@@ -79,8 +79,13 @@ class BatchedEvents implements IngestEvents {
     const b = this.batch;
     if (b.tr === undefined && b.c === undefined && b.p === undefined && b.k === undefined && b.q === undefined && b.late === undefined && b.dead === undefined) return;
     this.batch = {};
-    const data = packIngestBatch(b);
-    post({ t: 'out', seq: ++this.seq, data }, [data.buffer as ArrayBuffer]);
+    const { tr, ...rest } = b;
+    const trades = tr === undefined ? undefined : packTrades(tr);
+    const data = rest.c === undefined && rest.p === undefined && rest.k === undefined && rest.q === undefined && rest.late === undefined && rest.dead === undefined ? undefined : packIngestBatch(rest);
+    const transfer: ArrayBuffer[] = [];
+    if (trades !== undefined) transfer.push(trades.buf);
+    if (data !== undefined) transfer.push(data.buffer as ArrayBuffer);
+    post({ t: 'out', seq: ++this.seq, data, trades }, transfer);
   }
 
   private add<K extends 'tr' | 'c' | 'p' | 'k' | 'q'>(kind: K, rows: readonly NonNullable<IngestBatch[K]>[number][]): void {

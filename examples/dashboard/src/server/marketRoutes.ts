@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '@tickflow/core';
 import { HttpError, parseOr400 } from './httpErrors.js';
 import type { RouteContext } from './routeContext.js';
+import { sendCached } from './responseCache.js';
 import { requireRole } from './routeContext.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 import { PROFILE_TIMEFRAMES } from './marketFeed.js';
@@ -103,7 +104,7 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
         if (hit !== undefined) {
           void reply.header('x-cache', hit.where === 'redis' ? 'hit-redis' : 'hit');
           if (ctx.stores !== undefined) void reply.header(SOURCE_HEADER, 'cache');
-          return hit.value;
+          return sendCached(reply, hit.body);
         }
       }
       const cq = { symbol, timeframe, from: q.from, to: q.to, limit: q.limit };
@@ -111,9 +112,8 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const body = { symbol, timeframe, from: q.from, to: shownTo(q.to), candles };
       // Only complete results: every bar final, and with Kafka ingest not empty (a lagging consumer may still fill a past range).
       const cacheable = q.to <= settled && candles.every((c) => c.final) && (candles.length > 0 || ctx.config.kafkaBrokers === undefined);
-      if (cacheable) ctx.cache.set(key, body);
       void reply.header('x-cache', cacheable ? 'miss' : 'bypass');
-      return body;
+      return cacheable ? sendCached(reply, ctx.cache.set(key, body)) : body;
     },
   );
 

@@ -105,6 +105,15 @@ describe('reference server (embedded)', () => {
     expect((await get(old, viewer)).headers.get('x-cache')).toBe('miss');
     expect((await get(old, viewer)).headers.get('x-cache')).toBe('hit');
     expect((await get('/api/aggregates/SYM0002/1m', viewer)).headers.get('x-cache')).toBe('bypass');
+    // A settled range with candles (the demo history): the hit is the stored encoding of the miss's body, sent as JSON.
+    const settled = `/api/aggregates/SYM0002/1m?from=0&to=${Math.floor((Date.now() - 120_000) / 60_000) * 60_000}`;
+    const miss = await get(settled, viewer);
+    const hit = await get(settled, viewer);
+    expect([miss.headers.get('x-cache'), hit.headers.get('x-cache')]).toEqual(['miss', 'hit']);
+    for (const r of [miss, hit]) expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const [missBody, hitBody] = [await miss.text(), await hit.text()];
+    expect(hitBody).toBe(missBody);
+    expect((JSON.parse(hitBody) as { candles: Candle[] }).candles.length).toBeGreaterThan(100);
   });
 
   it('serves 24h stats and volume profiles', async () => {
