@@ -60,7 +60,7 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
   if (script === undefined) throw new IngestWorkerFailed('dist/ingestWorker.js is missing: build the dashboard (npm run build) or run ingest on the main thread (--ingest-thread main)');
   // The worker runs the build, so it resolves packages without this process's `--conditions` (a test runner's
   // `@tickflow/source` would point it at TypeScript sources); other flags (e.g. --cpu-prof) carry over.
-  const worker = new Worker(script, { workerData: o.config, name: 'tickflow-ingest', execArgv: withoutConditions(process.execArgv) });
+  const worker = newIngestWorker(script, o.config, process.execArgv);
   const send = (m: ToIngestWorker): void => worker.postMessage(m);
   let feed: FeedStats = { events: 0, emitted: 0, late: 0, deadLetters: 0 };
   let kafka: KafkaConsumerStats | undefined;
@@ -147,6 +147,31 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<MarketF
       return stopped;
     },
   };
+}
+
+/**
+ * The ingest Worker, with this process's Node flags where a worker takes
+ * them. A worker refuses V8 flags (`--max-old-space-size`, `--stack-size`,
+ * `--expose-gc`…: ERR_WORKER_INVALID_EXEC_ARGV, which failed the server's
+ * start): those it names are dropped and the rest tried again.
+ * `--max-old-space-size=N` becomes the worker's own old-generation limit, so
+ * both threads get the heap the operator asked for.
+ */
+export function newIngestWorker(script: URL, config: IngestWorkerConfig, argv: readonly string[]): Worker {
+  let execArgv = withoutConditions(argv);
+  const oldSpace = argv.map((a) => /^--max-old-space-size=(\d+)$/.exec(a)?.[1]).find((v) => v !== undefined);
+  const resourceLimits = oldSpace === undefined ? undefined : { maxOldGenerationSizeMb: Number(oldSpace) };
+  for (;;) {
+    try {
+      return new Worker(script, { workerData: config, name: 'tickflow-ingest', execArgv, resourceLimits });
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || execArgv.length === 0) throw e;
+      // "Initiated Worker with invalid execArgv flags: --a=1, --b": drop those; if none is recognised, drop all.
+      const named = new Set((e as Error).message.slice((e as Error).message.indexOf(':') + 1).split(/[\s,]+/).filter(Boolean));
+      const kept = execArgv.filter((a) => !named.has(a) && !named.has(a.split('=')[0]!));
+      execArgv = kept.length < execArgv.length ? kept : [];
+    }
+  }
 }
 
 /** Node flags without `--conditions`/`-C` (both `--conditions x` and `--conditions=x`). */
