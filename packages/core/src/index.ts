@@ -34,6 +34,7 @@ export type { DeadLetter } from './events/deadLetter.js';
 export { UserEventSchema, UserEventRecordSchema, USER_EVENT_TYPES, USER_EVENT_VERSION, USER_EVENT_LIMITS, normalizeUserEvent, normalizeUserEventRecord, parseUserEvent, type UserEvent, type UserEventRecord, type UserEventType } from './events/userEvent.js';
 
 export { TradeColumnsBuilder, toTradeColumns } from './tradeColumns.js';
+export { TradeRing } from './tradeRing.js';
 export type { TradeColumns } from './tradeColumns.js';
 
 export type { Operator, Keyed, KeySelector, LateEvent } from './stage.js';

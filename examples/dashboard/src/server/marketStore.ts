@@ -1,5 +1,5 @@
 import type { Candle, TickCount, Trade, VolumeProfile } from '@tickflow/core';
-import { TradeRing } from './tradeRing.js';
+import { TradeRing } from '@tickflow/core';
 
 /** A stored trade with its arrival sequence number (the pagination cursor). */
 export interface StoredTrade extends Trade {
@@ -207,7 +207,7 @@ export class InMemoryMarketStore implements MarketDataReader {
     let i = lo;
     for (; i < ring.length && out.length < limit; i++) {
       const ts = ring.tsAt(i);
-      if (ts >= from && ts < to) out.push(ring.at(i));
+      if (ts >= from && ts < to) out.push({ ...ring.at(i), seq: ring.seqAt(i) });
     }
     let more = false;
     for (let j = i; j < ring.length; j++) {

@@ -1,3 +1,5 @@
+import { TradeRing } from '@tickflow/core';
+import type { Trade } from '@tickflow/core';
 import { ROW_KEY } from '../protocol.js';
 import type { ChannelKind, DeltaMessage, ParsedChannel, RowKeyField, SnapshotMessage, StreamPosition } from '../protocol.js';
 import { Outgoing } from './wireCodec.js';
@@ -88,9 +90,13 @@ export class ChannelState<Sub> {
   seq = 0;
   dirty = false;
   readonly subscribers = new Set<Sub>();
-  /** List channels: the newest items (at least `keep` once full); `list[0]` has offset `listStart`. */
-  private list: Row[] = [];
-  private listStart = 1;
+  /**
+   * List channels: the newest `keep` trades as columns (TradeRing: held as
+   * objects for seconds they all reached V8's old generation, the largest
+   * GC cost of a busy server); the oldest has offset `listStart`. Undefined
+   * when nothing is kept.
+   */
+  private readonly ring: TradeRing | undefined;
   /**
    * When items were appended, one mark per distinct append time (a publish
    * batch): the items from `markOffsets[i]` on were appended at `markTimes[i]`.
@@ -116,37 +122,48 @@ export class ChannelState<Sub> {
     this.history = history;
     this.keep = Math.max(limit, history.size);
     this.epoch = channel.kind === 'trades' ? newEpoch() : '';
+    this.ring = channel.kind === 'trades' && this.keep > 0 ? new TradeRing(channel.symbol ?? '', this.keep) : undefined;
+  }
+
+  /** Offset of the oldest item the ring holds (offset + 1 when it holds none). */
+  private get listStart(): number {
+    return this.offset - (this.ring?.length ?? 0) + 1;
+  }
+
+  /** The held items from index `first` (0 = oldest) to the newest, as rows. */
+  private rowsFrom(first: number): Row[] {
+    const ring = this.ring;
+    if (ring === undefined) return [];
+    const out: Row[] = [];
+    for (let i = Math.max(0, first); i < ring.length; i++) out.push(ring.at(i) as unknown as Row);
+    return out;
   }
 
   /** Number of rows held (what a snapshot sends). */
   get size(): number {
-    return this.keyField === undefined ? Math.min(this.list.length, this.limit) : this.keyed.size;
+    return this.keyField === undefined ? Math.min(this.ring?.length ?? 0, this.limit) : this.keyed.size;
   }
 
   /** Appends an item to a list channel (trades), stamped `now` for the recovery history. */
   append(item: Row, now: number): void {
     const keep = this.keep;
     this.offset++;
-    if (keep > 0) {
-      this.list.push(item);
+    const ring = this.ring;
+    if (ring !== undefined) {
+      ring.push(item as unknown as Trade);
       if (now !== this.lastMark) {
         this.lastMark = now;
         this.markOffsets.push(this.offset);
         this.markTimes.push(now);
-      }
-      if (this.list.length >= 2 * keep + 16) {
-        const drop = this.list.length - keep;
-        this.list = this.list.slice(drop);
-        this.listStart += drop;
-        // Keep the mark that covers the new first item, and those after it.
-        const m = this.markAt(this.listStart);
-        if (m > 0) {
-          this.markOffsets = this.markOffsets.slice(m);
-          this.markTimes = this.markTimes.slice(m);
+        if (this.markOffsets.length >= 2 * keep + 16) {
+          // Keep the mark that covers the oldest held item, and those after it.
+          const m = this.markAt(this.listStart);
+          if (m > 0) {
+            this.markOffsets = this.markOffsets.slice(m);
+            this.markTimes = this.markTimes.slice(m);
+          }
         }
       }
-    } else {
-      this.listStart = this.offset + 1;
     }
     this.pendingList.push(item);
     // Bounded between flushes; past the bound the delta's offset jumps and clients see the skip.
@@ -167,7 +184,7 @@ export class ChannelState<Sub> {
     const first = from.offset + 1 - this.listStart;
     if (first < 0) return undefined;
     if (missed > 0 && this.markTimes[this.markAt(from.offset + 1)]! < now - this.history.maxAge) return undefined;
-    const msg: SnapshotMessage = { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.list.slice(first), limit: this.limit, epoch: this.epoch, offset: this.offset, recovered: true };
+    const msg: SnapshotMessage = { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.rowsFrom(first), limit: this.limit, epoch: this.epoch, offset: this.offset, recovered: true };
     return new Outgoing(msg);
   }
 
@@ -277,7 +294,7 @@ export class ChannelState<Sub> {
     if (this.snapshotCache !== undefined) return this.snapshotCache;
     const msg: SnapshotMessage =
       this.keyField === undefined
-        ? { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.limit > 0 ? this.list.slice(-this.limit) : [], limit: this.limit, epoch: this.epoch, offset: this.offset }
+        ? { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.limit > 0 ? this.rowsFrom((this.ring?.length ?? 0) - this.limit) : [], limit: this.limit, epoch: this.epoch, offset: this.offset }
         : { type: 'snapshot', channel: this.name, seq: this.seq, rows: this.kind === 'user' ? copies(this.keyed) : sortedCopies(this.keyed, this.keyField), limit: this.limit };
     this.snapshotCache = new Outgoing(msg);
     return this.snapshotCache;

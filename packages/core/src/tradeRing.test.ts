@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { Trade } from '@tickflow/core';
+import type { Trade } from './events/trade.js';
 import { describe, expect, it } from 'vitest';
-import { TradeRing } from '../../src/server/tradeRing.js';
+import { TradeRing } from './tradeRing.js';
 
 const tradeArb: fc.Arbitrary<Trade> = fc.record(
   {
@@ -24,14 +24,18 @@ describe('TradeRing', () => {
         const ring = new TradeRing('AAPL', capacity);
         trades.forEach((t, i) => ring.push(t, 1000 + i));
         // The oracle: the plain list of every trade with its seq, cut to the newest `capacity`.
-        const expected = trades.map((t, i) => ({ ...t, seq: 1000 + i })).slice(-capacity);
+        const expected = trades.map((t, i) => ({ trade: { ...t }, seq: 1000 + i })).slice(-capacity);
         expect(ring.length).toBe(expected.length);
         const got = Array.from({ length: ring.length }, (_, i) => ring.at(i));
-        expect(got).toStrictEqual(expected);
-        expect(Array.from({ length: ring.length }, (_, i) => ring.tsAt(i))).toStrictEqual(expected.map((t) => t.ts));
-        expect(Array.from({ length: ring.length }, (_, i) => ring.seqAt(i))).toStrictEqual(expected.map((t) => t.seq));
+        expect(got).toStrictEqual(expected.map((e) => e.trade));
+        expect(Array.from({ length: ring.length }, (_, i) => ring.tsAt(i))).toStrictEqual(expected.map((e) => e.trade.ts));
+        expect(Array.from({ length: ring.length }, (_, i) => ring.seqAt(i))).toStrictEqual(expected.map((e) => e.seq));
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses a capacity that is not a whole number ≥ 1', () => {
+    for (const c of [0, -1, 1.5, Number.NaN]) expect(() => new TradeRing('A', c)).toThrow(/capacity/);
   });
 });

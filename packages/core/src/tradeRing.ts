@@ -1,16 +1,25 @@
-import type { Trade } from '@tickflow/core';
+import { TickflowError } from './errors.js';
+import type { Trade } from './events/trade.js';
 
 const NO_SIDE = 0;
 const BUY = 1;
 const SELL = 2;
 
 /**
- * A fixed-capacity ring of one symbol's raw trades with their arrival
- * sequence numbers, oldest overwritten first, held as columns (typed arrays
- * for the numbers, one array for the optional ids) instead of the trade
- * objects: 10 000 trades × 100 symbols as objects were ~1 M objects, ~4 M
- * boxed numbers and ~3 M strings on the server's heap, which every major GC
- * had to walk. `at(i)` builds the object again for the few a page returns.
+ * A fixed-capacity ring of one symbol's recent trades, each with a sequence
+ * number, oldest overwritten first, held as columns (typed arrays for the
+ * numbers, one array for the optional ids) instead of trade objects. Trades
+ * kept as objects for seconds outlive the young generation: the garbage
+ * collector copies each one to the old generation and walks it on every
+ * major collection (at 100 k trades/s, most of a server's GC time). `at(i)`
+ * builds the trade again for the few that are read.
+ *
+ * @example
+ * ```ts
+ * const ring = new TradeRing('AAPL', 1_000);
+ * ring.push({ symbol: 'AAPL', ts: Date.now(), price: 150.25, size: 10, side: 'buy' });
+ * const newest = ring.at(ring.length - 1);
+ * ```
  */
 export class TradeRing {
   private readonly ts: Float64Array;
@@ -29,6 +38,7 @@ export class TradeRing {
     readonly symbol: string,
     readonly capacity: number,
   ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new TickflowError('INVALID_ARGUMENT', `TradeRing capacity must be a whole number ≥ 1, got ${capacity}`);
     this.ts = new Float64Array(capacity);
     this.price = new Float64Array(capacity);
     this.size = new Float64Array(capacity);
@@ -39,13 +49,13 @@ export class TradeRing {
     this.id = new Array<string | undefined>(capacity);
   }
 
-  /** Trades held. */
+  /** Trades held (at most `capacity`). */
   get length(): number {
     return this.count;
   }
 
-  /** Appends a trade (of this ring's symbol) with its sequence number. */
-  push(t: Trade, seq: number): void {
+  /** Appends a trade (of this ring's symbol) with a sequence number (default 0); past `capacity` the oldest is dropped. */
+  push(t: Trade, seq = 0): void {
     const cap = this.capacity;
     let j = this.head + this.count;
     if (j >= cap) j -= cap;
@@ -76,10 +86,10 @@ export class TradeRing {
     return this.seq[this.slot(i)]!;
   }
 
-  /** The i-th trade as an object (the fields it was received with) and its sequence number. */
-  at(i: number): Trade & { seq: number } {
+  /** The i-th trade (0 = oldest) as an object, with the fields it was pushed with (the Trade fields; others are not kept). */
+  at(i: number): Trade {
     const j = this.slot(i);
-    const t: { -readonly [K in keyof Trade]: Trade[K] } & { seq: number } = { symbol: this.symbol, ts: this.ts[j]!, price: this.price[j]!, size: this.size[j]!, seq: this.seq[j]! };
+    const t: { -readonly [K in keyof Trade]: Trade[K] } = { symbol: this.symbol, ts: this.ts[j]!, price: this.price[j]!, size: this.size[j]! };
     const side = this.side[j];
     if (side === BUY) t.side = 'buy';
     else if (side === SELL) t.side = 'sell';
