@@ -1,7 +1,9 @@
 import type { Trade, VolumeProfile } from '@tickflow/core';
 import { collect, fromArray, keyBy, pipeline } from '@tickflow/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tumbling, volumeProfile } from './index.js';
+import { VolumeProfileAggregator } from './volumeProfile.js';
 import { levelIndex, valueAreaOf } from './extend/index.js';
 
 const t = (ts: number, price: number, size: number, side?: 'buy' | 'sell'): Trade => (side ? { symbol: 'A', ts, price, size, side } : { symbol: 'A', ts, price, size });
@@ -13,6 +15,24 @@ async function profile(trades: Trade[], step: number): Promise<VolumeProfile[]> 
 }
 
 describe('volumeProfile', () => {
+  it('prices a level as Number((idx × step).toFixed(decimals)) does, for any step and index (property)', () => {
+    const steps = fc.oneof(
+      fc.constantFrom(0.01, 0.05, 0.1, 0.25, 0.3, 1, 5, 2.5, 0.001, 0.0001, 1e-7, 1e-12, 1e-13, 0.125, 100, 0.07),
+      fc.integer({ min: 1, max: 10_000 }).chain((u) => fc.integer({ min: 0, max: 8 }).map((d) => Number((u / 10 ** d).toFixed(d)))),
+      fc.double({ min: 1e-6, max: 1e4, noNaN: true }),
+    );
+    const idxs = fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: -(2 ** 45), max: 2 ** 45 }), fc.constantFrom(0, -0, 1, -1));
+    fc.assert(
+      fc.property(steps, idxs, (step, idx) => {
+        const agg = new VolumeProfileAggregator({ step });
+        // The rounding the aggregator promises: the step's decimal places (its private field), as toFixed rounds.
+        const decimals = (agg as unknown as { decimals: number }).decimals;
+        expect(Object.is(agg.levelPrice(idx), Number((idx * step).toFixed(decimals)))).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('puts a price exactly on a level edge on that level despite floating point (0.3 / 0.1 = 2.9999999999999996)', () => {
     expect(0.3 / 0.1).toBeLessThan(3);
     expect(levelIndex(150.05, 0.05)).toBe(3001);

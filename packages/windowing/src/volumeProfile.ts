@@ -53,6 +53,9 @@ export function levelIndex(price: number, step: number): number {
 export class VolumeProfileAggregator implements Aggregator<VolumeProfileInput, VolumeProfileAcc, VolumeProfile> {
   readonly name = 'volumeProfile';
   private readonly decimals: number;
+  private readonly scale: number;
+  private readonly stepUnits: number;
+  private readonly exactStep: boolean;
   readonly step: number;
   readonly valueArea: number;
 
@@ -66,6 +69,10 @@ export class VolumeProfileAggregator implements Aggregator<VolumeProfileInput, V
     this.step = step;
     this.valueArea = valueArea;
     this.decimals = Math.min(12, decimalsOf(step));
+    this.scale = 10 ** this.decimals;
+    this.stepUnits = Math.round(step * this.scale);
+    // The fast level price needs the step to be exactly stepUnits / scale in decimal (not when decimals were capped).
+    this.exactStep = this.stepUnits / this.scale === step && decimalsOf(step) <= 12;
   }
 
   create(): VolumeProfileAcc {
@@ -142,6 +149,11 @@ export class VolumeProfileAggregator implements Aggregator<VolumeProfileInput, V
 
   /** Price of level `idx`, rounded to the step's decimals (150.05, not 150.05000000000001). */
   levelPrice(idx: number): number {
+    // idx × stepUnits is the price in units of 10^-decimals, an exact integer below 2^50; dividing by 10^decimals
+    // rounds once, to the double nearest that decimal: what Number(price.toFixed(decimals)) gives, without the string
+    // (toFixed was 6 % of a busy ingest thread). + 0 turns -0 into 0, as toFixed does.
+    const units = idx * this.stepUnits;
+    if (this.exactStep && units < 2 ** 50 && units > -(2 ** 50)) return units / this.scale + 0;
     return Number((idx * this.step).toFixed(this.decimals));
   }
 
