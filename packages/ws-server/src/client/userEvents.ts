@@ -57,8 +57,10 @@ export interface UserEventEmitter {
   emit(event: UserEventInput): void;
   /**
    * Sends what is queued now. `keepalive` lets the request outlive the page
-   * (use it on `pagehide`). Failed requests (network, 5xx, 429) keep their
-   * events queued for the next flush; the ids make a re-send harmless.
+   * (use it on `pagehide`) and sends at once, without waiting for a request
+   * still running (its answer may never come once the page is gone).
+   * Failed requests (network, 5xx, 429) keep their events queued for the
+   * next flush; the ids make a re-send harmless.
    */
   flush(options?: { readonly keepalive?: boolean }): Promise<void>;
   readonly stats: UserEventEmitterStats;
@@ -102,6 +104,8 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
   const sessionId = options.sessionId ?? `s-${randomId()}`;
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
   let queue: Queued[] = [];
+  /** Events at the head of `queue` that the running request carries (removed when it is answered). */
+  let inFlight = 0;
   const counts = { sent: 0, rejected: 0, dropped: 0, failedRequests: 0 };
   let closed = false;
 
@@ -118,13 +122,16 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
         body = JSON.stringify({ events: batch });
       }
       let res: Response;
+      inFlight = batch.length;
       try {
         res = await doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body, keepalive });
       } catch (e) {
+        inFlight = 0;
         counts.failedRequests++;
         onError?.({ message: `user events: sending ${batch.length} events failed (${e instanceof Error ? e.message : String(e)}); kept for the next flush` });
         return;
       }
+      inFlight = 0;
       if (res.status >= 500 || res.status === 429 || res.status === 401) {
         // Retried later with the same ids (401: the token may be refreshed meanwhile).
         counts.failedRequests++;
@@ -151,9 +158,58 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
     }
   };
 
+  /**
+   * A keepalive flush (the page is hidden or left): what the running request
+   * does not carry goes now, without waiting for that request's answer —
+   * chained behind it, a `session_end` emitted on `pagehide` was lost
+   * whenever a timer flush was still in flight, because the page's script
+   * ends before the answer comes. Failed requests put their events back.
+   */
+  const sendNow = async (): Promise<void> => {
+    const t = typeof token === 'function' ? await token() : token;
+    if (t === undefined || t === '') return;
+    let rest = queue.slice(inFlight);
+    queue = queue.slice(0, inFlight);
+    while (rest.length > 0) {
+      let batch = rest.slice(0, maxBatch);
+      let body = JSON.stringify({ events: batch });
+      while (body.length > KEEPALIVE_BYTES && batch.length > 1) {
+        batch = batch.slice(0, Math.ceil(batch.length / 2));
+        body = JSON.stringify({ events: batch });
+      }
+      rest = rest.slice(batch.length);
+      const sent = batch;
+      const putBack = (why: string): void => {
+        counts.failedRequests++;
+        queue = [...queue, ...sent];
+        onError?.({ message: `user events: ${why}; ${sent.length} events kept for the next flush` });
+      };
+      void doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body, keepalive: true }).then(
+        async (res) => {
+          if (res.status >= 500 || res.status === 429 || res.status === 401) return putBack(`the server answered ${res.status}`);
+          if (res.status !== 202 && res.status !== 200) {
+            counts.dropped += sent.length;
+            onError?.({ message: `user events: the server refused ${sent.length} events (${res.status}): ${(await res.text().catch(() => '')).slice(0, 300)}` });
+            return;
+          }
+          const answer = (await res.json().catch(() => ({}))) as { rejected?: RejectedEvent[] };
+          const rejected = Array.isArray(answer.rejected) ? answer.rejected : [];
+          counts.sent += sent.length - rejected.length;
+          counts.rejected += rejected.length;
+          if (rejected.length > 0) onError?.({ message: `user events: ${rejected.length} of ${sent.length} events rejected: ${rejected[0]!.reason}`, rejected });
+        },
+        (e: unknown) => putBack(`sending ${sent.length} events failed (${e instanceof Error ? e.message : String(e)})`),
+      );
+    }
+  };
+
   // One request chain at a time: a flush during a send waits for it, then sends what is left. Never rejects.
   let chain: Promise<void> = Promise.resolve();
   const flush = (o: { readonly keepalive?: boolean } = {}): Promise<void> => {
+    if (o.keepalive === true) return sendNow().catch((e: unknown) => {
+      counts.failedRequests++;
+      onError?.({ message: `user events: ${e instanceof Error ? e.message : String(e)}` });
+    });
     chain = chain.then(() =>
       send(o.keepalive === true).catch((e: unknown) => {
         counts.failedRequests++;
