@@ -1,9 +1,6 @@
 import { TickflowError } from './errors.js';
 import type { Trade } from './events/trade.js';
-
-const NO_SIDE = 0;
-const BUY = 1;
-const SELL = 2;
+import { SIDE_BUY, SIDE_SELL, sideCode } from './tradeColumns.js';
 
 /**
  * A fixed-capacity ring of one symbol's recent trades, each with a sequence
@@ -65,7 +62,7 @@ export class TradeRing {
     this.bid[j] = t.bid ?? Number.NaN;
     this.ask[j] = t.ask ?? Number.NaN;
     this.seq[j] = seq;
-    this.side[j] = t.side === 'buy' ? BUY : t.side === 'sell' ? SELL : NO_SIDE;
+    this.side[j] = sideCode(t.side);
     this.id[j] = t.id;
     if (this.count < cap) this.count++;
     else if (++this.head === cap) this.head = 0;
@@ -91,8 +88,8 @@ export class TradeRing {
     const j = this.slot(i);
     const t: { -readonly [K in keyof Trade]: Trade[K] } = { symbol: this.symbol, ts: this.ts[j]!, price: this.price[j]!, size: this.size[j]! };
     const side = this.side[j];
-    if (side === BUY) t.side = 'buy';
-    else if (side === SELL) t.side = 'sell';
+    if (side === SIDE_BUY) t.side = 'buy';
+    else if (side === SIDE_SELL) t.side = 'sell';
     const id = this.id[j];
     if (id !== undefined) t.id = id;
     const bid = this.bid[j]!;

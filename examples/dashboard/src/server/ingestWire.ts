@@ -1,5 +1,6 @@
 import type { Candle, Quote, TickCount, Trade, VolumeProfile } from '@tickflow/core';
 import type { KafkaConsumerStats } from '@tickflow/core/kafka';
+import { SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN, sideCode } from '@tickflow/core/extend';
 import { Packr } from 'msgpackr';
 import type { FeedStats } from './marketFeed.js';
 import type { RedisTarget } from './serverConfig.js';
@@ -80,10 +81,6 @@ export interface PackedTrades {
   readonly ids: (string | null)[] | undefined;
 }
 
-const NO_SIDE = 0;
-const BUY = 1;
-const SELL = 2;
-
 /** Packs trades into columns (see PackedTrades); transfer `buf`. */
 export function packTrades(trades: readonly Trade[]): PackedTrades {
   const n = trades.length;
@@ -108,7 +105,7 @@ export function packTrades(trades: readonly Trade[]): PackedTrades {
       index.set(t.symbol, s);
     }
     sym[i] = s;
-    side[i] = t.side === 'buy' ? BUY : t.side === 'sell' ? SELL : NO_SIDE;
+    side[i] = sideCode(t.side);
     if (t.id !== undefined) (ids ??= new Array<string | null>(n).fill(null))[i] = t.id;
   }
   return { n, buf, symbols, ids };
@@ -126,15 +123,15 @@ export function unpackTrades(p: PackedTrades): Trade[] {
     const bid = num[3 * n + i]!;
     const ask = num[4 * n + i]!;
     const id = ids?.[i];
-    if (sd !== NO_SIDE && bid === bid && ask === ask && (id === undefined || id === null)) {
+    if (sd !== SIDE_UNKNOWN && bid === bid && ask === ask && (id === undefined || id === null)) {
       // The common shape (the synthetic feed's) as one literal: every field in the object itself, one allocation
       // (adding fields one by one moved them to a separate property array).
-      out[i] = { symbol: symbols[sym[i]!]!, ts: num[i]!, price: num[n + i]!, size: num[2 * n + i]!, side: sd === BUY ? 'buy' : 'sell', bid, ask };
+      out[i] = { symbol: symbols[sym[i]!]!, ts: num[i]!, price: num[n + i]!, size: num[2 * n + i]!, side: sd === SIDE_BUY ? 'buy' : 'sell', bid, ask };
       continue;
     }
     const t: { -readonly [K in keyof Trade]: Trade[K] } = { symbol: symbols[sym[i]!]!, ts: num[i]!, price: num[n + i]!, size: num[2 * n + i]! };
-    if (sd === BUY) t.side = 'buy';
-    else if (sd === SELL) t.side = 'sell';
+    if (sd === SIDE_BUY) t.side = 'buy';
+    else if (sd === SIDE_SELL) t.side = 'sell';
     if (id !== undefined && id !== null) t.id = id;
     if (bid === bid) t.bid = bid;
     if (ask === ask) t.ask = ask;
