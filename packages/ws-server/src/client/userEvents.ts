@@ -109,33 +109,59 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
   const counts = { sent: 0, rejected: 0, dropped: 0, failedRequests: 0 };
   let closed = false;
 
-  const send = async (keepalive: boolean): Promise<void> => {
+  /** A failed request: counted and reported; its events stay (or go back) in the queue for the next flush. */
+  const failed = (message: string): void => {
+    counts.failedRequests++;
+    onError?.({ message: `user events: ${message}` });
+  };
+  const networkFailure = (n: number, e: unknown): string => `sending ${n} events failed (${e instanceof Error ? e.message : String(e)}); kept for the next flush`;
+  /** Answers after which the same events are sent again (401: the token may be refreshed meanwhile). */
+  const retryable = (status: number): boolean => status >= 500 || status === 429 || status === 401;
+  /** The first events of `events` (at most `limit`) whose JSON body fits `maxBytes` (one event always goes). */
+  const firstBatch = (events: readonly Queued[], limit: number, maxBytes: number): { batch: Queued[]; body: string } => {
+    let batch = events.slice(0, limit);
+    let body = JSON.stringify({ events: batch });
+    while (body.length > maxBytes && batch.length > 1) {
+      batch = batch.slice(0, Math.ceil(batch.length / 2));
+      body = JSON.stringify({ events: batch });
+    }
+    return { batch, body };
+  };
+  const post = (t: string, body: string, keepalive: boolean): Promise<Response> =>
+    doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body, keepalive });
+  /** Counts a final answer for `batch` (accepted, with per-event rejections, or refused as a whole). */
+  const settle = async (batch: readonly Queued[], res: Response): Promise<void> => {
+    if (res.status !== 202 && res.status !== 200) {
+      counts.dropped += batch.length;
+      const text = await res.text().catch(() => '');
+      onError?.({ message: `user events: the server refused ${batch.length} events (${res.status}): ${text.slice(0, 300)}` });
+      return;
+    }
+    const answer = (await res.json().catch(() => ({}))) as { accepted?: number; rejected?: RejectedEvent[] };
+    const rejected = Array.isArray(answer.rejected) ? answer.rejected : [];
+    counts.sent += batch.length - rejected.length;
+    counts.rejected += rejected.length;
+    if (rejected.length > 0) onError?.({ message: `user events: ${rejected.length} of ${batch.length} events rejected: ${rejected[0]!.reason}`, rejected });
+  };
+
+  const send = async (): Promise<void> => {
     let limit = maxBatch;
     while (queue.length > 0) {
       const t = typeof token === 'function' ? await token() : token;
       if (t === undefined || t === '') return;
-      let batch = queue.slice(0, limit);
-      let body = JSON.stringify({ events: batch });
-      const maxBytes = keepalive ? KEEPALIVE_BYTES : MAX_BODY_BYTES;
-      while (body.length > maxBytes && batch.length > 1) {
-        batch = batch.slice(0, Math.ceil(batch.length / 2));
-        body = JSON.stringify({ events: batch });
-      }
+      const { batch, body } = firstBatch(queue, limit, MAX_BODY_BYTES);
       let res: Response;
       inFlight = batch.length;
       try {
-        res = await doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body, keepalive });
+        res = await post(t, body, false);
       } catch (e) {
         inFlight = 0;
-        counts.failedRequests++;
-        onError?.({ message: `user events: sending ${batch.length} events failed (${e instanceof Error ? e.message : String(e)}); kept for the next flush` });
+        failed(networkFailure(batch.length, e));
         return;
       }
       inFlight = 0;
-      if (res.status >= 500 || res.status === 429 || res.status === 401) {
-        // Retried later with the same ids (401: the token may be refreshed meanwhile).
-        counts.failedRequests++;
-        onError?.({ message: `user events: the server answered ${res.status}; ${batch.length} events kept for the next flush` });
+      if (retryable(res.status)) {
+        failed(`the server answered ${res.status}; ${batch.length} events kept for the next flush`);
         return;
       }
       if (res.status === 413 && batch.length > 1) {
@@ -144,17 +170,7 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
         continue;
       }
       queue = queue.slice(batch.length);
-      if (res.status !== 202 && res.status !== 200) {
-        counts.dropped += batch.length;
-        const text = await res.text().catch(() => '');
-        onError?.({ message: `user events: the server refused ${batch.length} events (${res.status}): ${text.slice(0, 300)}` });
-        continue;
-      }
-      const answer = (await res.json().catch(() => ({}))) as { accepted?: number; rejected?: RejectedEvent[] };
-      const rejected = Array.isArray(answer.rejected) ? answer.rejected : [];
-      counts.sent += batch.length - rejected.length;
-      counts.rejected += rejected.length;
-      if (rejected.length > 0) onError?.({ message: `user events: ${rejected.length} of ${batch.length} events rejected: ${rejected[0]!.reason}`, rejected });
+      await settle(batch, res);
     }
   };
 
@@ -171,51 +187,27 @@ export function createUserEventEmitter(options: UserEventEmitterOptions): UserEv
     let rest = queue.slice(inFlight);
     queue = queue.slice(0, inFlight);
     while (rest.length > 0) {
-      let batch = rest.slice(0, maxBatch);
-      let body = JSON.stringify({ events: batch });
-      while (body.length > KEEPALIVE_BYTES && batch.length > 1) {
-        batch = batch.slice(0, Math.ceil(batch.length / 2));
-        body = JSON.stringify({ events: batch });
-      }
+      const { batch, body } = firstBatch(rest, maxBatch, KEEPALIVE_BYTES);
       rest = rest.slice(batch.length);
-      const sent = batch;
-      const putBack = (why: string): void => {
-        counts.failedRequests++;
-        queue = [...queue, ...sent];
-        onError?.({ message: `user events: ${why}; ${sent.length} events kept for the next flush` });
+      const putBack = (message: string): void => {
+        queue = [...queue, ...batch];
+        failed(message);
       };
-      void doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body, keepalive: true }).then(
-        async (res) => {
-          if (res.status >= 500 || res.status === 429 || res.status === 401) return putBack(`the server answered ${res.status}`);
-          if (res.status !== 202 && res.status !== 200) {
-            counts.dropped += sent.length;
-            onError?.({ message: `user events: the server refused ${sent.length} events (${res.status}): ${(await res.text().catch(() => '')).slice(0, 300)}` });
-            return;
-          }
-          const answer = (await res.json().catch(() => ({}))) as { rejected?: RejectedEvent[] };
-          const rejected = Array.isArray(answer.rejected) ? answer.rejected : [];
-          counts.sent += sent.length - rejected.length;
-          counts.rejected += rejected.length;
-          if (rejected.length > 0) onError?.({ message: `user events: ${rejected.length} of ${sent.length} events rejected: ${rejected[0]!.reason}`, rejected });
-        },
-        (e: unknown) => putBack(`sending ${sent.length} events failed (${e instanceof Error ? e.message : String(e)})`),
+      void post(t, body, true).then(
+        (res) => (retryable(res.status) ? putBack(`the server answered ${res.status}; ${batch.length} events kept for the next flush`) : settle(batch, res)),
+        (e: unknown) => putBack(networkFailure(batch.length, e)),
       );
     }
   };
 
+  /** An unexpected failure of a flush (a token function that threw): reported; a flush never rejects. */
+  const failedFlush = (e: unknown): void => failed(e instanceof Error ? e.message : String(e));
+
   // One request chain at a time: a flush during a send waits for it, then sends what is left. Never rejects.
   let chain: Promise<void> = Promise.resolve();
   const flush = (o: { readonly keepalive?: boolean } = {}): Promise<void> => {
-    if (o.keepalive === true) return sendNow().catch((e: unknown) => {
-      counts.failedRequests++;
-      onError?.({ message: `user events: ${e instanceof Error ? e.message : String(e)}` });
-    });
-    chain = chain.then(() =>
-      send(o.keepalive === true).catch((e: unknown) => {
-        counts.failedRequests++;
-        onError?.({ message: `user events: ${e instanceof Error ? e.message : String(e)}` });
-      }),
-    );
+    if (o.keepalive === true) return sendNow().catch(failedFlush);
+    chain = chain.then(() => send().catch(failedFlush));
     return chain;
   };
 
