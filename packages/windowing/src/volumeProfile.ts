@@ -68,11 +68,12 @@ export class VolumeProfileAggregator implements Aggregator<VolumeProfileInput, V
     }
     this.step = step;
     this.valueArea = valueArea;
-    this.decimals = Math.min(12, decimalsOf(step));
+    const decimals = decimalsOf(step);
+    this.decimals = Math.min(12, decimals);
     this.scale = 10 ** this.decimals;
     this.stepUnits = Math.round(step * this.scale);
     // The fast level price needs the step to be exactly stepUnits / scale in decimal (not when decimals were capped).
-    this.exactStep = this.stepUnits / this.scale === step && decimalsOf(step) <= 12;
+    this.exactStep = this.stepUnits / this.scale === step && decimals <= 12;
   }
 
   create(): VolumeProfileAcc {

@@ -77,11 +77,12 @@ class BatchedEvents implements IngestEvents {
   flushNow(): void {
     this.scheduled = false;
     const b = this.batch;
-    if (b.tr === undefined && b.c === undefined && b.p === undefined && b.k === undefined && b.q === undefined && b.late === undefined && b.dead === undefined) return;
+    // A kind is present only once something of it was added (add, late, dead).
+    if (Object.keys(b).length === 0) return;
     this.batch = {};
     const { tr, ...rest } = b;
     const trades = tr === undefined ? undefined : packTrades(tr);
-    const data = rest.c === undefined && rest.p === undefined && rest.k === undefined && rest.q === undefined && rest.late === undefined && rest.dead === undefined ? undefined : packIngestBatch(rest);
+    const data = Object.keys(rest).length === 0 ? undefined : packIngestBatch(rest);
     const transfer: ArrayBuffer[] = [];
     if (trades !== undefined) transfer.push(trades.buf);
     if (data !== undefined) transfer.push(data.buffer as ArrayBuffer);
