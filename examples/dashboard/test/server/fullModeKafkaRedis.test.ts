@@ -114,9 +114,11 @@ describe('reference server in full mode: Kafka ingest, PostgreSQL, Redis, WebSoc
     expect(health.mode).toBe('full');
     expect(health.events).toBeGreaterThanOrEqual(24_000);
 
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/tickflow_sink_rows_written_total\{store="postgres",table="candles"\} [1-9]/);
-    expect(metrics).toMatch(/tickflow_sink_rows_written_total\{store="redis",table="trades"\} [1-9]/);
+    // Ingest does not wait for the stores (a commit waits for them, the reading goes on): wait for the sinks' figures.
+    const metrics = await until(async () => {
+      const m = await (await fetch(`${server.url}/metrics`)).text();
+      return /tickflow_sink_rows_written_total\{store="postgres",table="candles"\} [1-9]/.test(m) && /tickflow_sink_rows_written_total\{store="redis",table="trades"\} [1-9]/.test(m) ? m : undefined;
+    }, 'rows written by the PostgreSQL and Redis sinks');
     expect(metrics).toMatch(/tickflow_breaker_state\{store="postgres",path="read"\} 0/);
     expect(metrics).toMatch(/tickflow_kafka_consumer_lag_messages\{topic="trades",partition="all"\} \d/);
     expect(metrics).toMatch(/tickflow_sink_write_duration_seconds_count\{store="postgres",table="candles"\} [1-9]/);
