@@ -482,8 +482,10 @@ export class KafkaConsumer<T = Trade> {
       await flushed;
       await run.durable?.();
       await this.serial(async () => {
-        if (this.gen !== gen || this.stopping) {
-          // Rebuilt (a rebalance) or stopping: the new jobs or the final commit take over.
+        if (this.gen !== gen || this.stopping || this.rebalancing || this.pendingAssignment !== undefined) {
+          // A rebalance (under way, or its assignment not applied yet) or stopping: the partitions may be
+          // someone else's now; the new jobs or the final commit take over from the last commit.
+          if (this.gen === gen) this.dirty = true;
           return;
         }
         const outcome = await this.committer.finish(prepared);
