@@ -141,11 +141,12 @@ async function checkCorrelation(server: ReferenceServer, get: (path: string) => 
   }, `a full correlation matrix from ${source}`, 40_000);
   const held: Trade[] = [];
   for (const symbol of m.symbols) held.push(...(await server.store.trades({ symbol, from: 0, to: Number.MAX_SAFE_INTEGER, cursor: 0, limit: 1_000_000 })).trades);
+  const window = { interval: 1_000, lookback: LOOKBACK, end: m.end };
   for (let i = 0; i < 3; i++) {
     // The diagonal is 1, or null when the symbol's returns were flat over the lookback (no variance), as off it.
-    expect(m.values[i]![i]).toBe(Number.isNaN(pearsonOfTrades(held, m.symbols[i]!, m.symbols[i]!, { interval: 1_000, lookback: LOOKBACK, end: m.end }).r) ? null : 1);
+    expect(m.values[i]![i]).toBe(Number.isNaN(pearsonOfTrades(held, m.symbols[i]!, m.symbols[i]!, window).r) ? null : 1);
     for (let j = i + 1; j < 3; j++) {
-      const oracle = pearsonOfTrades(held, m.symbols[i]!, m.symbols[j]!, { interval: 1_000, lookback: LOOKBACK, end: m.end });
+      const oracle = pearsonOfTrades(held, m.symbols[i]!, m.symbols[j]!, window);
       // Undefined (a flat return series over the lookback) is null in JSON, NaN in the oracle.
       if (Number.isNaN(oracle.r)) expect(m.values[i]![j]).toBeNull();
       else expect(m.values[i]![j]).toBeCloseTo(oracle.r, 9);
