@@ -12,7 +12,7 @@ import { correlationAnswer } from './liveCorrelation.js';
 import { HistoricalQuery, SOURCE_HEADER, doc } from './marketRoutes.js';
 import type { RouteContext } from './routeContext.js';
 import { sendCached } from './responseCache.js';
-import { requireRole } from './routeContext.js';
+import { durableBefore, requireRole } from './routeContext.js';
 import type { DataSource, Sourced, StoreBackends } from './storeBackends.js';
 
 /** Most symbols one correlation answer carries (a matrix grows with their square). */
@@ -161,7 +161,7 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
       if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
       const settled = Math.floor((Date.now() - SETTLE_MS) / DAY) * DAY;
       const key = `daily|${q.symbol}|${q.from}|${q.to}|${q.limit}`;
-      return cached(reply, key, q.to <= settled, async () => {
+      return cached(reply, key, q.to <= settled && durableBefore(ctx, q.to), async () => {
         const range = { symbol: q.symbol, from: q.from, to: q.to, limit: q.limit };
         const all = ctx.stores === undefined ? await dailyFromMemory(ctx.store, range) : sourced(reply, await ctx.stores.readFromStores(`daily bars of ${q.symbol}`, (s, source) => storeDaily(s, source, range), () => dailyFromMemory(ctx.store, range), () => q.from >= ctx.store.startedAt));
         const days = all.length > q.limit ? all.slice(all.length - q.limit) : all;
@@ -188,7 +188,7 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
       const q = { from: defaultFrom(req.query, p), to: p.to };
       if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
       const settled = Math.floor((Date.now() - SETTLE_MS) / HOUR) * HOUR;
-      return cached(reply, `volume|${q.from}|${q.to}`, q.to <= settled, async () => {
+      return cached(reply, `volume|${q.from}|${q.to}`, q.to <= settled && durableBefore(ctx, q.to), async () => {
         const { volumes } = await hours(reply, q, false);
         return { body: { from: q.from, to: shownTo(q.to), symbols: volumes }, complete: volumes.length > 0 || !kafka };
       });
@@ -204,7 +204,7 @@ export function analyticsRoutes(app: FastifyInstance, ctx: RouteContext, live: L
       const from = defaultFrom(req.query, q);
       if (from >= to) throw new HttpError(400, `invalid query: from (${from}) must be before to (${to})`);
       const settled = Math.floor((Date.now() - SETTLE_MS) / HOUR) * HOUR;
-      return cached<MarketReport>(reply, `report|${from}|${to}|${q.limit}`, to <= settled, async () => {
+      return cached<MarketReport>(reply, `report|${from}|${to}|${q.limit}`, to <= settled && durableBefore(ctx, to), async () => {
         const { volumes, moves } = await hours(reply, { from, to }, true);
         return { body: buildReport({ from, to: shownTo(to), volumes, moves, limit: q.limit }), complete: volumes.length > 0 || !kafka };
       });

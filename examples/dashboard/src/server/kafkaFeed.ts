@@ -5,7 +5,7 @@ import { tickTraced } from '@tickflow/core/tracing';
 import type { CheckpointStore, KafkaConsumer } from '@tickflow/core/kafka';
 import type { IngestEvents } from './ingestEvents.js';
 import type { MarketFeed } from './marketFeed.js';
-import { KAFKA_IDLE_TIMEOUT, KAFKA_TIMING, feedJobs, feedStats } from './marketFeed.js';
+import { KAFKA_IDLE_TIMEOUT, KAFKA_TIMING, WINDOW_GRACE, feedJobs, feedStats } from './marketFeed.js';
 import type { StoreOutputs } from './storeBackends.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 
@@ -45,7 +45,7 @@ export async function startKafkaFeed(o: KafkaFeedOptions): Promise<MarketFeed> {
     topic: o.tradesTopic,
     groupId: o.groupId,
     clientId: 'tickflow-serve',
-    windows: { size: [...CANDLE_TIMEFRAMES], grace: '5s' },
+    windows: { size: [...CANDLE_TIMEFRAMES], grace: WINDOW_GRACE },
     idleTimeout: KAFKA_IDLE_TIMEOUT,
     checkpoints,
     deadLetterTopic: `${o.tradesTopic}-dead-letter`,

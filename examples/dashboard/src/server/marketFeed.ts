@@ -49,6 +49,9 @@ export const LIVE_TIMING = { outOfOrderness: '1s', wallClockLag: '2s', idleTimeo
  * stops holding the watermark only when it is read to its end and quiet.
  */
 export const KAFKA_TIMING = { outOfOrderness: '1s' } as const;
+/** How long after its end a window still takes late trades (every live and Kafka window job). */
+export const WINDOW_GRACE = '5s';
+export const WINDOW_GRACE_MS = 5_000;
 /** A Kafka partition read to its end and quiet this long stops holding the watermark. */
 export const KAFKA_IDLE_TIMEOUT = '5s';
 const EMIT = { mode: 'update', throttle: '250ms' } as const;
@@ -77,21 +80,21 @@ export interface FeedJobs {
 export function feedJobs(events: IngestEvents, outputs: StoreOutputs | undefined, timing: Timing): FeedJobs {
   const late: Output<LateEvent> = { write: (b) => events.late(b.length) };
   const dead: Output<DeadLetter> = { write: (b) => events.dead(b.map((d) => `dead letter from ${d.origin}: ${d.reason}`)) };
-  const c = aggregationOperators({ timeframes: [...CANDLE_TIMEFRAMES], kind: 'candles', grace: '5s', emit: EMIT });
+  const c = aggregationOperators({ timeframes: [...CANDLE_TIMEFRAMES], kind: 'candles', grace: WINDOW_GRACE, emit: EMIT });
   const candleJob = pipeline<Trade>({ name: 'candles', ...timing }).pipe(c[0], c[1]).late(late).deadLetters(dead).to({
     write(batch: readonly Candle[]) {
       events.candles(batch);
       return outputs?.candles(batch);
     },
   });
-  const p = aggregationOperators({ timeframes: [...PROFILE_TIMEFRAMES], kind: 'profile', grace: '5s', emit: EMIT });
+  const p = aggregationOperators({ timeframes: [...PROFILE_TIMEFRAMES], kind: 'profile', grace: WINDOW_GRACE, emit: EMIT });
   const profileJob = pipeline<Trade>({ name: 'profiles', ...timing }).pipe(p[0], p[1]).late(late).deadLetters(dead).to({
     write(batch: readonly VolumeProfile[]) {
       events.profiles(batch);
       return outputs?.profiles(batch);
     },
   });
-  const t = aggregationOperators({ timeframes: [...TICK_TIMEFRAMES], kind: 'ticks', grace: '5s', emit: EMIT });
+  const t = aggregationOperators({ timeframes: [...TICK_TIMEFRAMES], kind: 'ticks', grace: WINDOW_GRACE, emit: EMIT });
   const tickJob = pipeline<Trade>({ name: 'ticks', ...timing }).pipe(t[0], t[1]).late(late).deadLetters(dead).to({
     write(batch: readonly TickCount[]) {
       events.ticks(batch);

@@ -4,7 +4,7 @@ import { parseDuration } from '@tickflow/core';
 import { HttpError, parseOr400 } from './httpErrors.js';
 import type { RouteContext } from './routeContext.js';
 import { sendCached } from './responseCache.js';
-import { requireRole } from './routeContext.js';
+import { durableBefore, requireRole } from './routeContext.js';
 import { CANDLE_TIMEFRAMES } from './serverConfig.js';
 import { PROFILE_TIMEFRAMES } from './marketFeed.js';
 import type { Sourced } from './storeBackends.js';
@@ -95,11 +95,11 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const q = parseOr400(AggregatesQuery, req.query, 'query');
       if (q.from >= q.to) throw new HttpError(400, `invalid query: from (${q.from}) must be before to (${q.to})`);
       await knownSymbol(symbol);
-      // Ranges that ended before the current bar settled no longer change: cache them (1-minute TTL).
+      // Ranges that ended before the current bar settled, and that the stores hold complete, no longer change: cache them (1-minute TTL).
       const size = parseDuration(timeframe, 'timeframe');
-      const settled = Math.floor((Date.now() - SETTLE_MS) / size) * size;
+      const settled = q.to <= Math.floor((Date.now() - SETTLE_MS) / size) * size && durableBefore(ctx, q.to);
       const key = `agg|${symbol}|${timeframe}|${q.from}|${q.to}|${q.limit}`;
-      if (q.to <= settled) {
+      if (settled) {
         const hit = await ctx.cache.get(key);
         if (hit !== undefined) {
           void reply.header('x-cache', hit.where === 'redis' ? 'hit-redis' : 'hit');
@@ -110,8 +110,8 @@ export function marketRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const cq = { symbol, timeframe, from: q.from, to: q.to, limit: q.limit };
       const candles = ctx.stores === undefined ? await ctx.reader.candles(cq) : sourced(reply, await ctx.stores.candlesOf(cq));
       const body = { symbol, timeframe, from: q.from, to: shownTo(q.to), candles };
-      // Only complete results: every bar final, and with Kafka ingest not empty (a lagging consumer may still fill a past range).
-      const cacheable = q.to <= settled && candles.every((c) => c.final) && (candles.length > 0 || ctx.config.kafkaBrokers === undefined);
+      // Only complete results: every bar final, and with Kafka ingest not empty (an answer from the in-process fallback may lack what the stores hold).
+      const cacheable = settled && candles.every((c) => c.final) && (candles.length > 0 || ctx.config.kafkaBrokers === undefined);
       void reply.header('x-cache', cacheable ? 'miss' : 'bypass');
       return cacheable ? sendCached(reply, ctx.cache.set(key, body)) : body;
     },

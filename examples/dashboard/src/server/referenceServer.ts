@@ -66,7 +66,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const redis = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   const inWorker = ingestInWorker(config);
   const storeSettings = storeSettingsOf(config, redis);
-  const { stores, cache, sessions, userEvents } = await openBackends({ config, log, store, audit, redis, storeSettings, inWorker, late });
+  const { stores, cache, progress, sessions, userEvents } = await openBackends({ config, log, store, audit, redis, storeSettings, inWorker, late });
   sessions.onDegraded = (m) => log.warn(m);
 
   const app = await createHttpApp({ log, trust, tracing });
@@ -77,7 +77,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   late.metrics = metrics;
   if (stores !== undefined) metrics.watchStores(stores);
   const live: { closing: boolean; feed?: MarketFeed } = { closing: false };
-  const ctx: RouteContext = { config, reader: store, store, cache, tokens, users: config.users, broker, audit, metrics, sessions, guestLimiter: new RateLimiter(config.guestRate / 60, config.guestRate * 2), loginThrottle: new LoginThrottle(), ready: () => isReady(live, config), stores };
+  const ctx: RouteContext = { config, reader: store, store, cache, progress, tokens, users: config.users, broker, audit, metrics, sessions, guestLimiter: new RateLimiter(config.guestRate / 60, config.guestRate * 2), loginThrottle: new LoginThrottle(), ready: () => isReady(live, config), stores };
   installRequestHooks(app, { config, log, tokens, sessions, metrics });
   livePageRoutes(app, ctx);
   marketRoutes(app, ctx);
@@ -87,7 +87,7 @@ export async function startReferenceServer(input: Partial<Record<keyof ServerCon
   const correlation = new LiveCorrelation({ interval: config.correlationInterval, lookback: config.correlationLookback, timing: config.kafkaBrokers === undefined ? LIVE_TIMING : KAFKA_TIMING, sinks: stores === undefined ? undefined : correlationSinks(stores), warn: (m) => log.warn(m) });
   analyticsRoutes(app, ctx, correlation);
   const correlationWs = startCorrelationSocket({ server: app.server, config, live: correlation, tokens, sessions });
-  const parts = { correlationWs, correlation, ws, app, userEvents, stores, cache, sessions, audit };
+  const parts = { correlationWs, correlation, ws, app, userEvents, stores, cache, progress, sessions, audit };
 
   const { startPrices, priceSaver } = await startDemoPrices(config, log);
   const events = servingEvents({ config, log, store, ws, metrics, broker, priceSaver, correlation });

@@ -3,6 +3,7 @@ import type { AuditTrail } from './auditLog.js';
 import type { AuthUser, DemoUser, Role, TokenIssuer } from './auth.js';
 import { hasRole } from './auth.js';
 import { HttpError } from './httpErrors.js';
+import { WINDOW_GRACE_MS } from './marketFeed.js';
 import type { InMemoryMarketStore, MarketDataReader } from './marketStore.js';
 import type { PaperBroker } from './paperBroker.js';
 import type { LoginThrottle, RateLimiter } from './rateLimiter.js';
@@ -11,6 +12,7 @@ import type { ServerConfig } from './serverConfig.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import type { StoreBackends } from './storeBackends.js';
 import type { ResponseCache } from './responseCache.js';
+import type { DurableProgress } from './durableProgress.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,6 +28,8 @@ export interface RouteContext {
   readonly store: InMemoryMarketStore;
   /** Settled aggregate results, 1-minute TTL: in process, shared through Redis when configured. */
   readonly cache: ResponseCache;
+  /** How far the stores are complete: a range is cached only once every window up to its end (plus the grace) is durable. */
+  readonly progress: DurableProgress;
   readonly tokens: TokenIssuer;
   readonly users: readonly DemoUser[];
   readonly broker: PaperBroker;
@@ -58,4 +62,15 @@ export function requireRole(ctx: RouteContext, role: Role) {
 /** The signed-in user (after requireRole). */
 export function userOf(request: FastifyRequest): AuthUser {
   return request.authUser!;
+}
+
+/**
+ * Whether the stores are complete for event times before `to`: every window
+ * ending by then closed (its end plus the grace passed the watermark) and
+ * was made durable. Always true in embedded mode; with Kafka, what the
+ * trades consumer group committed (durableProgress.ts): a lagging consumer
+ * still fills a past range, and such a range must not be cached.
+ */
+export function durableBefore(ctx: RouteContext, to: number): boolean {
+  return to + WINDOW_GRACE_MS <= ctx.progress.until();
 }

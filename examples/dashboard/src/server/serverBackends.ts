@@ -4,6 +4,8 @@ import { openAuditTrail } from './auditLog.js';
 import type { AuditTrail } from './auditLog.js';
 import type { InMemoryMarketStore } from './marketStore.js';
 import type { RedisTarget, ServerConfig } from './serverConfig.js';
+import { everythingDurable, groupDurableProgress } from './durableProgress.js';
+import type { DurableProgress } from './durableProgress.js';
 import { ResponseCache } from './responseCache.js';
 import type { ServerMetrics } from './serverMetrics.js';
 import { Sessions } from './sessions.js';
@@ -64,12 +66,14 @@ export interface Backends {
   /** Full mode: the configured stores; undefined in embedded mode. */
   readonly stores: StoreBackends | undefined;
   readonly cache: ResponseCache;
+  /** How far the stores are complete (what the aggregate routes may cache): the trades consumer group's committed watermark with Kafka. */
+  readonly progress: DurableProgress;
   readonly sessions: Sessions;
   readonly userEvents: RunningUserEvents;
 }
 
 /**
- * Connects the stores, the response cache, the sessions and the user events.
+ * Connects the stores, the response cache (and with Kafka the reader of how far the stores are complete), the sessions and the user events.
  * When one fails, those already open are closed (and the audit trail) and the
  * error is rethrown.
  */
@@ -78,6 +82,7 @@ export async function openBackends(o: BackendOptions): Promise<Backends> {
   let stores: StoreBackends | undefined;
   let userEvents: RunningUserEvents | undefined;
   let cache: ResponseCache | undefined;
+  let progress: DurableProgress | undefined;
   let sessions: Sessions | undefined;
   try {
     stores = await StoreBackends.connect(
@@ -92,6 +97,7 @@ export async function openBackends(o: BackendOptions): Promise<Backends> {
       o.store,
     );
     cache = await ResponseCache.open(60_000, o.redis);
+    progress = config.kafkaBrokers === undefined ? everythingDurable : await groupDurableProgress({ brokers: config.kafkaBrokers, groupId: config.kafkaGroup, topic: config.kafkaTradesTopic, warn: (m) => log.warn(m) });
     sessions = await Sessions.open({ redis: o.redis, file: o.redis === undefined ? join(config.dataDir, 'sessions.json') : undefined });
     // User events of the page and the SDK: ring and per-minute counts; the events topic with Kafka; ClickHouse user_events (userEventsService.ts).
     userEvents = await startUserEvents({
@@ -107,10 +113,11 @@ export async function openBackends(o: BackendOptions): Promise<Backends> {
     });
   } catch (e) {
     await userEvents?.close();
+    await progress?.close();
     await cache?.close();
     await stores?.close(0);
     await o.audit.close();
     throw e;
   }
-  return { stores, cache, sessions, userEvents };
+  return { stores, cache, progress, sessions, userEvents };
 }

@@ -5,6 +5,7 @@ import type { CorrelationSocket } from './correlationSocket.js';
 import type { DemoPriceSaver } from './demoPrices.js';
 import type { LiveCorrelation } from './liveCorrelation.js';
 import type { MarketFeed } from './marketFeed.js';
+import type { DurableProgress } from './durableProgress.js';
 import type { ResponseCache } from './responseCache.js';
 import type { Sessions } from './sessions.js';
 import type { StoreBackends } from './storeBackends.js';
@@ -20,6 +21,7 @@ export interface ServerParts {
   readonly userEvents: RunningUserEvents;
   readonly stores: StoreBackends | undefined;
   readonly cache: ResponseCache;
+  readonly progress: DurableProgress;
   readonly sessions: Sessions;
   readonly audit: AuditTrail;
 }
@@ -34,6 +36,7 @@ export async function closeAfterIngestFailed(p: ServerParts & Pick<RunningParts,
   await p.app.close();
   await p.userEvents.close();
   await p.stores?.close(0);
+  await p.progress.close();
   await p.cache.close();
   await p.sessions.close();
   await p.audit.close();
@@ -66,6 +69,7 @@ export async function closeServer(p: RunningParts): Promise<void> {
   await p.app.close();
   await p.userEvents.close();
   await p.stores?.close();
+  await p.progress.close();
   await p.cache.close();
   await p.sessions.close();
   await p.audit.close();

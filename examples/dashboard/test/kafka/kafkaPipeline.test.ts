@@ -9,7 +9,7 @@ import { BatchingSink } from '@tickflow/sinks';
 import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
 import { kafka as kafkaSink } from '@tickflow/sinks/kafka';
 import { TimescaleStore } from '@tickflow/sinks/timescale';
-import { startClickHouse, startKafka, startPostgres } from '@tickflow/test-services';
+import { ensureDebianPrograms, startClickHouse, startKafka, startPostgres } from '@tickflow/test-services';
 import type { ClickHouseService, KafkaService, PostgresService } from '@tickflow/test-services';
 import { tickCount, tumbling } from '@tickflow/windowing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -26,6 +26,8 @@ let ch: ClickHouseService | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'tickflow-kafka-'));
 
 beforeAll(async () => {
+  // kcat produces the first test's trades: installed here too, not only by the fault tests (a fresh machine may run this file first).
+  await ensureDebianPrograms([{ binary: '/usr/bin/kcat', pkg: 'kcat' }], 'KAFKA_BROKERS');
   [kafka, pg, ch] = await Promise.all([
     startKafka({
       topics: [

@@ -278,6 +278,7 @@ export class KafkaConsumer<T = Trade> {
     this.pendingAssignment = undefined;
     this.dirty = false;
     this.committer.lastCommitted.clear();
+    this.committer.lastWatermark.clear();
     if (old !== undefined) for (const job of old.jobs) await job.flush().catch(() => undefined);
   }
 
@@ -324,6 +325,7 @@ export class KafkaConsumer<T = Trade> {
     ]);
     const jobs = run.jobs();
     this.reader.ooo = checkKafkaJobs(jobs);
+    this.committer.lastWatermark.clear();
     const { parts, seeks } = assignPartitions({
       topic,
       assigned,

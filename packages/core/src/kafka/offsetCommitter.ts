@@ -41,6 +41,13 @@ export type CommitOutcome = 'done' | 'retry' | { readonly rejoin: unknown };
 export class OffsetCommitter {
   /** Per partition, the offset last committed (or found committed when assigned). */
   readonly lastCommitted = new Map<number, number>();
+  /**
+   * Per partition, the watermark this generation last committed with it. A
+   * partition whose offset stays put is committed again when the watermark
+   * moved, so the commit metadata always says how far the windows are
+   * durable (readers such as the reference server's durableProgress.ts use it).
+   */
+  readonly lastWatermark = new Map<number, number>();
   /** Set when the state could not be split by partition: commits follow the no-checkpoint rule then. */
   private checkpointsOff = false;
 
@@ -60,8 +67,8 @@ export class OffsetCommitter {
     for (const [partition, { progress }] of gen.parts) {
       const safe = progress.committable(wm);
       const offset = checkpointed ? progress.next : safe;
-      if (this.lastCommitted.get(partition) === offset) continue;
       const stored = wm === Number.POSITIVE_INFINITY ? progress.commitWatermark(progress.maxCloseAt) : progress.commitWatermark(wm);
+      if (this.lastCommitted.get(partition) === offset && this.lastWatermark.get(partition) === stored) continue;
       offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored, checkpointed ? safe : undefined), watermark: stored });
     }
     if (offsets.length === 0) return 'done';
@@ -73,7 +80,10 @@ export class OffsetCommitter {
       return isRebalanceError(e) ? { rejoin: e } : 'retry';
     }
     this.options.counts.commits++;
-    for (const o of offsets) this.lastCommitted.set(o.partition, Number(o.offset));
+    for (const o of offsets) {
+      this.lastCommitted.set(o.partition, Number(o.offset));
+      this.lastWatermark.set(o.partition, o.watermark);
+    }
     this.options.onCommit?.(offsets.map((o) => ({ partition: o.partition, offset: Number(o.offset), watermark: o.watermark })));
     return 'done';
   }
