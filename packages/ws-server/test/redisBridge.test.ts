@@ -3,6 +3,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, startRedisSentinel } from '@tickflow/test-services';
 import type { RunningService } from '@tickflow/test-services';
@@ -107,6 +108,44 @@ describe('redisBridge', () => {
       }
     } finally {
       await group.stop();
+    }
+  });
+
+  it('a node alone on the channel publishes nothing; a node that joins gets everything published after its start; own messages never come back', async () => {
+    const channel = `tickflow:alone-${Math.random().toString(36).slice(2)}`;
+    const admin = new Redis(redis.url);
+    const publishCalls = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const errors: string[] = [];
+    const got = { a: [] as unknown[], b: [] as unknown[] };
+    // A's periodic check is 10 minutes away: only B's hello can tell A that B joined.
+    const a = redisBridge({ url: redis.url, channel, peerCheckInterval: 600_000, onError: (e) => errors.push(e.message) });
+    const b = redisBridge({ url: redis.url, channel, peerCheckInterval: 100, onError: (e) => errors.push(e.message) });
+    try {
+      await a.start((kind, events) => got.a.push(...events.map((e) => ({ kind, e }))));
+      // Alone: after Redis answered NUMSUB, A's publishes are skipped and Redis sees no PUBLISH.
+      await expect.poll(() => (a.publish('trades', [{ n: -1 }]), a.stats.skipped), { timeout: 5_000 }).toBeGreaterThan(0);
+      const before = await publishCalls();
+      for (let i = 0; i < 50; i++) a.publish('trades', [{ n: -2 }]);
+      expect(await publishCalls()).toBe(before);
+      expect(a.stats.skipped).toBeGreaterThanOrEqual(51);
+      await b.start((kind, events) => got.b.push(...events.map((e) => ({ kind, e }))));
+      // start() resolved once A answered B's hello: A publishes from the first event on.
+      for (let n = 0; n < 100; n++) a.publish('trades', [{ n }]);
+      await expect.poll(() => got.b.length, { timeout: 5_000 }).toBe(100);
+      expect(got.b).toEqual(Array.from({ length: 100 }, (_, n) => ({ kind: 'trades', e: { n } })));
+      // B publishes too (it saw A in NUMSUB); neither node gets its own messages back.
+      b.publish('quotes', [{ q: 1 }]);
+      await expect.poll(() => got.a, { timeout: 5_000 }).toEqual([{ kind: 'quotes', e: { q: 1 } }]);
+      expect(got.b.every((m) => (m as { kind: string }).kind === 'trades')).toBe(true);
+      expect(a.stats.received).toBe(1);
+      // A leaves: B's check finds it alone again and stops publishing.
+      await a.close();
+      const skipped = b.stats.skipped;
+      await expect.poll(() => (b.publish('trades', [{ n: 0 }]), b.stats.skipped), { timeout: 5_000 }).toBeGreaterThan(skipped);
+      expect(errors).toEqual([]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      admin.disconnect();
     }
   });
 
