@@ -6,7 +6,7 @@ import type { Sink, SinkTarget } from '../sink.js';
 import type { SinkOptions } from '../sinkOptions.js';
 import { validatorOf } from './internal/rowKinds.js';
 import type { RedisRows, RedisSinkKind } from './internal/rowKinds.js';
-import { LATEST_PRICE_LUA, LATEST_WINDOW_LUA, QUOTE_COUNT_LUA } from './internal/luaScripts.js';
+import { LATEST_PRICE_LUA, PRICE_HISTORY_LUA, LATEST_WINDOW_LUA, QUOTE_COUNT_LUA } from './internal/luaScripts.js';
 import { driverOptions, inspectServer, where } from './redisConnection.js';
 import type { RedisServerInfo } from './redisConnection.js';
 import { RedisReads } from './redisReads.js';
@@ -64,6 +64,7 @@ export class RedisStore extends RedisReads {
     super(client, o);
     this.writer = new RedisWriter(client, o, () => this.closed);
     client.defineCommand('tickflowLatestPrice', { lua: LATEST_PRICE_LUA });
+    client.defineCommand('tickflowPriceHistory', { lua: PRICE_HISTORY_LUA });
     client.defineCommand('tickflowLatestWindow', { lua: LATEST_WINDOW_LUA });
     client.defineCommand('tickflowQuoteCount', { lua: QUOTE_COUNT_LUA });
     // ioredis reports connection problems as events; the sink sees them as failed writes.

@@ -13,6 +13,7 @@ type ScriptArg = string | number;
 /** The Lua commands defined on the client (ioredis adds them at run time). */
 interface ScriptCommands {
   tickflowLatestPrice(args: ScriptArg[]): unknown;
+  tickflowPriceHistory(args: ScriptArg[]): unknown;
   tickflowLatestWindow(args: ScriptArg[]): unknown;
   tickflowQuoteCount(args: ScriptArg[]): unknown;
 }
@@ -51,23 +52,36 @@ export class RedisWriter {
     return this.keyer.keyOnce(t);
   }
 
-  /** Latest price per symbol (Lua: never replaced by an older trade), bounded history, one update message. */
+  /**
+   * Latest price per symbol (Lua: never replaced by an older trade), bounded
+   * history, one update message. The history goes to Redis as one string of
+   * members per symbol (PRICE_HISTORY_LUA): two arguments per trade cost more
+   * in ioredis's command encoding than everything else of the write.
+   */
   async putTrades(rows: readonly Trade[]): Promise<void> {
     if (rows.length === 0) return;
     const latest = new Map<string, Trade>();
-    const history = new Map<string, ScriptArg[]>();
+    const history = new Map<string, string[]>();
+    /** Members with a newline (in a trade id) cannot go in a newline-separated list: plain ZADD, score and member. */
+    let odd: Map<string, ScriptArg[]> | undefined;
     for (let i = 0; i < rows.length; i++) {
       const t = rows[i]!;
       const best = latest.get(t.symbol);
       if (best === undefined || t.ts >= best.ts) latest.set(t.symbol, t);
-      let h = history.get(t.symbol);
-      if (h === undefined) {
-        h = [this.keyOf('priceHistory', t.symbol)];
-        history.set(t.symbol, h);
-      }
       const hasId = t.id !== undefined && t.id !== '';
       // Member: ts|price|size|side|(i=id, k=derived key)key; the key is last so it may contain '|'.
-      h.push(t.ts, `${t.ts}|${t.price}|${t.size}|${t.side ?? ''}|${hasId ? 'i' : 'k'}${this.tradeKey(t)}`);
+      const member = `${t.ts}|${t.price}|${t.size}|${t.side ?? ''}|${hasId ? 'i' : 'k'}${this.tradeKey(t)}`;
+      if (hasId && t.id!.includes('\n')) {
+        odd ??= new Map();
+        let o = odd.get(t.symbol);
+        if (o === undefined) odd.set(t.symbol, (o = []));
+        o.push(t.ts, member);
+        if (!history.has(t.symbol)) history.set(t.symbol, []);
+        continue;
+      }
+      const h = history.get(t.symbol);
+      if (h === undefined) history.set(t.symbol, [member]);
+      else h.push(member);
     }
     const p = this.client.pipeline();
     const args: ScriptArg[] = [latest.size];
@@ -75,11 +89,13 @@ export class RedisWriter {
     args.push(this.o.priceTtlMs);
     for (const t of latest.values()) args.push(t.ts, t.price, t.size, t.side ?? '', t.id ?? '');
     (p as unknown as ScriptCommands).tickflowLatestPrice(args);
-    const trimTo = -(this.o.historyLength + 1);
-    for (const h of history.values()) {
-      p.call('ZADD', h);
-      p.zremrangebyrank(h[0] as string, 0, trimTo);
-    }
+    // Before the script, which trims: a member with a newline competes for the last places like any other.
+    if (odd !== undefined) for (const [s, o] of odd) p.call('ZADD', this.keyOf('priceHistory', s), ...o);
+    const hist: ScriptArg[] = [history.size];
+    for (const s of history.keys()) hist.push(this.keyOf('priceHistory', s));
+    hist.push(-(this.o.historyLength + 1));
+    for (const h of history.values()) hist.push(h.join('\n'));
+    (p as unknown as ScriptCommands).tickflowPriceHistory(hist);
     if (this.o.publish) p.publish(this.o.channel, JSON.stringify({ type: 'trades', items: rows }));
     await this.exec(p, `writing ${rows.length} trades`);
   }

@@ -135,6 +135,34 @@ describe('RedisStore', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1_000);
   });
 
+  it('keeps the last historyLength trades per symbol whatever the batches, ids with newlines and bars included', async () => {
+    // The history goes to Redis as one newline-separated string per symbol; members whose id holds a newline take plain ZADD.
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 6; round++) {
+      const s = await store({ historyLength: 1 + round * 7 });
+      const trades: Trade[] = [];
+      for (let i = 0; i < 400; i++) {
+        const symbol = `H${Math.floor(rnd() * 3)}`;
+        const kind = rnd();
+        const id = kind < 0.15 ? `x\n${i}|y` : kind < 0.3 ? undefined : kind < 0.4 ? `a|b|${i}` : `id${i}`;
+        // Few distinct ms: many trades share a score, ordered then by the member.
+        trades.push({ symbol, ts: 1_705_660_000_000 + Math.floor(rnd() * 40), price: 100 + Math.floor(rnd() * 50) / 4, size: 1 + Math.floor(rnd() * 9), side: rnd() < 0.5 ? 'buy' : 'sell', ...(id === undefined ? {} : { id }) });
+      }
+      for (let from = 0; from < trades.length; ) {
+        const n = 1 + Math.floor(rnd() * 120);
+        await s.writeTrades(trades.slice(from, from + n));
+        from += n;
+      }
+      const keep = 1 + round * 7;
+      for (const [symbol, list] of bySymbol(trades)) {
+        expect(await raw.zcard(s.key('priceHistory', symbol))).toBe(Math.min(keep, list.length));
+        // Ids with a newline or bars come back as written (trades without an id get a derived key, not shown).
+        expect(await s.getPriceHistory(symbol)).toEqual(historyOrder(list).slice(-keep));
+      }
+    }
+  });
+
   it('stores trades without exchange ids once per trade, keeps identical prints apart, and a restarted writer replays them idempotently', async () => {
     const s = await store();
     const base = { symbol: 'NOID', ts: 1_705_660_245_123, price: 150.25, size: 100 } as const;

@@ -27,6 +27,35 @@ return changed
 `;
 
 /**
+ * Price history per symbol, one argument per key instead of two per trade.
+ * KEYS: `price_history:{symbol}` sorted sets. ARGV[1]: the rank to trim to
+ * (negative: `-(historyLength + 1)` keeps the last `historyLength`); then per
+ * key one string of members separated by newlines (a member never holds one:
+ * the writer sends those with ZADD). A member's score is the number before
+ * its first `|` (the trade's ts, as String(ts) wrote it). Adds the members
+ * (ZADD, at most 1 000 a call), then trims. Returns the number of keys.
+ */
+export const PRICE_HISTORY_LUA = `
+local trim = tonumber(ARGV[1])
+local args = {}
+for k = 1, #KEYS do
+  local n = 0
+  for m in string.gmatch(ARGV[k + 1], '[^\\n]+') do
+    args[n + 1] = string.sub(m, 1, string.find(m, '|', 1, true) - 1)
+    args[n + 2] = m
+    n = n + 2
+    if n == 2000 then
+      redis.call('ZADD', KEYS[k], unpack(args, 1, n))
+      n = 0
+    end
+  end
+  if n > 0 then redis.call('ZADD', KEYS[k], unpack(args, 1, n)) end
+  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, trim)
+end
+return #KEYS
+`;
+
+/**
  * Latest window per key (candles, tick counts, volume profiles), processed in
  * order. KEYS: one key per row (may repeat). ARGV[1]: TTL in ms (0: none),
  * ARGV[2]: pub/sub channel ('' for none), ARGV[3]: message type; then per
