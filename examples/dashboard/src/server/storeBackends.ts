@@ -140,9 +140,11 @@ export class StoreBackends implements StoreOutputs {
     const backends: Backend[] = [];
     let redis: RedisSide | undefined;
     let checkpoints: CheckpointStore | undefined;
+    // ClickHouse wants few large inserts (each insert is a part to merge): 1 s batches of up to 50 000 rows
+    // took its CPU in a full-mode drain from ~0.5 to ~0.3 cores at the same rate; the others write every 250 ms.
     const sinkOptions = (store: string, table: string): SinkOptions => ({
-      maxBatchSize: 5_000,
-      maxBatchAge: 250,
+      maxBatchSize: store === 'clickhouse' ? 50_000 : 5_000,
+      maxBatchAge: store === 'clickhouse' ? 1_000 : 250,
       maxBufferedRows: o.maxBufferedRows,
       retry: { initialDelay: 50, maxDelay: 1_000 },
       breaker: { resetTimeout: 500, volumeThreshold: 2, errorThresholdPercentage: 50, timeout: 5_000 },

@@ -1,7 +1,7 @@
 // A consumer process for the Kafka tests (bundled with esbuild by kafkaTestKit.ts):
 // trades from Kafka → 1m+5m candles → ClickHouse and PostgreSQL, commits after durable writes.
 import type { Candle, Trade } from '@tickflow/core';
-import { pipeline } from '@tickflow/core';
+import { normalizeTrade, pipeline } from '@tickflow/core';
 import { fileCheckpoints, kafkaConsumer } from '@tickflow/core/kafka';
 import { BatchingSink } from '@tickflow/sinks';
 import { ClickHouseStore } from '@tickflow/sinks/clickhouse';
@@ -15,6 +15,14 @@ const env = (k: string): string => {
 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const slow = Number(process.env.SLOW_WRITE_MS ?? 0);
+const slowRead = Number(process.env.SLOW_READ_MS ?? 0);
+/** Blocks the thread (Atomics.wait: a sleep, not a spin) every 20 messages when SLOW_READ_MS is set. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+let parsed = 0;
+const parse = (value: unknown) => {
+  if (slowRead > 0 && ++parsed % 20 === 0) Atomics.wait(pause, 0, 0, slowRead);
+  return normalizeTrade(value);
+};
 
 const timeframes = (process.env.TIMEFRAMES ?? '1m,5m').split(',') as ('1m' | '5m' | '15m' | '1h' | '1d')[];
 const ch = await ClickHouseStore.connect({ url: env('CH_URL'), database: env('CH_DB'), timeframes, log: () => {} });
@@ -36,6 +44,7 @@ const consumer = kafkaConsumer({
   topic: env('TOPIC'),
   groupId: env('GROUP'),
   windows: { size: timeframes },
+  parse,
   commitInterval: 50,
   maxBytesPerPartition: Number(process.env.MAX_BYTES ?? 4096),
   deadLetterTopic: process.env.DLT,

@@ -35,7 +35,7 @@ describe('Kafka consumer under kill -9', () => {
     expect(refExit.code, refExit.err).toBe(0);
 
     // The same input, killed with SIGKILL at random points, restarted each time.
-    const env: ChildEnv = { ...base, GROUP: 'crash', CH_DB: 'crash', PG_SCHEMA: 'crash', SLOW_WRITE_MS: '10', MAX_BYTES: '2048' };
+    const env: ChildEnv = { ...base, GROUP: 'crash', CH_DB: 'crash', PG_SCHEMA: 'crash', SLOW_WRITE_MS: '10', SLOW_READ_MS: '5', MAX_BYTES: '2048' };
     const rnd = new SeededRandom(Number(process.env.CRASH_SEED ?? Date.now() % 1000));
     let killed = 0;
     for (let i = 0; i < 4; i++) {
@@ -82,7 +82,7 @@ describe('Kafka consumer with checkpoints under kill -9', () => {
     expect(refExit.code, refExit.err).toBe(0);
 
     const dir = mkdtempSync(join(tmpdir(), 'tickflow-ckpt-'));
-    const env: ChildEnv = { ...base, GROUP: 'ckpt', CH_DB: 'ckpt', PG_SCHEMA: 'ckpt', SLOW_WRITE_MS: '10', MAX_BYTES: '2048', CHECKPOINT_DIR: dir };
+    const env: ChildEnv = { ...base, GROUP: 'ckpt', CH_DB: 'ckpt', PG_SCHEMA: 'ckpt', SLOW_WRITE_MS: '10', SLOW_READ_MS: '5', MAX_BYTES: '2048', CHECKPOINT_DIR: dir };
     const rnd = new SeededRandom(Number(process.env.CRASH_SEED ?? Date.now() % 1000));
     /** Offsets of the last commit seen per partition: a restart resumes there or at a later checkpoint. */
     const committed = new Map<number, number>();

@@ -28,6 +28,8 @@ export interface ChildEnv {
   readonly PG_URL: string;
   readonly PG_SCHEMA: string;
   readonly SLOW_WRITE_MS?: string;
+  /** Sleep this many ms every 20 messages read (a busy consumer): reading no longer waits for commits, so only this bounds how far a child gets before a kill. */
+  readonly SLOW_READ_MS?: string;
   readonly END_WHEN_IDLE_MS?: string;
   readonly DLT?: string;
   readonly MAX_BYTES?: string;

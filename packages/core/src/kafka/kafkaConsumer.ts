@@ -32,7 +32,8 @@ export type { KafkaConsumerOptions, KafkaConsumerStats, KafkaLateEvent, KafkaRun
 // assignment's partitions from commits and checkpoints; kafkaJobChecks.ts), batchReader.ts (a batch into
 // events, dead letters, late events; deadLetterOutput.ts), idlePartitions.ts (when a partition turns
 // idle), offsetCommitter.ts (checkpoints, then offsets, once durable). This class wires them: the batch
-// lock, hand-over with backpressure, the commit's flush and durable wait, and run()'s lifecycle.
+// lock, hand-over with backpressure, commits (prepared at an instant, finished once durable while the
+// consumer reads on), and run()'s lifecycle.
 
 /**
  * Consumes a Kafka topic in a consumer group into manually driven pipeline
@@ -49,6 +50,9 @@ export type { KafkaConsumerOptions, KafkaConsumerStats, KafkaLateEvent, KafkaRun
  *   state (`Job.snapshot`) at the offset it commits, after `durable()`
  *   resolved; a restart or rebalance restores it and re-reads only what came
  *   after the last commit;
+ * - a commit does not stop the reading: it is prepared at one instant (state
+ *   and offsets), and stored and committed once what was emitted before that
+ *   instant is durable;
  * - without, offsets are committed only up to the oldest event whose window
  *   (largest timeframe, plus grace) is still open, with the watermark as
  *   offset metadata; replayed events of windows closed by then are skipped;
@@ -92,8 +96,10 @@ export class KafkaConsumer<T = Trade> {
   /** Something was read or fired since the last commit: the tick commits it once the batches stop. */
   private dirty = false;
   private tickCommit: Promise<void> | undefined;
-  /** The heartbeat of the last batch (kafkajs's group heartbeat), for waits outside a batch. */
-  private lastHeartbeat: (() => Promise<void>) | undefined;
+  /** The commit waiting for durability while the consumer reads on (at most one). */
+  private inflight: Promise<void> | undefined;
+  /** Ends run() with the consumer's failure (set while run() is under way). */
+  private finishRun: ((e?: unknown) => void) | undefined;
   /** Between kafkajs noticing a rebalance and the new assignment: not idle, whatever the partitions say. */
   private rebalancing = false;
   private readonly highWatermarks = new Map<number, number>();
@@ -147,6 +153,7 @@ export class KafkaConsumer<T = Trade> {
     const done = new Promise<void>((resolve, reject) => {
       finish = (e?: unknown) => (e === undefined ? resolve() : reject(e));
     });
+    this.finishRun = finish;
     const member = new GroupMember(
       { kafka: this.kafka, groupId: this.options.groupId, topic: this.options.topic, sessionMs: this.s.sessionMs, maxBytesPerPartition: this.options.maxBytesPerPartition, rejoinAttempts: this.s.rejoinAttempts },
       {
@@ -203,8 +210,10 @@ export class KafkaConsumer<T = Trade> {
       else {
         this.checkIdle(now);
         // When the batches stop (the topic is read to its end), what was read is still committed.
-        if (this.dirty && this.tickCommit === undefined && !this.paused && now - this.lastCommitAt >= this.s.commitMs) {
-          this.tickCommit = this.serial(() => (this.dirty && !this.stopping && Date.now() - this.lastCommitAt >= this.s.commitMs ? this.commit(this.watermark(), run, this.lastHeartbeat) : Promise.resolve()))
+        if (this.dirty && this.tickCommit === undefined && this.inflight === undefined && !this.paused && now - this.lastCommitAt >= this.s.commitMs) {
+          this.tickCommit = this.serial(async () => {
+            if (this.dirty && !this.stopping && this.inflight === undefined && Date.now() - this.lastCommitAt >= this.s.commitMs) this.startCommit(run);
+          })
             .catch((e: unknown) => {
               if (isRebalanceError(e)) return;
               this.fail(e, 'committing failed');
@@ -242,6 +251,8 @@ export class KafkaConsumer<T = Trade> {
       if (run.signal?.aborted) finish();
       await done;
       this.stopping = true;
+      // A commit under way finishes first (its finish takes the batch lock).
+      await this.inflight;
       await this.serial(async () => {
         if (this.failure) return;
         if (ended && this.gen !== undefined) {
@@ -378,7 +389,6 @@ export class KafkaConsumer<T = Trade> {
     part.maxTs = maxTs;
     if (first < 0) return;
     this.dirty = true;
-    this.lastHeartbeat = heartbeat;
     if (dead !== undefined) await this.deadLetter(dead);
     progress.add(first, next, closeAt);
     let span: TraceSpan | undefined;
@@ -394,7 +404,7 @@ export class KafkaConsumer<T = Trade> {
     } finally {
       span?.end();
     }
-    if (this.rejoin === undefined && Date.now() - this.lastCommitAt >= this.s.commitMs) await this.commit(this.watermark(), run, heartbeat);
+    if (this.rejoin === undefined && this.inflight === undefined && Date.now() - this.lastCommitAt >= this.s.commitMs) this.startCommit(run);
     // Throws kafkajs's rebalance errors (from the commit or the heartbeat) on to kafkajs, which rejoins.
     const rejoin = this.rejoin;
     this.rejoin = undefined;
@@ -447,6 +457,52 @@ export class KafkaConsumer<T = Trade> {
   private async deadLetter(messages: DeadLetterMessage[]): Promise<void> {
     this.counts.deadLetters += messages.length;
     await this.deadLetters.send(messages);
+  }
+
+  /**
+   * Starts a commit without holding up the batches: hands every job's
+   * pending outputs to the sinks and prepares the checkpoints and offsets of
+   * this instant (offsetCommitter.ts), then, in the background, waits until
+   * the jobs' outputs took everything and `durable()` resolved (the sinks'
+   * flush covers what they held when it was called, so everything emitted
+   * before the prepare) and stores and commits what was prepared, under the
+   * batch lock and only if the assignment did not change meanwhile. Events
+   * read meanwhile are committed by the next commit. Called under the batch
+   * lock.
+   */
+  private startCommit(run: KafkaRunOptions<T>): void {
+    const gen = this.gen;
+    if (gen === undefined) return;
+    this.lastCommitAt = Date.now();
+    this.dirty = false;
+    // flush() delivers the jobs' pending outputs synchronously, before the state is taken.
+    const flushed = Promise.all(gen.jobs.map((job) => job.flush()));
+    // Awaited below; this keeps a job failure from going unhandled if prepare throws.
+    flushed.catch(() => undefined);
+    const prepared = this.committer.prepare(gen, this.watermark());
+    const inflight = (async () => {
+      await flushed;
+      await run.durable?.();
+      await this.serial(async () => {
+        if (this.gen !== gen || this.stopping) {
+          // Rebuilt (a rebalance) or stopping: the new jobs or the final commit take over.
+          return;
+        }
+        const outcome = await this.committer.finish(prepared);
+        if (outcome === 'retry') this.dirty = true;
+        else if (outcome !== 'done') this.rejoin = outcome.rejoin;
+      });
+    })()
+      .catch((e: unknown) => {
+        if (this.gen === gen) this.dirty = true;
+        if (isRebalanceError(e) || this.stopping) return;
+        this.fail(e, 'committing failed');
+        this.finishRun?.(this.failure);
+      })
+      .finally(() => {
+        if (this.inflight === inflight) this.inflight = undefined;
+      });
+    this.inflight = inflight;
   }
 
   /**

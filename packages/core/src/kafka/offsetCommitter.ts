@@ -29,6 +29,22 @@ export interface OffsetCommitterOptions {
  */
 export type CommitOutcome = 'done' | 'retry' | { readonly rejoin: unknown };
 
+/** One partition's window state, encoded when the commit was prepared. */
+interface PreparedCheckpoint {
+  readonly partition: number;
+  readonly offset: number;
+  readonly data: Uint8Array;
+}
+
+/** A commit prepared at one instant (`OffsetCommitter.prepare`), to be finished once what was emitted before it is durable. */
+export interface PreparedCommit<T> {
+  readonly gen: Generation<T>;
+  readonly checkpoints: readonly PreparedCheckpoint[];
+  /** Checkpoints were turned off at this prepare: delete the group's stored ones first. */
+  readonly dropCheckpoints: boolean;
+  readonly offsets: readonly { topic: string; partition: number; offset: string; metadata: string; watermark: number }[];
+}
+
 /**
  * The second half of a commit, once everything the jobs emitted is durable
  * (docs/architecture.md, "Exactly-once results from Kafka"). With
@@ -50,6 +66,8 @@ export class OffsetCommitter {
   readonly lastWatermark = new Map<number, number>();
   /** Set when the state could not be split by partition: commits follow the no-checkpoint rule then. */
   private checkpointsOff = false;
+  /** Checkpoints just turned off: the next finish deletes the group's stored ones. */
+  private dropPending = false;
 
   constructor(private readonly options: OffsetCommitterOptions) {}
 
@@ -58,12 +76,21 @@ export class OffsetCommitter {
    * watermark `wm` (`+Infinity`, end of stream, commits everything read).
    */
   async commit<T>(gen: Generation<T>, wm: number): Promise<CommitOutcome> {
-    const offsets: { topic: string; partition: number; offset: string; metadata: string; watermark: number }[] = [];
+    return this.finish(this.prepare(gen, wm));
+  }
+
+  /**
+   * The synchronous half of a commit: the window state of every partition
+   * that moved (encoded, so later events do not change it) and the offsets
+   * and metadata to commit, as of now. `finish` stores and commits them once
+   * everything the jobs emitted before this call is durable, while the
+   * consumer reads on.
+   */
+  prepare<T>(gen: Generation<T>, wm: number): PreparedCommit<T> {
     const store = this.options.store;
-    if (store !== undefined && !this.checkpointsOff) {
-      if (!(await this.checkpoint(gen, store))) return 'retry';
-    }
+    const checkpoints = store !== undefined && !this.checkpointsOff ? this.takeCheckpoints(gen) : [];
     const checkpointed = store !== undefined && !this.checkpointsOff;
+    const offsets: { topic: string; partition: number; offset: string; metadata: string; watermark: number }[] = [];
     for (const [partition, { progress }] of gen.parts) {
       const safe = progress.committable(wm);
       const offset = checkpointed ? progress.next : safe;
@@ -71,6 +98,18 @@ export class OffsetCommitter {
       if (this.lastCommitted.get(partition) === offset && this.lastWatermark.get(partition) === stored) continue;
       offsets.push({ topic: this.options.topic, partition, offset: String(offset), metadata: encodeCommitMetadata(stored, checkpointed ? safe : undefined), watermark: stored });
     }
+    return { gen, checkpoints, dropCheckpoints: this.dropPending, offsets };
+  }
+
+  /** The asynchronous half: stores the prepared checkpoints, then commits the prepared offsets. */
+  async finish<T>(c: PreparedCommit<T>): Promise<CommitOutcome> {
+    const store = this.options.store;
+    if (store !== undefined && c.dropCheckpoints) {
+      this.dropPending = false;
+      await store.save(this.options.scope, [...c.gen.parts.keys()].map((partition) => ({ partition, offset: 0, data: null }))).catch(() => undefined);
+    }
+    if (store !== undefined && !(await this.saveCheckpoints(c.gen, store, c.checkpoints))) return 'retry';
+    const offsets = c.offsets;
     if (offsets.length === 0) return 'done';
     try {
       await this.options.commitOffsets(offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata })));
@@ -89,15 +128,15 @@ export class OffsetCommitter {
   }
 
   /**
-   * Stores the window state of every partition that moved since its last
-   * checkpoint. False when the store failed (nothing is committed then). A
-   * state that cannot be split by partition (a key on several partitions)
-   * turns checkpoints off for good, with a warning, and deletes this group's
-   * checkpoints so no restart resumes from a stale one.
+   * The window state of every partition that moved since its last
+   * checkpoint. A state that cannot be split by partition (a key on several
+   * partitions) turns checkpoints off for good, with a warning; the next
+   * `finish` deletes this group's checkpoints so no restart resumes from a
+   * stale one.
    */
-  private async checkpoint<T>(gen: Generation<T>, store: CheckpointStore): Promise<boolean> {
+  private takeCheckpoints<T>(gen: Generation<T>): PreparedCheckpoint[] {
     const topic = this.options.topic;
-    const cps: { partition: number; offset: number; data: Uint8Array | null }[] = [];
+    const cps: PreparedCheckpoint[] = [];
     try {
       for (const [partition, st] of gen.parts) {
         if (st.checkpointed === st.progress.next) continue;
@@ -107,10 +146,15 @@ export class OffsetCommitter {
     } catch (e) {
       if (!(e instanceof TickflowError && e.code === 'CHECKPOINT_FAILED')) throw e;
       this.checkpointsOff = true;
+      this.dropPending = true;
       this.options.warn(`checkpoints are off from now on: ${e.message}. Offsets are committed only once the largest window closed, so a restart re-reads that far`);
-      await store.save(this.options.scope, [...gen.parts.keys()].map((partition) => ({ partition, offset: 0, data: null }))).catch(() => undefined);
-      return true;
+      return [];
     }
+    return cps;
+  }
+
+  /** Stores prepared checkpoints. False when the store failed (nothing is committed then). */
+  private async saveCheckpoints<T>(gen: Generation<T>, store: CheckpointStore, cps: readonly PreparedCheckpoint[]): Promise<boolean> {
     if (cps.length === 0) return true;
     try {
       await store.save(this.options.scope, cps);
