@@ -67,8 +67,10 @@ export async function groupDurableProgress(o: GroupProgressOptions): Promise<Dur
         continue;
       }
       const meta = decodeCommitMetadata(c?.metadata);
-      // Read to its end with no window open then: this partition holds nothing back.
-      if (offset >= high && meta.checkpointed && meta.safe !== undefined && meta.safe >= offset) continue;
+      // Read to its end with no window open at that commit (with a checkpoint: the safe offset is the end too; without, the
+      // committed offset is the oldest open batch, so at the end means none): this partition holds nothing back.
+      const noneOpen = meta.checkpointed ? meta.safe !== undefined && meta.safe >= offset : meta.watermark > Number.NEGATIVE_INFINITY;
+      if (offset >= high && noneOpen) continue;
       if (meta.watermark < min) min = meta.watermark;
     }
     return min;
