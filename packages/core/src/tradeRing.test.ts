@@ -18,10 +18,11 @@ const tradeArb: fc.Arbitrary<Trade> = fc.record(
 );
 
 describe('TradeRing', () => {
-  it('holds the newest `capacity` trades, each given back field for field (optional ones only when present, -0 kept) with its seq (property)', () => {
+  it('holds the newest `capacity` trades, whatever its first allocation, each given back field for field (optional ones only when present, -0 kept) with its seq (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(tradeArb, { maxLength: 40 }), (capacity, trades) => {
-        const ring = new TradeRing('AAPL', capacity);
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 50 }), fc.array(tradeArb, { maxLength: 120 }), (capacity, initial, trades) => {
+        // Any first allocation: the columns grow (doubling, up to capacity) while trades come, then wrap.
+        const ring = new TradeRing('AAPL', capacity, initial);
         trades.forEach((t, i) => ring.push(t, 1000 + i));
         // The oracle: the plain list of every trade with its seq, cut to the newest `capacity`.
         const expected = trades.map((t, i) => ({ trade: { ...t }, seq: 1000 + i })).slice(-capacity);
@@ -37,5 +38,6 @@ describe('TradeRing', () => {
 
   it('refuses a capacity that is not a whole number ≥ 1', () => {
     for (const c of [0, -1, 1.5, Number.NaN]) expect(() => new TradeRing('A', c)).toThrow(/capacity/);
+    for (const c of [0, -1, 1.5, Number.NaN]) expect(() => new TradeRing('A', 10, c)).toThrow(/initial size/);
   });
 });
