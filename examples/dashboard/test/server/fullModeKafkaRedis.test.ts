@@ -49,7 +49,8 @@ describe('reference server in full mode: Kafka ingest, PostgreSQL, Redis, WebSoc
     return ((await r.json()) as { accessToken: string }).accessToken;
   };
   const produce = async (trades: readonly Trade[], topic = 'trades'): Promise<void> => {
-    await producer.send({ topic, messages: trades.map((t) => ({ key: t.symbol, value: JSON.stringify(t) })) });
+    // In sends of 5 000: one send of 24 000 messages took 16.8 s on librdkafka's mock broker (1 000: 85 ms), the 24 000 in fives 0.35 s.
+    for (let i = 0; i < trades.length; i += 5_000) await producer.send({ topic, messages: trades.slice(i, i + 5_000).map((t) => ({ key: t.symbol, value: JSON.stringify(t) })) });
   };
 
   beforeAll(async () => {
